@@ -106,7 +106,7 @@ def decide(facts: DispatchFacts, rules: Rules) -> Decision:
             decision=rule.then.decision,
             queue=rule.then.queue,
             priority=rule.then.priority,
-            rule=rule.name,
+            rule=rule.name or "",  # load_rules() names every rule
             reasons=tuple(dict.fromkeys(lead + reasons)),
         )
     # load_rules() refuses a file whose last rule is not a catch-all.

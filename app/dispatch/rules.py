@@ -315,9 +315,10 @@ def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
         msg = msg.removeprefix("Value error, ")
         return f"{label}{field} {msg}{context}" if field else f"{label}{msg}{context}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        msg = "must be a mapping" + (
-            " of conditions" if field in ("when", "any_of", "none_of") else ""
-        )
+        if field in ("any_of", "none_of"):
+            msg = "must list mappings of conditions, e.g. [{immediacy: [now]}]"
+        else:
+            msg = "must be a mapping" + (" of conditions" if field == "when" else "")
         return f"{label}{field} {msg}{context}" if field else f"{label}{msg}{context}"
     if field is None:
         return f"{label}{_lower(msg)}{context}"

@@ -223,6 +223,9 @@ BROKEN = [
     ),
     (rule_x("{time_between: [22:00, 06:00]}"), ["rule 'x'", "time_between", "quotes"]),
     (rule_x("{station: [London]}"), ["rule 'x'", "CRS"]),
+    (rule_x("{any_of: [now]}"), ["rule 'x'", "any_of must list mappings"]),
+    (rule_x("[child]"), ["rule 'x'", "when must be a mapping"]),
+    (rule_x("{child: true}", "{decision: '101', queue: a b, priority: P2}"), ["queue must"]),
     (
         rule_x("{child: true}", "{decision: '999', queue: e, priority: P2}"),
         ["rule 'x'", "999", "P1"],
