@@ -1,0 +1,89 @@
+"""Users and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.service import record
+from app.auth.passwords import hash_password
+from app.db import utcnow
+from app.errors import Conflict, NotFound, Unprocessable
+from app.models import ApiToken, User
+
+ROLES = ("operator", "supervisor", "admin")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+TOKEN_PREFIX = "tl_"
+MIN_PASSWORD = 12
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user, authenticated by token or session."""
+
+    user_id: int
+    username: str
+    role: str
+    via: str  # token | session
+
+    def has(self, role: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+def create_user(session: Session, username: str, role: str, password: str, *, actor: str,
+                must_change_password: bool = False) -> User:
+    if role not in ROLES:
+        raise Unprocessable(f"role must be one of {', '.join(ROLES)}")
+    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
+        raise Unprocessable("username: letters, digits, '.' and '_' only, at most 64")
+    if len(password) < MIN_PASSWORD:
+        raise Unprocessable(f"password must be at least {MIN_PASSWORD} characters")
+    if session.execute(select(User.id).where(User.username == username)).first():
+        raise Conflict(f"user {username!r} already exists")
+    user = User(username=username, role=role, password_hash=hash_password(password),
+                must_change_password=must_change_password)
+    session.add(user)
+    session.flush()
+    record(session, actor, "user.created", data={"username": username, "role": role})
+    return user
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, username: str, name: str, *, actor: str,
+                 expires_days: int | None = None) -> str:
+    """Return a new bearer token for the user; only its hash is kept."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}; create it first with `textline user add`")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token),
+                         expires_at=expires))
+    session.flush()
+    record(session, actor, "token.created",
+           data={"username": username, "name": name,
+                 "expires_at": expires.isoformat() if expires else None})
+    return token
+
+
+def principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:
+    row = session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        return None
+    tok, user = row
+    if tok.revoked_at is not None or not user.active:
+        return None
+    if tok.expires_at is not None and tok.expires_at <= now:
+        return None
+    return Principal(user.id, user.username, user.role, "token")

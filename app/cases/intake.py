@@ -1,0 +1,33 @@
+"""receive(): the path of one inbound text through the case, the conversation and dispatch."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from app.cases.service import (
+    Inbound, Received, add_bot_reply, already_received, find_or_open_case, lock_reporter,
+    store_inbound,
+)
+from app.runtime import Runtime
+
+
+def receive(session: Session, rt: Runtime, msg: Inbound, now: datetime) -> Received | None:
+    """Store one inbound text and everything it causes; None when it is a duplicate."""
+    reporter = lock_reporter(session, msg.phone, now)
+    if already_received(session, msg.sid):
+        return None
+    case, opened, reopened = find_or_open_case(
+        session, reporter, now, reopen_within=timedelta(hours=rt.settings.reopen_hours),
+        tz=rt.settings.tz,
+    )
+    message = store_inbound(session, case, msg, now)
+    if message is None:
+        return None
+    replies = rt.intake.on_inbound(session, case, reporter, message, now, opened=opened,
+                                   reopened=reopened)
+    for text in replies:
+        add_bot_reply(session, case, text, now)
+    session.flush()
+    return Received(case=case, message=message, replies=replies, opened=opened, reopened=reopened)

@@ -1,0 +1,55 @@
+"""The JSON API over cases (API.md section 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from app.auth.deps import require
+from app.auth.service import Principal
+from app.cases.queries import CaseFilter, get_case, list_cases
+from app.cases.schemas import CaseOut, CasePage
+from app.errors import BadRequest
+from app.sms.phone import normalise_phone
+
+router = APIRouter(prefix="/api", tags=["cases"])
+ERRORS = {401: {"description": "No credentials"}, 403: {"description": "Role not allowed"}}
+
+
+@router.get("/cases", response_model=CasePage, responses=ERRORS)
+def cases_index(
+    request: Request,
+    status: Literal["open", "closed"] | None = None,
+    priority: Literal["P1", "P2", "P3"] | None = None,
+    decision: Literal["999", "101"] | None = None,
+    queue: str | None = Query(None, max_length=32),
+    phone: str | None = Query(None, max_length=32),
+    since: datetime | None = None,
+    limit: int = Query(50, ge=1, le=200),
+    cursor: str | None = Query(None, max_length=200),
+    _: Principal = Depends(require("operator")),
+) -> CasePage:
+    if since is not None and since.tzinfo is None:
+        raise BadRequest("since needs a time zone, e.g. 2026-11-28T14:00:00Z")
+    wanted_phone = None
+    if phone:
+        wanted_phone = normalise_phone(phone)
+        if wanted_phone is None:
+            raise BadRequest("phone is not a phone number")
+    f = CaseFilter(status=status, priority=priority, decision=decision, queue=queue,
+                   phone=wanted_phone, since=since)
+    with request.app.state.sessions() as session:
+        items, next_cursor = list_cases(session, f, limit, cursor)
+    return CasePage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut, responses={**ERRORS, 404: {}})
+def case_detail(
+    request: Request,
+    case_id: int = Path(ge=1, le=2**31 - 1),
+    _: Principal = Depends(require("operator")),
+) -> CaseOut:
+    with request.app.state.sessions() as session:
+        return get_case(session, case_id)

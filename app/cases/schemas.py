@@ -1,0 +1,133 @@
+"""The public Case JSON (API.md section 4): separate from the tables on purpose."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from app.models import Case, Message, Reporter
+
+
+class StationOut(BaseModel):
+    name: str
+    crs: str
+
+
+class LocationOut(BaseModel):
+    text: str
+    station: StationOut | None = None
+    platform: str | None = None
+    train: str | None = None
+    coach: str | None = None
+
+
+class AgeOut(BaseModel):
+    text: str
+    min: int | None = None
+    max: int | None = None
+    child: bool | None = None
+
+
+class RiskOut(BaseModel):
+    indicator: str
+    evidence: str
+
+
+class DecisionOut(BaseModel):
+    decision: Literal["999", "101"]
+    queue: str
+    by: str
+    rule: str | None = None
+    reasons: list[str]
+    at: datetime
+
+
+class ReporterOut(BaseModel):
+    phone: str
+    opted_out: bool
+    discreet: bool
+
+
+class MessageOut(BaseModel):
+    id: int
+    direction: Literal["inbound", "outbound", "internal"]
+    author: str
+    body: str
+    at: datetime
+    status: str
+    segments: int | None = None
+    encoding: str | None = None
+    error: str | None = None
+
+
+class CaseOut(BaseModel):
+    id: int
+    reference: str
+    status: Literal["open", "closed"]
+    stage: Literal["collecting", "awaiting_operator", "with_operator", "closed"]
+    conversation: Literal["asking_location", "confirming_location", "asking_age",
+                          "asking_immediacy", "done"]
+    priority: Literal["P1", "P2", "P3"] | None
+    decision: DecisionOut | None
+    reporter: ReporterOut
+    location: LocationOut | None
+    age: AgeOut | None
+    immediacy: Literal["now", "recent", "past", "unknown"] | None
+    risk: list[RiskOut]
+    assigned_to: str | None
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    closed_at: datetime | None
+    outcome: str | None
+    messages: list[MessageOut] | None = Field(default=None, description="only in GET /api/cases/{id}")
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+def message_out(m: Message) -> MessageOut:
+    return MessageOut(id=m.id, direction=m.direction, author=m.author, body=m.body,  # type: ignore[arg-type]
+                      at=m.created_at, status=m.status, segments=m.segments,
+                      encoding=m.encoding, error=m.error)
+
+
+def case_out(case: Case, reporter: Reporter, assigned: str | None,
+             messages: list[Message] | None = None) -> CaseOut:
+    facts: dict[str, Any] = case.facts or {}
+    loc = facts.get("location")
+    location = None
+    if loc:
+        st = loc.get("station")
+        location = LocationOut(
+            text=loc.get("text", ""),
+            station=StationOut(name=st["name"], crs=st["crs"]) if st else None,
+            platform=loc.get("platform"), train=loc.get("train"), coach=loc.get("coach"),
+        )
+    age = AgeOut(**{k: facts["age"].get(k) for k in ("text", "min", "max", "child")}) \
+        if facts.get("age") else None
+    imm = facts.get("immediacy")
+    decision = None
+    if case.decision:
+        decision = DecisionOut(decision=case.decision, queue=case.queue or "",  # type: ignore[arg-type]
+                               by=case.decision_by or "dispatcher", rule=case.decision_rule,
+                               reasons=list(case.decision_reasons or []),
+                               at=case.decision_at or case.updated_at)
+    return CaseOut(
+        id=case.id, reference=case.reference or "", status=case.status,  # type: ignore[arg-type]
+        stage=case.stage, conversation=case.conversation,  # type: ignore[arg-type]
+        priority=case.priority, decision=decision,  # type: ignore[arg-type]
+        reporter=ReporterOut(phone=reporter.phone, opted_out=reporter.opted_out,
+                             discreet=case.discreet),
+        location=location, age=age, immediacy=imm["value"] if imm else None,
+        risk=[RiskOut(indicator=r["indicator"], evidence=r["evidence"])
+              for r in facts.get("risks") or []],
+        assigned_to=assigned, created_at=case.created_at, updated_at=case.updated_at,
+        first_response_at=case.first_response_at, closed_at=case.closed_at,
+        outcome=case.outcome,
+        messages=[message_out(m) for m in messages] if messages is not None else None,
+    )

@@ -1,0 +1,118 @@
+"""Cases: find or open the reporter's case, store each message, run the intake on it.
+
+Services flush and never commit: the caller's unit of work commits everything one inbound text
+caused (message, conversation state, decision, outbound rows, audit events) at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.audit.service import record
+from app.db import insert_ignoring_conflict
+from app.models import Case, Message, Reporter
+
+
+@dataclass
+class Inbound:
+    sid: str
+    phone: str
+    to: str
+    body: str
+    media: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Received:
+    case: Case
+    message: Message
+    replies: list[str]
+    opened: bool = False
+    reopened: bool = False
+
+
+def reference_for(case_id: int, created_local: datetime) -> str:
+    return f"TL-{created_local:%y%m%d}-{case_id:04d}"
+
+
+def lock_reporter(session: Session, phone: str, now: datetime) -> Reporter:
+    """Get or create the reporter and lock its row until commit.
+
+    The lock serialises every text from one number, so their conversation steps never
+    interleave and two first texts cannot both open a case.
+    """
+    insert_ignoring_conflict(session, Reporter, {"phone": phone, "opted_out": False,
+                                                 "created_at": now}, ["phone"])
+    return session.execute(
+        select(Reporter).where(Reporter.phone == phone).with_for_update()
+    ).scalar_one()
+
+
+def already_received(session: Session, sid: str) -> bool:
+    return session.execute(select(Message.id).where(Message.provider_sid == sid)).first() is not None
+
+
+def find_or_open_case(session: Session, reporter: Reporter, now: datetime, *,
+                      reopen_within: timedelta, tz) -> tuple[Case, bool, bool]:  # type: ignore[no-untyped-def]
+    """The reporter's open case; else one closed recently enough to reopen; else a new one."""
+    case = session.execute(
+        select(Case).where(Case.open_reporter_id == reporter.id)
+    ).scalar_one_or_none()
+    if case is not None:
+        return case, False, False
+    recent = session.execute(
+        select(Case).where(Case.reporter_id == reporter.id, Case.status == "closed",
+                           Case.closed_at >= now - reopen_within)
+        .order_by(Case.closed_at.desc()).limit(1)
+    ).scalar_one_or_none()
+    if recent is not None:
+        recent.status, recent.open_reporter_id, recent.closed_at = "open", reporter.id, None
+        recent.stage = "with_operator" if recent.assigned_to_id else "awaiting_operator"
+        recent.updated_at = now
+        record(session, "system", "case.reopened", case_id=recent.id)
+        return recent, False, True
+    case = Case(reporter_id=reporter.id, open_reporter_id=reporter.id, created_at=now,
+                updated_at=now, conversation_state={}, facts={})
+    session.add(case)
+    session.flush()
+    case.reference = reference_for(case.id, now.astimezone(tz))
+    record(session, "system", "case.opened", case_id=case.id, data={"reference": case.reference})
+    return case, True, False
+
+
+def store_inbound(session: Session, case: Case, msg: Inbound, now: datetime) -> Message | None:
+    """Store the inbound message; None if its MessageSid is already stored (a retry)."""
+    message = Message(case_id=case.id, direction="inbound", author="reporter", body=msg.body,
+                      provider_sid=msg.sid, status="received", media=msg.media or None,
+                      created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except IntegrityError:
+        return None
+    case.last_inbound_at = now
+    case.updated_at = now
+    record(session, "reporter", "message.received", case_id=case.id,
+           data={"message_id": message.id, "sid": msg.sid, "chars": len(msg.body)})
+    return message
+
+
+def add_bot_reply(session: Session, case: Case, body: str, now: datetime, *,
+                  segments: int | None = None, encoding: str | None = None) -> Message:
+    """A bot reply returned inline as TwiML: Twilio sends it as part of answering the webhook."""
+    message = Message(case_id=case.id, direction="outbound", author="bot", body=body,
+                      status="sent", created_at=now, status_at=now, segments=segments,
+                      encoding=encoding)
+    session.add(message)
+    if case.first_bot_reply_at is None:
+        case.first_bot_reply_at = now
+    session.flush()
+    record(session, "bot", "message.sent", case_id=case.id,
+           data={"message_id": message.id, "via": "twiml"})
+    return message

@@ -1,0 +1,124 @@
+"""One Settings object, read from the environment (prefix TEXTLINE_) or a .env file."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that appear in tutorials and templates; a deployment using one is misconfigured.
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "changethis", "secret", "password", "your-secret-key", "xxx", "test"}
+)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TEXTLINE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite:///./textline.db"
+    public_url: str = "http://127.0.0.1:8000"
+    sms_provider: Literal["console", "twilio"] | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    secret_key: SecretStr | None = None
+    routing_file: Path | None = None
+    stations_file: Path | None = None
+    wording_file: Path | None = None
+    integration_url: str | None = None
+    integration_secret: SecretStr | None = None
+    silence_minutes: int = Field(10, ge=1, le=24 * 60)
+    # Extensions beyond API.md section 1.
+    timezone: str = "Europe/London"
+    max_body_bytes: int = Field(16_384, ge=1024, le=1_048_576)
+    reopen_hours: int = Field(24, ge=0, le=24 * 30)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("public_url", "twilio_api_base")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except Exception as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        for name in ("secret_key", "twilio_auth_token", "integration_secret"):
+            secret = getattr(self, name)
+            if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(f"{name} is a placeholder value; set a real secret")
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 16:
+            raise ValueError("secret_key must be at least 16 characters")
+        if self.provider == "twilio":
+            if self.twilio_auth_token is None:
+                raise ValueError("sms_provider twilio needs TEXTLINE_TWILIO_AUTH_TOKEN")
+            if not self.twilio_account_sid:
+                raise ValueError("sms_provider twilio needs TEXTLINE_TWILIO_ACCOUNT_SID")
+            if not (self.twilio_from or self.twilio_messaging_service_sid):
+                raise ValueError(
+                    "sms_provider twilio needs TEXTLINE_TWILIO_FROM or TEXTLINE_TWILIO_MESSAGING_SERVICE_SID"
+                )
+        if self.integration_url and self.integration_secret is None:
+            raise ValueError("TEXTLINE_INTEGRATION_URL needs TEXTLINE_INTEGRATION_SECRET")
+        return self
+
+    @property
+    def provider(self) -> str:
+        """The SMS provider in force: explicit, else twilio when credentials are set."""
+        if self.sms_provider:
+            return self.sms_provider
+        if self.twilio_account_sid and self.twilio_auth_token:
+            return "twilio"
+        return "console"
+
+    @property
+    def signatures_required(self) -> bool:
+        return self.twilio_auth_token is not None
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation errors into one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        where = f"TEXTLINE_{loc.upper()}: " if loc else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}{msg}")
+    return "invalid configuration: " + "; ".join(parts)

@@ -1,0 +1,61 @@
+"""Errors with an HTTP status: raised by services, turned into {"detail": ...} by one handler."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+
+class AppError(Exception):
+    """An expected failure the client can act on."""
+
+    status_code = 400
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class BadRequest(AppError):
+    """The request is malformed."""
+
+    status_code = 400
+
+
+class Unauthorized(AppError):
+    """No valid credentials."""
+
+    status_code = 401
+
+
+class Forbidden(AppError):
+    """Credentials valid, role not allowed."""
+
+    status_code = 403
+
+
+class NotFound(AppError):
+    """No such resource (or not visible to the caller)."""
+
+    status_code = 404
+
+
+class Conflict(AppError):
+    """The resource's state forbids the action."""
+
+    status_code = 409
+
+
+class Unprocessable(AppError):
+    """Well-formed but invalid content."""
+
+    status_code = 422
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)

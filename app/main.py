@@ -1,0 +1,57 @@
+"""create_app(): settings, routers, middleware; nothing else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from app.bootstrap import build_runtime, ensure_secret_key
+from app.cases.router import router as cases_router
+from app.config import Settings, load_settings
+from app.errors import install_error_handlers
+from app.health import router as health_router
+from app.middleware import RequestContext
+from app.migrate import head_revision
+from app.sms.router import router as sms_router
+
+log = logging.getLogger("textline")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    runtime = build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ensure_secret_key(runtime)
+        if settings.twilio_auth_token is None:
+            log.warning("UNSIGNED WEBHOOKS ACCEPTED: no TEXTLINE_TWILIO_AUTH_TOKEN is set and the "
+                        "SMS provider is console. Never expose this server to the internet so.")
+        yield
+        runtime.engine.dispose()
+
+    app = FastAPI(title="Textline", version="0.1.0", lifespan=lifespan,
+                  description="Text-line intake for transport police control rooms.")
+    app.state.runtime = runtime
+    app.state.sessions = runtime.sessions
+    app.state.head_revision = head_revision()
+    app.add_middleware(RequestContext)
+    install_error_handlers(app)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+    app.include_router(health_router)
+    app.include_router(sms_router)
+    app.include_router(cases_router)
+    return app
