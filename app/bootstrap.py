@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.cases.conversation import AcknowledgeOnly
 from app.config import Settings
 from app.db import insert_ignoring_conflict, make_engine, make_sessionmaker, unit_of_work
+from app.events import EventBus
 from app.models import AppSetting
 from app.runtime import Runtime
 
@@ -16,7 +17,7 @@ from app.runtime import Runtime
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
     return Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                   intake=AcknowledgeOnly())
+                   intake=AcknowledgeOnly(), events=EventBus())
 
 
 def ensure_secret_key(rt: Runtime) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.events import EventBus
 
 
 class Intake(Protocol):
@@ -24,3 +25,4 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     intake: Intake
+    events: EventBus

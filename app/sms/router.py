@@ -88,8 +88,9 @@ async def inbound_sms(request: Request) -> Response:
             result = receive(session, rt, msg, utcnow())
             if result is None:
                 return None
-            case_id = result.case.id
+            case_id, opened = result.case.id, result.opened
             replies = result.replies
+        rt.events.publish("case.opened" if opened else "message.new", case_id)
         # Committed: only now may Twilio hear 200.
         log.info("inbound stored", extra=log_fields(case=case_id, sid=msg.sid,
                                                    phone=mask_phone(msg.phone),

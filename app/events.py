@@ -1,0 +1,73 @@
+"""Live events for connected dashboards: published after a commit, fanned out to subscribers.
+
+In one process this is enough; several processes on PostgreSQL relay through LISTEN/NOTIFY
+(the relay publishes into this same bus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # case.opened | case.updated | message.new | case.viewing ...
+    case_id: int | None
+    data: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": self.kind, "case_id": self.case_id, "data": self.data,
+                           "at": self.at}, default=str)
+
+
+class EventBus:
+    """Thread-safe publish (from request threads and workers), async subscribe (SSE handlers)."""
+
+    def __init__(self, max_queue: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]] = set()
+        self._max_queue = max_queue
+
+    def publish(self, kind: str, case_id: int | None = None, **data: Any) -> None:
+        event = Event(kind, case_id, data)
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for loop, queue in subscribers:
+            try:
+                loop.call_soon_threadsafe(self._offer, queue, event)
+            except RuntimeError:  # that subscriber's loop has closed
+                with self._lock:
+                    self._subscribers.discard((loop, queue))
+
+    @staticmethod
+    def _offer(queue: asyncio.Queue[Event], event: Event) -> None:
+        # A subscriber too slow to keep up loses the oldest events, never blocks the publisher;
+        # its page reloads the queue on the next event anyway.
+        if queue.full():
+            queue.get_nowait()
+        queue.put_nowait(event)
+
+    async def subscribe(self) -> AsyncIterator[Event]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Event] = asyncio.Queue(self._max_queue)
+        entry = (loop, queue)
+        with self._lock:
+            self._subscribers.add(entry)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            with self._lock:
+                self._subscribers.discard(entry)
+
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
