@@ -1,0 +1,188 @@
+"""The intake conversation engine: pure functions from (state, input) to (state, replies, events).
+
+The host (the case service) stores the state as JSON, sends the replies, and writes the events
+to the audit log. Nothing here reads a clock, a database or the environment: time comes in.
+
+Order of work for one text: read it with every extractor, merge what was found into the facts,
+classify the text into one input kind, run the handler the transition table names for
+(conversation, kind), then compose the texts (replies.py).
+
+A 999 decision (flag_emergency): the advice to call 999 now starts the next reply; when the bot
+has stopped asking (conversation "done"), there will be no next reply, so it goes out at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.conversation.facts import Age, ImmediacyFact, Location, Risk, StationRef
+from app.conversation.merge import Found, merge
+from app.conversation.replies import compose
+from app.conversation.state import (
+    ASKING_IMMEDIACY,
+    CONFIRMING_LOCATION,
+    DONE,
+    FACT_OF,
+    State,
+    missing,
+    next_question,
+)
+from app.conversation.transitions import Outcome, Turn, handler, offered
+from app.conversation.wording import Wording, load_wording
+
+
+@dataclass(frozen=True)
+class Step:
+    state: State
+    replies: tuple[str, ...] = ()
+    facts_changed: bool = False
+    events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Readers:
+    """The extractors the engine runs; tests may pass their own."""
+
+    extract_location: Callable[[str, Any], Location | None]
+    resolve_choice: Callable[[str, tuple[StationRef, ...], Any], StationRef | None]
+    extract_age: Callable[[str], Age | None]
+    extract_immediacy: Callable[..., ImmediacyFact | None]
+    extract_risks: Callable[[str], tuple[Risk, ...]]
+    detect_intents: Callable[[str], frozenset[str]]
+
+    @classmethod
+    def default(cls) -> Readers:
+        from app.conversation.extract.age import extract_age
+        from app.conversation.extract.immediacy import extract_immediacy
+        from app.conversation.extract.intent import detect_intents
+        from app.conversation.extract.location import extract_location, resolve_choice
+        from app.conversation.extract.risk import extract_risks
+
+        return cls(
+            extract_location, resolve_choice, extract_age, extract_immediacy, extract_risks,
+            detect_intents,
+        )
+
+
+def classify(
+    state: State, before: State, intents: frozenset[str], choice: StationRef | None
+) -> str:
+    """The input kind of one text; `state` already holds the text's facts, `before` does not."""
+    if "stop" in intents:
+        return "stop"
+    if "start" in intents and state.opted_out:
+        return "start"  # otherwise a YES is simply an answer
+    if "discreet" in intents:
+        return "discreet"
+    if "help" in intents:
+        return "help"
+    conversation = state.conversation
+    if conversation == DONE:
+        return "answer" if state.facts != before.facts else "unreadable"
+    if conversation == CONFIRMING_LOCATION and choice is not None:
+        return "choice"
+    if conversation not in missing(state.facts, state.closed):
+        return "answer"
+    if "dont_know" in intents and state.asks > 0:  # only once the question has been put
+        return "dont_know"
+    return "unreadable"
+
+
+def _is_bare_number(text: str) -> bool:
+    return text.strip().rstrip(".").isdigit()
+
+
+class Engine:
+    def __init__(self, gazetteer: Any, wording: Wording | None = None, *,
+                 readers: Readers | None = None) -> None:
+        self.gazetteer = gazetteer
+        self.wording = wording if wording is not None else load_wording(None)
+        self.readers = readers if readers is not None else Readers.default()
+
+    # ---- one inbound text
+
+    def step(self, state: State, text: str, now: datetime) -> Step:
+        before = state
+        state, resumed = self._resume(state)
+        found, choice = self._read(state, text)
+        intents = frozenset(self.readers.detect_intents(text))
+        merged = state.with_(facts=merge(state.facts, found, FACT_OF.get(state.conversation)))
+        kind = classify(merged, state, intents, choice)
+        outcome = handler(state.conversation, kind)(Turn(merged, text, now, choice))
+        return self._finish(before, outcome, resumed, speak=True)
+
+    def _resume(self, state: State) -> tuple[State, tuple[str, ...]]:
+        """A text after the silence timeout picks the conversation up where it stopped."""
+        if not (state.timed_out and state.conversation == DONE and state.can_ask):
+            return state, ()
+        todo = missing(state.facts, state.closed)
+        if state.last_asked in todo:
+            resumed = state.with_(conversation=state.last_asked, timed_out=False)
+        else:
+            resumed = state.with_(timed_out=False, asks=0)
+            resumed = resumed.with_(conversation=next_question(resumed))
+        if resumed.conversation == CONFIRMING_LOCATION:
+            resumed = resumed.with_(choices=offered(resumed))
+        return resumed, ("resumed",)
+
+    def _read(self, state: State, text: str) -> tuple[Found, StationRef | None]:
+        r = self.readers
+        choice = None
+        if state.conversation == CONFIRMING_LOCATION:
+            options = offered(state)
+            if options:
+                choice = r.resolve_choice(text, options, self.gazetteer)
+        if choice is not None and _is_bare_number(text):
+            return Found(), choice  # "2" is a pick from the list, not an age or a platform
+        return (
+            Found(
+                location=None if choice is not None else r.extract_location(text, self.gazetteer),
+                age=r.extract_age(text),
+                immediacy=r.extract_immediacy(
+                    text, answering=state.conversation == ASKING_IMMEDIACY
+                ),
+                risks=tuple(r.extract_risks(text)),
+            ),
+            choice,
+        )
+
+    # ---- the host's events
+
+    def flag_emergency(self, state: State) -> Step:
+        """Dispatch decided 999: advice starts the next reply, or goes now if nothing is asked."""
+        outcome = handler(state.conversation, "emergency")(Turn(state))
+        return self._finish(state, outcome, (), speak=True)
+
+    def operator_engaged(self, state: State) -> Step:
+        outcome = handler(state.conversation, "operator")(Turn(state))
+        return self._finish(state, outcome, (), speak=False)
+
+    def silence(self, state: State, now: datetime, minutes: float) -> Step:
+        """After `minutes` without an answer to the question put, the bot stops asking."""
+        if state.conversation == DONE or state.asked_at is None:
+            return Step(state)
+        if now - datetime.fromisoformat(state.asked_at) < timedelta(minutes=minutes):
+            return Step(state)
+        outcome = handler(state.conversation, "silence")(Turn(state, now=now))
+        return self._finish(state, outcome, (), speak=False)
+
+    def reopen(self, state: State, now: datetime) -> Step:
+        """A closed case texted again (the host decides the 24 hours); the text follows via step()."""
+        outcome = handler(state.conversation, "reopen")(Turn(state, now=now))
+        return self._finish(state, outcome, (), speak=False)
+
+    # ----
+
+    def _finish(
+        self, before: State, outcome: Outcome, resumed: tuple[str, ...], *, speak: bool
+    ) -> Step:
+        state, texts, said = outcome.state, (), ()
+        if speak:
+            result = compose(state, outcome.lines, outcome.events, self.wording)
+            state, texts, said = result.state, result.texts, result.events
+        changed = state.facts != before.facts
+        events = resumed + (("facts_changed",) if changed else ()) + outcome.events + said
+        return Step(state, texts, changed, events)

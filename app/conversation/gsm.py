@@ -1,0 +1,80 @@
+"""SMS encoding arithmetic: is a text GSM-7, and how many segments does it cost.
+
+A single character outside the GSM 03.38 alphabet (a curly quote, an emoji) turns the whole
+text into UCS-2, which holds 70 characters a segment instead of 160. Bot wording is checked
+with these functions so that a passenger's phone never receives a text split in four.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# GSM 03.38 basic alphabet, in table order (0x1B, the escape, is left out).
+_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+# The extension table: each costs two septets (escape + character).
+_EXTENSION = "\f^{}\\[~]|€"
+
+BASIC = frozenset(_BASIC)
+EXTENSION = frozenset(_EXTENSION)
+
+GSM7_SINGLE, GSM7_MULTI = 160, 153  # septets per segment (a multipart header takes 7)
+UCS2_SINGLE, UCS2_MULTI = 70, 67  # UTF-16 code units per segment
+
+# Look-alikes people (and word processors) produce, mapped to their GSM-7 form.
+_REPLACEMENTS = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"',
+    "\u2013": "-", "\u2014": "-", "\u2212": "-",
+    "\u2026": "...", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+}
+
+
+def is_gsm7(text: str) -> bool:
+    return all(ch in BASIC or ch in EXTENSION for ch in text)
+
+
+def _septets(ch: str) -> int:
+    return 2 if ch in EXTENSION else 1
+
+
+def _utf16_units(ch: str) -> int:
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def _count(text: str, size, single: int, multi: int) -> int:
+    total = sum(size(ch) for ch in text)
+    if total <= single:
+        return 1 if text else 0
+    # Pack greedily: an escape pair or a surrogate pair is never split across segments.
+    segments, used = 1, 0
+    for ch in text:
+        n = size(ch)
+        if used + n > multi:
+            segments, used = segments + 1, 0
+        used += n
+    return segments
+
+
+def segments(text: str) -> tuple[int, str]:
+    """(number of segments, "GSM-7" or "UCS-2"); an empty text is 0 segments."""
+    if is_gsm7(text):
+        return _count(text, _septets, GSM7_SINGLE, GSM7_MULTI), "GSM-7"
+    return _count(text, _utf16_units, UCS2_SINGLE, UCS2_MULTI), "UCS-2"
+
+
+def to_gsm7(text: str) -> str:
+    """Best-effort GSM-7 form of a text: smart punctuation plain, accents dropped, rest '?'."""
+    out: list[str] = []
+    for ch in text:
+        if ch in BASIC or ch in EXTENSION:
+            out.append(ch)
+            continue
+        if ch in _REPLACEMENTS:
+            out.append(_REPLACEMENTS[ch])
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if c in BASIC)
+        out.append(base or "?")
+    return "".join(out)

@@ -1,0 +1,114 @@
+"""The state of one case's intake conversation: a frozen value the host stores as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from app.conversation.facts import Facts, StationRef
+
+ASKING_LOCATION = "asking_location"
+CONFIRMING_LOCATION = "confirming_location"
+ASKING_AGE = "asking_age"
+ASKING_IMMEDIACY = "asking_immediacy"
+DONE = "done"
+CONVERSATIONS = (ASKING_LOCATION, CONFIRMING_LOCATION, ASKING_AGE, ASKING_IMMEDIACY, DONE)
+QUESTIONS = CONVERSATIONS[:-1]
+
+# Which fact each question asks for; `State.closed` holds these names.
+FACT_OF = {
+    ASKING_LOCATION: "location",
+    CONFIRMING_LOCATION: "location",
+    ASKING_AGE: "age",
+    ASKING_IMMEDIACY: "immediacy",
+}
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class State:
+    reference: str
+    conversation: str = ASKING_LOCATION
+    facts: Facts = field(default_factory=Facts)
+    discreet: bool = False
+    opted_out: bool = False
+    operator_engaged: bool = False
+    emergency: bool = False  # set through Engine.flag_emergency when dispatch decides 999
+    acknowledged: bool = False  # the first reply (reference, 999 line) has gone out
+    reopen_due: bool = False  # the next reply starts by saying the case was reopened
+    severe_advised: bool = False  # the "call 999 if you safely can" advice has gone out
+    emergency_advised: bool = False  # the "call 999 now" advice has gone out
+    timed_out: bool = False  # the bot stopped asking for want of an answer
+    asks: int = 0  # how many times the current question has been put
+    closed: tuple[str, ...] = ()  # facts settled without a usable value: don't know, raw kept
+    choices: tuple[StationRef, ...] = ()  # the numbered stations offered while confirming
+    last_asked: str | None = None  # the question most recently put
+    asked_at: str | None = None  # ISO 8601 time it was put, for the silence timeout
+
+    def __post_init__(self) -> None:
+        if self.conversation not in CONVERSATIONS:
+            raise ValueError(f"unknown conversation state {self.conversation!r}")
+
+    @classmethod
+    def initial(cls, reference: str) -> State:
+        return cls(reference=reference)
+
+    @property
+    def can_ask(self) -> bool:
+        return not (self.discreet or self.opted_out or self.operator_engaged)
+
+    @property
+    def can_text(self) -> bool:
+        return not (self.discreet or self.opted_out)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["facts"] = self.facts.to_dict()
+        data["choices"] = [asdict(c) for c in self.choices]
+        data["closed"] = list(self.closed)
+        data["version"] = STATE_VERSION
+        return _lists(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> State:
+        """Reads what to_dict wrote; keys it does not know are ignored, missing ones default."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["facts"] = Facts.from_dict(data.get("facts"))
+        values["choices"] = tuple(StationRef(**c) for c in data.get("choices") or ())
+        values["closed"] = tuple(data.get("closed") or ())
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> State:
+        return replace(self, **changes)
+
+
+def _lists(value: Any) -> Any:
+    """JSON has no tuples: make to_dict() equal to its own JSON round trip."""
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value
+
+
+def missing(facts: Facts, closed: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The questions still to put, in the order they are asked."""
+    todo: list[str] = []
+    loc = facts.location
+    if "location" not in closed and (loc is None or (loc.station is None and loc.train is None)):
+        todo.append(CONFIRMING_LOCATION if loc is not None and loc.candidates else ASKING_LOCATION)
+    if "age" not in closed and facts.age is None:
+        todo.append(ASKING_AGE)
+    if "immediacy" not in closed and facts.immediacy is None:
+        todo.append(ASKING_IMMEDIACY)
+    return tuple(todo)
+
+
+def next_question(state: State) -> str:
+    """What the bot should be waiting for now: the first missing fact, or done."""
+    if not state.can_ask:
+        return DONE
+    todo = missing(state.facts, state.closed)
+    return todo[0] if todo else DONE

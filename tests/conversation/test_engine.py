@@ -1,0 +1,298 @@
+"""Engine behaviour with predictable stand-in extractors (engine_fakes.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.conversation.engine import Engine, Step
+from app.conversation.facts import Age, Facts, ImmediacyFact, Location, Risk
+from app.conversation.state import State
+from tests.conversation.engine_fakes import AFK, CLJ, LDS, fake_engine
+
+T0 = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
+REF = "TL-261128-0042"
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return fake_engine()
+
+
+def talk(engine: Engine, *texts: str, state: State | None = None) -> list[Step]:
+    state = state or State.initial(REF)
+    steps = []
+    for i, text in enumerate(texts):
+        step = engine.step(state, text, T0 + timedelta(minutes=i))
+        steps.append(step)
+        state = step.state
+    return steps
+
+
+def test_all_in_one_first_text_asks_nothing(engine: Engine) -> None:
+    (step,) = talk(engine, "lad about 14 with two older men on platform 4 at clapham jn now")
+    assert step.state.conversation == "done"
+    assert step.state.facts.location.station == CLJ
+    assert step.state.facts.location.platform == "4"
+    assert step.state.facts.age.min == 14
+    assert step.state.facts.immediacy.value == "now"
+    assert len(step.replies) == 1
+    assert REF in step.replies[0]
+    assert "If anyone is in immediate danger, call 999." in step.replies[0]
+    assert "that is what we need" in step.replies[0]
+    assert step.facts_changed and "facts_changed" in step.events
+    assert "questions_done" in step.events
+
+
+def test_questions_in_order_location_age_immediacy(engine: Engine) -> None:
+    steps = talk(engine, "need help", "clapham jn", "about 14", "yes")
+    assert [s.state.conversation for s in steps] == [
+        "asking_location", "asking_age", "asking_immediacy", "done"
+    ]
+    assert steps[0].replies[0].startswith("Thank you for your text. Your reference is")
+    assert "Where are you?" in steps[0].replies[0]
+    assert steps[1].replies == (("How old is the person this is about? If it is you, tell us your age."
+                                " A guess is fine."),)
+    assert "happening now" in steps[2].replies[0]
+    assert steps[3].state.facts.immediacy == ImmediacyFact("now", "yes")
+    assert REF not in steps[1].replies[0]  # the reference is given once
+
+
+def test_only_missing_facts_are_asked(engine: Engine) -> None:
+    steps = talk(engine, "a lad about 14 at leeds")
+    assert steps[0].state.conversation == "asking_immediacy"
+
+
+def test_unreadable_is_asked_again_once_then_raw_kept(engine: Engine) -> None:
+    steps = talk(engine, "trouble at leeds", "hang on", "blue coat")
+    assert steps[1].state.conversation == "asking_age"
+    assert steps[1].replies[0].startswith("Sorry")
+    assert "reask:asking_age" in steps[1].events
+    last = steps[2]
+    assert "raw_kept:asking_age" in last.events
+    assert last.state.facts.age == Age(text="blue coat")
+    assert last.state.conversation == "asking_immediacy"
+    assert "age" in last.state.closed
+
+
+def test_a_different_fact_does_not_count_as_the_answer(engine: Engine) -> None:
+    steps = talk(engine, "trouble at leeds", "its happening now")
+    assert steps[1].state.conversation == "asking_age"
+    assert steps[1].state.facts.immediacy.value == "now"
+    assert "reask:asking_age" in steps[1].events
+
+
+def test_dont_know_is_an_answer(engine: Engine) -> None:
+    steps = talk(engine, "trouble at leeds", "dont know", "not sure")
+    assert steps[1].state.facts.age == Age(text="dont know")
+    assert steps[1].state.conversation == "asking_immediacy"
+    assert steps[2].state.facts.immediacy == ImmediacyFact("unknown", "not sure")
+    assert steps[2].state.conversation == "done"
+
+
+def test_dont_know_location_keeps_the_words(engine: Engine) -> None:
+    steps = talk(engine, "need help", "not sure where we are")
+    assert steps[1].state.facts.location == Location(text="not sure where we are")
+    assert steps[1].state.conversation == "asking_age"
+
+
+def test_dont_know_in_first_text_is_not_an_answer(engine: Engine) -> None:
+    (step,) = talk(engine, "dont know what to do")
+    assert step.state.conversation == "asking_location"
+    assert step.state.facts.location is None
+
+
+@pytest.mark.parametrize("answer", ["1", "ashford international", "the one in kent"])
+def test_ambiguous_station_is_confirmed(engine: Engine, answer: str) -> None:
+    steps = talk(engine, "lad about 14 at ashford now", answer)
+    assert steps[0].state.conversation == "confirming_location"
+    assert "1 Ashford International, 2 Ashford (Surrey)" in steps[0].replies[0]
+    assert steps[1].state.facts.location.station == AFK
+    assert steps[1].state.facts.location.candidates == ()
+    assert steps[1].state.facts.age.min == 14  # "1" is not an age
+    assert steps[1].state.conversation == "done"
+
+
+def test_unreadable_choice_twice_moves_on_with_candidates_kept(engine: Engine) -> None:
+    steps = talk(engine, "lad about 14 at ashford now", "the big one", "the other")
+    assert "reask:confirming_location" in steps[1].events
+    assert "Reply with the number or the full name" in steps[1].replies[0]
+    final = steps[2].state
+    assert final.facts.location.station is None
+    assert len(final.facts.location.candidates) == 2
+    assert "the other" in final.facts.location.text
+    assert final.conversation == "done"
+
+
+def test_severe_first_text_starts_with_999_advice(engine: Engine) -> None:
+    (step,) = talk(engine, "man with a knife")
+    assert step.replies[0].startswith("If anyone is in immediate danger, call 999. Please call now")
+    assert REF in step.replies[0]
+    assert step.state.severe_advised
+    assert step.state.conversation == "asking_location"
+
+
+def test_severe_later_prefixes_the_next_reply_once(engine: Engine) -> None:
+    steps = talk(engine, "trouble at leeds", "hes got a knife", "about 30")
+    assert steps[1].replies[0].startswith("If anyone is in danger right now, please call 999")
+    assert not steps[2].replies[0].startswith("If anyone")
+
+
+def test_discreet_first_text_gets_no_acknowledgement(engine: Engine) -> None:
+    steps = talk(engine, "cant talk. lad about 14 at leeds", "now", "HELP", "STOP")
+    assert all(s.replies == () for s in steps)
+    assert steps[0].state.discreet and steps[0].state.conversation == "done"
+    assert "discreet" in steps[0].events
+    assert not steps[0].state.acknowledged
+    assert steps[1].state.facts.immediacy.value == "now"  # still extracted
+    assert steps[3].state.opted_out
+
+
+def test_discreet_later_stops_the_bot(engine: Engine) -> None:
+    steps = talk(engine, "trouble at leeds", "dont text back hes 14", "now")
+    assert steps[0].replies
+    assert steps[1].replies == () and steps[2].replies == ()
+    assert steps[1].state.facts.age.min == 14
+    assert steps[2].state.facts.immediacy.value == "now"
+
+
+def test_stop_confirms_once_then_silence_until_start(engine: Engine) -> None:
+    steps = talk(engine, "trouble at leeds", "STOP", "about 14", "stop", "START")
+    assert len(steps[1].replies) == 1 and "Text START to undo" in steps[1].replies[0]
+    assert "opted_out" in steps[1].events
+    assert steps[2].replies == () and steps[3].replies == ()
+    assert steps[2].state.facts.age.min == 14  # facts still kept, silently
+    start = steps[4]
+    assert not start.state.opted_out
+    assert start.replies[0].startswith("Texts from us are back on.")
+    assert "Is this happening now?" in start.replies[0]  # the open question
+    assert start.state.conversation == "asking_immediacy"
+
+
+def test_yes_is_an_answer_when_not_opted_out(engine: Engine) -> None:
+    steps = talk(engine, "lad about 14 at leeds", "yes")
+    assert steps[1].state.facts.immediacy.value == "now"
+    assert "opted_in" not in steps[1].events
+
+
+def test_stop_as_first_text_still_gives_reference_and_999_line(engine: Engine) -> None:
+    (step,) = talk(engine, "STOP")
+    assert "If anyone is in immediate danger, call 999." in step.replies[0]
+    assert "no more texts" in step.replies[0]
+    assert step.state.opted_out
+
+
+def test_help_answers_then_repeats_the_open_question(engine: Engine) -> None:
+    steps = talk(engine, "trouble at leeds", "HELP", "x", "y")
+    assert "transport police text line" in steps[1].replies[0]
+    assert steps[1].replies[0].endswith("A guess is fine.")
+    assert steps[1].state.asks == 1  # HELP is not a re-ask
+    assert "reask:asking_age" in steps[2].events
+    assert "raw_kept:asking_age" in steps[3].events
+
+
+def test_help_when_done_has_no_question(engine: Engine) -> None:
+    steps = talk(engine, "lad about 14 at leeds now", "HELP")
+    assert len(steps[1].replies) == 1
+    assert steps[1].replies[0].endswith("Text STOP to end texts from us.")
+
+
+def test_operator_engaged_stops_questions_but_not_extraction(engine: Engine) -> None:
+    (first,) = talk(engine, "trouble at leeds")
+    engaged = engine.operator_engaged(first.state)
+    assert engaged.state.conversation == "done" and engaged.replies == ()
+    assert "operator_engaged" in engaged.events
+    later = engine.step(engaged.state, "hes about 14, happening now", T0 + timedelta(minutes=3))
+    assert later.replies == ()
+    assert later.state.facts.age.min == 14 and later.state.facts.immediacy.value == "now"
+
+
+def test_silence_timeout_stops_asking_without_a_text(engine: Engine) -> None:
+    (first,) = talk(engine, "trouble at leeds")
+    early = engine.silence(first.state, T0 + timedelta(minutes=9), 10)
+    assert early.state == first.state and early.events == ()
+    late = engine.silence(first.state, T0 + timedelta(minutes=10), 10)
+    assert late.state.conversation == "done" and late.replies == ()
+    assert late.events == ("silence_timeout",)
+    again = engine.silence(late.state, T0 + timedelta(minutes=30), 10)
+    assert again.events == ()
+
+
+def test_a_late_answer_resumes_the_questions(engine: Engine) -> None:
+    (first,) = talk(engine, "trouble at leeds")
+    late = engine.silence(first.state, T0 + timedelta(minutes=12), 10)
+    back = engine.step(late.state, "about 14", T0 + timedelta(minutes=20))
+    assert "resumed" in back.events
+    assert back.state.conversation == "asking_immediacy"
+
+
+def test_emergency_prefixes_the_next_reply(engine: Engine) -> None:
+    (first,) = talk(engine, "trouble at leeds")
+    flagged = engine.flag_emergency(first.state)
+    assert flagged.replies == () and flagged.state.emergency
+    nxt = engine.step(flagged.state, "about 14", T0 + timedelta(minutes=1))
+    assert nxt.replies[0].startswith("Please call 999 now if you can.")
+    last = engine.step(nxt.state, "yes", T0 + timedelta(minutes=2))
+    assert "call 999 now" not in last.replies[0]
+
+
+def test_emergency_when_done_is_said_at_once(engine: Engine) -> None:
+    (first,) = talk(engine, "lad about 14 at leeds now")
+    flagged = engine.flag_emergency(first.state)
+    assert flagged.replies == ("Please call 999 now if you can. If it is not safe to talk, keep texting us.",)
+    assert engine.flag_emergency(flagged.state).replies == ()
+
+
+def test_emergency_is_not_texted_to_discreet_or_opted_out(engine: Engine) -> None:
+    (first,) = talk(engine, "cant talk, leeds now about 14")
+    assert engine.flag_emergency(first.state).replies == ()
+    stopped = talk(engine, "lad about 14 at leeds now", "STOP")[-1]
+    assert engine.flag_emergency(stopped.state).replies == ()
+
+
+def test_reopen_keeps_facts_and_says_so(engine: Engine) -> None:
+    (first,) = talk(engine, "lad about 14 at leeds now")
+    engaged = engine.operator_engaged(first.state).state
+    reopened = engine.reopen(engaged, T0 + timedelta(hours=3))
+    assert reopened.replies == () and "reopened" in reopened.events
+    assert reopened.state.facts == first.state.facts and not reopened.state.operator_engaged
+    nxt = engine.step(reopened.state, "hes back", T0 + timedelta(hours=3, minutes=1))
+    assert nxt.replies == (("We have reopened your report TL-261128-0042. If anyone is in immediate "
+                           "danger, call 999."),)
+
+
+def test_later_mentions_do_not_overwrite_answers(engine: Engine) -> None:
+    steps = talk(engine, "lad about 14 at leeds", "yes", "they went to clapham jn, his mate is 19")
+    final = steps[-1].state.facts
+    assert final.location.station == LDS
+    assert final.age.min == 14
+    assert steps[-1].replies == ()
+
+
+def test_platform_then_station_are_merged(engine: Engine) -> None:
+    steps = talk(engine, "on plat 4", "clapham jn")
+    loc = steps[1].state.facts.location
+    assert loc.station == CLJ and loc.platform == "4"
+    assert loc.text == "on plat 4; clapham jn"
+
+
+def test_state_round_trips_through_json(engine: Engine) -> None:
+    steps = talk(engine, "man with a knife hitting people at ashford", "2")
+    for step in steps:
+        data = json.loads(json.dumps(step.state.to_dict()))
+        assert data == step.state.to_dict()
+        assert State.from_dict(data) == step.state
+    assert State.from_dict({"reference": REF}) == State.initial(REF)
+
+
+def test_from_dict_ignores_unknown_keys() -> None:
+    state = State(reference=REF, facts=Facts(risks=(Risk("weapon", "knife"),)))
+    data = state.to_dict() | {"something_new": 1}
+    assert State.from_dict(data) == state
+
+
+def test_unknown_conversation_value_is_refused() -> None:
+    with pytest.raises(ValueError):
+        State(reference=REF, conversation="asking_shoe_size")
