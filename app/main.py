@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from app.audit.router import router as audit_router
 from app.bootstrap import build_runtime, ensure_secret_key
 from app.cases.router import router as cases_router
 from app.config import Settings, load_settings
@@ -54,4 +55,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(sms_router)
     app.include_router(cases_router)
+    app.include_router(audit_router)
     return app

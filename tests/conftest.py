@@ -77,6 +77,8 @@ class Database:
                               + " RESTART IDENTITY CASCADE"))
             conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"),
                          {"h": "0" * 64})
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"),
+                         {"v": migrate.head_revision()})
         return self.url
 
     def close(self) -> None:

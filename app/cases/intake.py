@@ -7,7 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.cases.service import (
-    Inbound, Received, add_bot_reply, already_received, find_or_open_case, lock_reporter,
+    Inbound,
+    Received,
+    add_bot_reply,
+    already_received,
+    find_or_open_case,
+    lock_reporter,
     store_inbound,
 )
 from app.runtime import Runtime

@@ -131,7 +131,7 @@ class Conditions(_Strict):
                 continue
             if isinstance(item, int):  # YAML 1.1 reads an unquoted 22:00 as 1320
                 # ValueError, not TypeError: pydantic reports only ValueError as a message.
-                raise ValueError('needs its times in quotes, e.g. ["22:00", "06:00"]')  # noqa: TRY004
+                raise ValueError('needs its times in quotes, e.g. ["22:00", "06:00"]')
             match = _HHMM.match(str(item).strip())
             if not match:
                 raise ValueError(f"has '{item}', which is not a time such as \"22:00\"")

@@ -1,0 +1,34 @@
+# Textline: `make run` serves the embedded default; `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install dev lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve on 127.0.0.1:8000 with SQLite, the console SMS provider and demo users.
+run: install
+	$(BIN)/textline serve --demo --host 127.0.0.1 --port 8000
+
+## Install the dev dependencies and run the whole suite (SQLite and PostgreSQL, browser tests).
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check app tests bench
+
+bench: install
+	$(BIN)/python bench/bench_extract.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache textline.db textline.db-wal textline.db-shm
