@@ -10,12 +10,20 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _migrations_dir() -> Path:
+    """Beside the package in a checkout; in the working directory for a plain install (Docker)."""
+    for candidate in (Path(__file__).resolve().parent.parent / "migrations",
+                      Path.cwd() / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise RuntimeError("migrations/ not found beside the app package or in the working directory")
 
 
 def alembic_config(database_url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", str(_migrations_dir()))
     cfg.attributes["database_url"] = database_url
     cfg.attributes["configure_logging"] = False
     return cfg
