@@ -62,7 +62,11 @@ class Readers:
         from app.conversation.extract.risk import extract_risks
 
         return cls(
-            extract_location, resolve_choice, extract_age, extract_immediacy, extract_risks,
+            extract_location,
+            resolve_choice,
+            extract_age,
+            extract_immediacy,
+            extract_risks,
             detect_intents,
         )
 
@@ -96,8 +100,9 @@ def _is_bare_number(text: str) -> bool:
 
 
 class Engine:
-    def __init__(self, gazetteer: Any, wording: Wording | None = None, *,
-                 readers: Readers | None = None) -> None:
+    def __init__(
+        self, gazetteer: Any, wording: Wording | None = None, *, readers: Readers | None = None
+    ) -> None:
         self.gazetteer = gazetteer
         self.wording = wording if wording is not None else load_wording(None)
         self.readers = readers if readers is not None else Readers.default()
@@ -111,7 +116,8 @@ class Engine:
         intents = frozenset(self.readers.detect_intents(text))
         merged = state.with_(facts=merge(state.facts, found, FACT_OF.get(state.conversation)))
         kind = classify(merged, state, intents, choice)
-        outcome = handler(state.conversation, kind)(Turn(merged, text, now, choice))
+        other = merged.facts != state.facts
+        outcome = handler(state.conversation, kind)(Turn(merged, text, now, choice, other))
         return self._finish(before, outcome, resumed, speak=True)
 
     def _resume(self, state: State) -> tuple[State, tuple[str, ...]]:

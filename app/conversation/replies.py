@@ -48,7 +48,9 @@ def pack(parts: list[str]) -> tuple[str, ...]:
     return tuple(texts)
 
 
-def compose(state: State, lines: tuple[str, ...], events: tuple[str, ...], wording: Wording) -> Said:
+def compose(
+    state: State, lines: tuple[str, ...], events: tuple[str, ...], wording: Wording
+) -> Said:
     """The texts for `lines`, with whatever opening is due; the state records what was said."""
     confirming_stop = "opted_out" in events
     if state.discreet or (state.opted_out and not confirming_stop):

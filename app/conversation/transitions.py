@@ -56,6 +56,7 @@ class Turn:
     text: str = ""
     now: datetime | None = None
     choice: StationRef | None = None
+    other_facts: bool = False  # the text added facts other than the one asked for
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,16 @@ def unreadable(turn: Turn) -> Outcome:
     if state.asks == 1:
         return _put(state, question, turn.now, again=True)
     fact = FACT_OF[question]
-    kept = state.with_(facts=keep_raw(state.facts, fact, turn.text), closed=state.closed + (fact,))
+    if turn.other_facts:  # it said something else ("about 17" to "where?"): not this answer
+        kept, event = state.with_(closed=state.closed + (fact,)), f"moved_on:{question}"
+    else:
+        facts = keep_raw(state.facts, fact, turn.text)
+        kept, event = (
+            state.with_(facts=facts, closed=state.closed + (fact,)),
+            f"raw_kept:{question}",
+        )
     moved = advance(Turn(kept, turn.text, turn.now))
-    return Outcome(moved.state, moved.lines, (f"raw_kept:{question}",) + moved.events)
+    return Outcome(moved.state, moved.lines, (event,) + moved.events)
 
 
 def dont_know(turn: Turn) -> Outcome:
@@ -200,7 +208,9 @@ def time_out(turn: Turn) -> Outcome:
     state = turn.state
     if state.conversation == DONE:
         return Outcome(state)
-    return Outcome(state.with_(conversation=DONE, timed_out=True, choices=()), (), ("silence_timeout",))
+    return Outcome(
+        state.with_(conversation=DONE, timed_out=True, choices=()), (), ("silence_timeout",)
+    )
 
 
 def flag(turn: Turn) -> Outcome:
@@ -213,7 +223,10 @@ def flag(turn: Turn) -> Outcome:
 def reopen(turn: Turn) -> Outcome:
     """Facts kept; the bot may ask again what is still missing; the next reply says so."""
     state = turn.state.with_(
-        operator_engaged=False, timed_out=False, asks=0, choices=(),
+        operator_engaged=False,
+        timed_out=False,
+        asks=0,
+        choices=(),
         reopen_due=turn.state.acknowledged,
     )
     state = state.with_(conversation=next_question(state))

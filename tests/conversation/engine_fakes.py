@@ -51,7 +51,9 @@ def resolve_choice(text: str, candidates: tuple[StationRef, ...], gazetteer: obj
 
 def extract_age(text: str) -> Age | None:
     low = text.lower()
-    m = re.search(r"(?<!platform )(?<!plat )(?<!coach )\b(?:about |maybe )?(\d{1,2})\b(?! ?mins)", low)
+    m = re.search(
+        r"(?<!platform )(?<!plat )(?<!coach )\b(?:about |maybe )?(\d{1,2})\b(?! ?mins)", low
+    )
     if not m or re.search(r"\d:\d", low):
         return None
     n = int(m.group(1))
@@ -74,7 +76,11 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
 def extract_risks(text: str) -> tuple[Risk, ...]:
     low = text.lower()
     found = []
-    for word, indicator in (("knife", "weapon"), ("hitting", "violence"), ("packages", "exploitation")):
+    for word, indicator in (
+        ("knife", "weapon"),
+        ("hitting", "violence"),
+        ("packages", "exploitation"),
+    ):
         if word in low:
             found.append(Risk(indicator, word))
     return tuple(found)
@@ -97,7 +103,11 @@ def detect_intents(text: str) -> frozenset[str]:
 
 
 FAKE_READERS = Readers(
-    extract_location, resolve_choice, extract_age, extract_immediacy, extract_risks,
+    extract_location,
+    resolve_choice,
+    extract_age,
+    extract_immediacy,
+    extract_risks,
     detect_intents,
 )
 

@@ -49,12 +49,16 @@ def test_all_in_one_first_text_asks_nothing(engine: Engine) -> None:
 def test_questions_in_order_location_age_immediacy(engine: Engine) -> None:
     steps = talk(engine, "need help", "clapham jn", "about 14", "yes")
     assert [s.state.conversation for s in steps] == [
-        "asking_location", "asking_age", "asking_immediacy", "done"
+        "asking_location",
+        "asking_age",
+        "asking_immediacy",
+        "done",
     ]
     assert steps[0].replies[0].startswith("Thank you for your text. Your reference is")
     assert "Where are you?" in steps[0].replies[0]
-    assert steps[1].replies == (("How old is the person this is about? If it is you, tell us your age."
-                                " A guess is fine."),)
+    assert steps[1].replies == (
+        ("How old is the person this is about? If it is you, tell us your age. A guess is fine."),
+    )
     assert "happening now" in steps[2].replies[0]
     assert steps[3].state.facts.immediacy == ImmediacyFact("now", "yes")
     assert REF not in steps[1].replies[0]  # the reference is given once
@@ -241,7 +245,9 @@ def test_emergency_prefixes_the_next_reply(engine: Engine) -> None:
 def test_emergency_when_done_is_said_at_once(engine: Engine) -> None:
     (first,) = talk(engine, "lad about 14 at leeds now")
     flagged = engine.flag_emergency(first.state)
-    assert flagged.replies == ("Please call 999 now if you can. If it is not safe to talk, keep texting us.",)
+    assert flagged.replies == (
+        "Please call 999 now if you can. If it is not safe to talk, keep texting us.",
+    )
     assert engine.flag_emergency(flagged.state).replies == ()
 
 
@@ -259,8 +265,12 @@ def test_reopen_keeps_facts_and_says_so(engine: Engine) -> None:
     assert reopened.replies == () and "reopened" in reopened.events
     assert reopened.state.facts == first.state.facts and not reopened.state.operator_engaged
     nxt = engine.step(reopened.state, "hes back", T0 + timedelta(hours=3, minutes=1))
-    assert nxt.replies == (("We have reopened your report TL-261128-0042. If anyone is in immediate "
-                           "danger, call 999."),)
+    assert nxt.replies == (
+        (
+            "We have reopened your report TL-261128-0042. If anyone is in immediate "
+            "danger, call 999."
+        ),
+    )
 
 
 def test_later_mentions_do_not_overwrite_answers(engine: Engine) -> None:
@@ -296,3 +306,12 @@ def test_from_dict_ignores_unknown_keys() -> None:
 def test_unknown_conversation_value_is_refused() -> None:
     with pytest.raises(ValueError):
         State(reference=REF, conversation="asking_shoe_size")
+
+
+def test_a_third_miss_that_said_something_else_moves_on_without_raw_text(engine: Engine) -> None:
+    steps = talk(engine, "need help", "over here", "about 17")
+    last = steps[-1]
+    assert "moved_on:asking_location" in last.events
+    assert last.state.facts.location is None
+    assert last.state.facts.age.min == 17
+    assert last.state.conversation == "asking_immediacy"

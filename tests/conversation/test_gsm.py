@@ -9,13 +9,21 @@ from app.conversation.gsm import is_gsm7, segments, to_gsm7
 
 @pytest.mark.parametrize(
     "text",
-    ["Hello, call 999.", "£20 @ platform 4 & coach C", "Ça, Øre, Ñ, ü, à, ¿¡", "a{b}c[d]e~f|g^h\\€", ""],
+    [
+        "Hello, call 999.",
+        "£20 @ platform 4 & coach C",
+        "Ça, Øre, Ñ, ü, à, ¿¡",
+        "a{b}c[d]e~f|g^h\\€",
+        "",
+    ],
 )
 def test_gsm7_texts(text: str) -> None:
     assert is_gsm7(text)
 
 
-@pytest.mark.parametrize("text", ["Don\u2019t", "\u201cquoted\u201d", "dash \u2014", "ok \U0001F44D", "ŵ"])
+@pytest.mark.parametrize(
+    "text", ["Don\u2019t", "\u201cquoted\u201d", "dash \u2014", "ok \U0001f44d", "ŵ"]
+)
 def test_non_gsm7_texts(text: str) -> None:
     assert not is_gsm7(text)
 
@@ -40,9 +48,7 @@ def test_an_escape_pair_is_not_split_across_segments() -> None:
     assert segments("a" * 151 + "[" + "a" * 153) == (2, "GSM-7")
 
 
-@pytest.mark.parametrize(
-    ("length", "expected"), [(1, 1), (70, 1), (71, 2), (134, 2), (135, 3)]
-)
+@pytest.mark.parametrize(("length", "expected"), [(1, 1), (70, 1), (71, 2), (134, 2), (135, 3)])
 def test_ucs2_segment_limits(length: int, expected: int) -> None:
     assert segments("\u2019" * length) == (expected, "UCS-2")
 
@@ -54,10 +60,10 @@ def test_one_curly_quote_makes_the_whole_text_ucs2() -> None:
 
 
 def test_emoji_take_two_units_and_are_not_split() -> None:
-    assert segments("\U0001F600" * 35) == (1, "UCS-2")
-    assert segments("\U0001F600" * 36) == (2, "UCS-2")
-    assert segments("a" + "\U0001F600" * 34) == (1, "UCS-2")  # 69 units
-    assert segments("a" * 66 + "\U0001F600" + "a" * 66) == (3, "UCS-2")
+    assert segments("\U0001f600" * 35) == (1, "UCS-2")
+    assert segments("\U0001f600" * 36) == (2, "UCS-2")
+    assert segments("a" + "\U0001f600" * 34) == (1, "UCS-2")  # 69 units
+    assert segments("a" * 66 + "\U0001f600" + "a" * 66) == (3, "UCS-2")
 
 
 def test_empty_text_is_no_segment() -> None:
@@ -65,7 +71,10 @@ def test_empty_text_is_no_segment() -> None:
 
 
 def test_to_gsm7_makes_plain_text() -> None:
-    assert to_gsm7("Don\u2019t \u201cpanic\u201d \u2014 Ystradgynlais\u2026") == "Don't \"panic\" - Ystradgynlais..."
+    assert (
+        to_gsm7("Don\u2019t \u201cpanic\u201d \u2014 Ystradgynlais\u2026")
+        == 'Don\'t "panic" - Ystradgynlais...'
+    )
     assert to_gsm7("Llanfair\u0175") == "Llanfairw"
-    assert to_gsm7("ok \U0001F44D") == "ok ?"
+    assert to_gsm7("ok \U0001f44d") == "ok ?"
     assert is_gsm7(to_gsm7("Ŵ ŷ ž \u00a0 \u2013"))

@@ -25,7 +25,9 @@ FACTS = {
     "confirming_location": Facts(location=Location(text="ashford", candidates=(AFK, AFS))),
     "asking_age": Facts(location=AT_LEEDS),
     "asking_immediacy": Facts(location=AT_LEEDS, age=Age("14", 14, 14, True)),
-    DONE: Facts(location=AT_LEEDS, age=Age("14", 14, 14, True), immediacy=ImmediacyFact("now", "now")),
+    DONE: Facts(
+        location=AT_LEEDS, age=Age("14", 14, 14, True), immediacy=ImmediacyFact("now", "now")
+    ),
 }
 FLAGS = ("discreet", "opted_out", "operator_engaged", "emergency", "timed_out")
 
@@ -124,5 +126,7 @@ def test_walk_reaches_every_conversation_value() -> None:
     for c, kind, flags, asks, severe, acked in CASES:
         before = build(c, flags, asks, severe, acked)
         choice = AFK if kind == "choice" else None
-        reached.add(handler(before.conversation, kind)(Turn(before, "x", NOW, choice)).state.conversation)
+        reached.add(
+            handler(before.conversation, kind)(Turn(before, "x", NOW, choice)).state.conversation
+        )
     assert reached == set(CONVERSATIONS)
