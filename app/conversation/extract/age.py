@@ -1,0 +1,362 @@
+"""Age of the person a text is about: "14", "about 14", "13 or 14", "fourteen", "young teen".
+
+How it decides, so a reviewer can follow it:
+1. Candidates. Every number (digits or words) and every age description ("in his 40s",
+   "school uniform", "grown men") in the text is a candidate.
+2. A number is not an age when its neighbours say it is something else: a time ("14:32"),
+   a platform, coach or seat ("plat 4"), money ("£20", "20 quid"), a duration or count
+   ("20 mins", "3 stops", "2 lads", "group of 5"), a date ("28th"), part of a code ("1A23")
+   or a longer number (phone numbers).
+3. A number that is left counts when something marks it as an age: "year old"/"yo", an
+   approximation ("about", "maybe", "looks", "ish", "i reckon"), a copula ("im", "shes",
+   "whos", "is"), or a person word just before it ("girl of 12", "lad, 16"). A bare number
+   ("14", "12 or 13") counts only as a short answer, or when the caller says the bot has
+   just asked for an age (`answering=True`).
+4. Which candidate. A report is about the person at risk, so: a child before an unsure age
+   before an adult (the girl of 15, not her boyfriend of 25; the girl, not the texter who
+   gave their own age); then a number before a description ("kid about 13" is 12-14, not
+   "kid"); then the youngest; then the first.
+
+Ranges: an approximation widens by one year under 20, two under 40, three above
+("about 14" is 13-15, "about 25" 23-27). "child" is True when max < 18, False when
+min >= 18, else None: "teenager" is 13-19 and so None (an 18 or 19 year old is a teenager
+too); the range still tells an operator it is a young person, and the bot can ask.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.conversation.facts import Age
+
+_UNITS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+}
+_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+}
+# "one" is left out on purpose: "one of them", "the one in kent".
+NUM_WORD = (
+    r"(?:(?:" + "|".join(_TENS) + r")(?:[\s-]?(?:" + "|".join(_UNITS) + r"|one))?"
+    r"|" + "|".join(_TEENS) + "|" + "|".join(_UNITS) + ")"
+)
+_NUM = r"(?:\d{1,2}|" + NUM_WORD + r")"
+
+
+def number_value(word: str) -> int | None:
+    """12, "twelve", "twenty-five" -> int; None when it is not a number this module reads."""
+    w = word.strip().lower()
+    if w.isdigit():
+        return int(w)
+    if w in _UNITS:
+        return _UNITS[w]
+    if w in _TEENS:
+        return _TEENS[w]
+    parts = re.split(r"[\s-]+", w)
+    if parts[0] in _TENS:
+        extra = 1 if len(parts) > 1 and parts[1] == "one" else _UNITS.get(parts[-1], 0)
+        return _TENS[parts[0]] + (extra if len(parts) > 1 else 0)
+    return None
+
+
+# A number or a small range; never glued to a longer number, a time, money or a code.
+_CANDIDATE = re.compile(
+    r"(?<![\w£$€#:.,/+\-])"
+    r"(?:between\s+(?P<b1>" + _NUM + r")\s+and\s+(?P<b2>" + _NUM + r")"
+    r"|(?P<a>" + _NUM + r")(?:\s*(?P<sep>-|–|/|\bto\b|\bor\b)\s*(?P<b>" + _NUM + r"))?)"
+    r"(?![\d:]|[.,]\d|['’]\d)"
+)
+_LETTER_SUFFIX = re.compile(r"(?:yo|y/o|y\.o\.?|yrs?|yro|ish|\+)(?![a-z])")
+_EXPLICIT_AFTER = re.compile(
+    r"\s*-?\s*(?:years?|yrs?|yr)\s*-?\s*old|\s*(?:yo|y/o|y\.o\.?|yro)(?!\w)"
+    r"|\s*(?:years?|yrs?)\s+of\s+age"
+)
+_APPROX_AFTER = re.compile(
+    r"\s*-?\s*ish(?!\w)|\s*,?\s*(?:maybe|mayb|prob|probably|i\s+(?:reckon|think|guess)"
+    r"|i['’]?d\s+say|or\s+so|or\s+something|at\s+a\s+guess|at\s+most|tops|max|possibly"
+    r"|perhaps|like)(?!\w)|\+"
+)
+_UNIT_AFTER = re.compile(
+    r"\s*-?\s*(?:mins?|minutes?|mns|m|hrs?|hours?|h|secs?|seconds?|days?|nights?|weeks?|wks?"
+    r"|months?|years?|yrs?|stops?|stations?|quid|pounds?|p|pence|k|grand|am|pm|a\.m|p\.m"
+    r"|o['’]?clock|%|percent|times|x|carriages?|coaches|cars|miles?|mi|metres?|meters?"
+    r"|yards?|yds|feet|foot|ft|inches|cm|kg|stone|mph|pints?|cans|bottles|tickets?|bags?"
+    r"|people|persons|ppl|lads|men|boys|girls|guys|blokes|women|kids|children|teenagers"
+    r"|teens|youths|males|females|others|other|more|officers|police|staff|trains|platforms"
+    r"|this\s+(?:morning|afternoon|evening)|tonight|last\s+night|in\s+the\s+(?:morning|evening)"
+    r"|of\s+(?:them|us|em|those|these|the|my|his|her|their))(?!\w)"
+    r"|\s+(?:older|old|young|younger|big|small|little|other|adult|grown|teenage|teen|masked"
+    r"|drunk|white|black|asian|hooded|more)\s+(?:lads|men|boys|girls|guys|blokes|women|kids"
+    r"|people|males|females|teenagers|youths)(?!\w)"
+    r"|\s*(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?!\w)"
+)
+_WORDS = re.compile(r"[a-z0-9'’]+|[.!?;:]")
+
+_EXCLUDE_BEFORE = frozenset(
+    "platform platforms plat plats pl pf p coach coaches carriage car seat seats row bus route"
+    " number no num gate exit door bay stand stop line room flat house unit zone terminal"
+    " level floor junction jn jct track the at since till til until by from after before"
+    " page year yr and than to for train service headcode ticket tickets ref reference"
+    " code pin call ring phone text minute minutes mins hour hours channel under over".split()
+)
+_COLLECTIVE = frozenset(
+    "group gang bunch crowd lot load loads total couple pack set queue out one all team"
+    " squad crew two three four five few".split()
+)
+_APPROX = frozenset(
+    "about around abt approx approximately roughly maybe mayb prob probably possibly perhaps"
+    " like bout circa reckon guess say think nearly almost looks look looked looking seems"
+    " seem seemed".split()
+)
+_COPULA = frozenset("im iam hes shes whos theyre is was are aged age turned turning".split())
+_PERSON = frozenset(
+    "lad lads boy boys girl girls kid kids child son daughter yute youth teen teenager man"
+    " woman guy bloke lady person fella victim he she someone brother sister"
+    " bro mate mum dad father mother".split()
+)
+_PLACE = frozenset(
+    "platform plat coach carriage train seat bus stop gate it that this there which what time"
+    " number".split()
+)
+_SKIP = frozenset(["of", "a", "an", "only", "just", "like", "i", "id", "would", "only", "all"])
+
+_DECADE = r"(?:[2-9]0['’]?s|twenties|thirties|forties|fourties|fifties|sixties|seventies|eighties|nineties)"
+_DECADES = re.compile(
+    r"(?<![\w£$€#:./])(?:in\s+(?:his|her|their)\s+)?(?:(?P<q1>early|mid|late)[\s-]*)?(?P<d1>" + _DECADE + r")"
+    r"(?:\s*(?:and|or|to|-|/|&)\s*(?:(?P<q2>early|mid|late)[\s-]*)?(?P<d2>" + _DECADE + r"))?"
+    r"(?!\w)"
+    r"|(?<!\w)(?P<ds>[2-9]0|twenty|thirty|forty|fifty|sixty|seventy)[\s-]*something(?!\w)"
+)
+_DECADE_WORDS = {
+    "twenties": 20, "thirties": 30, "forties": 40, "fourties": 40, "fifties": 50,
+    "sixties": 60, "seventies": 70, "eighties": 80, "nineties": 90,
+}
+_SCHOOL_YEAR = re.compile(r"(?<![\w])(?P<pre>\w+\s+)?year\s*(?P<y>[1-9]|1[0-3])(?!\w)(?!\s*(?:ago|old))")
+_UNDER_OVER = re.compile(r"(?<!\w)(?P<w>under|over)[\s-]*(?P<n>1[0-9]|[2-9]0|\d)(?![\w:])")
+
+# Descriptions, most specific first (at one position the first that fits wins).
+_DESCRIPTIONS: tuple[tuple[str, int | None, int | None], ...] = (
+    (r"primary[\s-]*school(?:[\s-]*(?:age[d]?|kids?|child(?:ren)?|boys?|girls?|pupils?))?", 5, 11),
+    (r"secondary[\s-]*school(?:[\s-]*(?:age[d]?|kids?|child(?:ren)?|boys?|girls?|pupils?))?", 11, 16),
+    (r"(?:in\s+(?:a\s+|his\s+|her\s+|their\s+)?)?school[\s-]*uniforms?", 5, 17),
+    (r"school[\s-]*(?:kids?|boys?|girls?|child(?:ren)?|pupils?)", 5, 17),
+    (r"pre-?teens?|tweens?", 9, 12),
+    (r"(?:young|early)[\s-]*teen(?:s|agers?)?", 12, 15),
+    (r"mid[\s-]*teens", 14, 16),
+    (r"late[\s-]*teens", 17, 19),
+    (r"(?:in\s+(?:his|her|their)\s+)?teen(?:s|agers?|age[d]?)?", 13, 19),
+    (r"(?:little|lil|small|young)\s+(?:yutes?|youts?)", 8, 15),
+    (r"yutes?|youts?", 12, 19),
+    (r"(?:little|lil|small)\s+(?:boys?|girls?|kids?|ones?|lads?|child(?:ren)?)", 3, 11),
+    (r"young\s+(?:boys?|girls?|kids?|child(?:ren)?)", 5, 14),
+    (r"toddlers?", 1, 3),
+    (r"bab(?:y|ies)|infants?|newborns?", 0, 1),
+    (r"kids?|child(?:ren)?|youngsters?", 4, 17),
+    (r"minors?|under[\s-]*age|juveniles?", None, 17),
+    (r"grown[\s-]*(?:men|man|women|woman|adults?|ups?)|adults?", 18, None),
+    (r"middle[\s-]*aged", 40, 60),
+    (r"(?:old|elderly)\s+(?:man|men|woman|women|lady|ladies|gentleman|gent|fella|bloke|guy"
+     r"|couple|person|people|chap|boy|geezer)|elderly|pensioners?|oaps?|senior\s+citizens?", 60, None),
+    (r"(?:uni|university)\s+students?", 18, 25),
+    (r"college\s+students?", 16, 19),
+    (r"students?", 16, 25),
+)
+_DESCRIPTION = re.compile(
+    r"(?<!\w)(?:" + "|".join(f"(?P<d{i}>{p})" for i, (p, _, _) in enumerate(_DESCRIPTIONS)) + r")(?!\w)"
+)
+
+_SHORT_ANSWER_WORDS = 5
+
+
+def _child(lo: int | None, hi: int | None) -> bool | None:
+    if hi is not None and hi < 18:
+        return True
+    if lo is not None and lo >= 18:
+        return False
+    return None
+
+
+def _tolerance(n: int) -> int:
+    return 1 if n < 20 else 2 if n < 40 else 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    start: int
+    end: int
+    lo: int | None
+    hi: int | None
+    numeric: bool  # a number, range or decade, as against a description
+
+
+def _prev_words(low: str, start: int) -> list[tuple[str, int]]:
+    """The last few words before `start`, apostrophes dropped, with their offsets."""
+    words = list(_WORDS.finditer(low, max(0, start - 60), start))[-5:]
+    return [(m.group().replace("'", "").replace("’", ""), m.start()) for m in words]
+
+
+def _cue_before(prev: list[tuple[str, int]]) -> tuple[str, bool, int] | None:
+    """(kind, usable, start of the cue words) for the words before a number, or None.
+
+    kind is "approx" ("about", "looks") or "cue" ("im", "whos", "girl of").
+    """
+    kind = None
+    cue_start = -1
+    i = len(prev) - 1
+    while i >= 0 and len(prev) - i <= 4:
+        w, at = prev[i]
+        if w in _APPROX:
+            kind = "approx"
+        elif w in _COPULA:
+            if w in ("is", "was", "are") and i > 0 and prev[i - 1][0] in _PLACE:
+                return ("cue", False, at)
+            kind = kind or "cue"
+        elif w in _PERSON:
+            kind = kind or "cue"
+            cue_start = at
+            break
+        elif w not in _SKIP:
+            break
+        if kind is not None:
+            cue_start = at
+        i -= 1
+    if kind is None:
+        return None
+    # "at about 8", "since about 8": a time of day, not an age.
+    before = prev[i][0] if 0 <= i < len(prev) and prev[i][0] not in _PERSON else None
+    return (kind, before not in _EXCLUDE_BEFORE, cue_start)
+
+
+def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    for m in _CANDIDATE.finditer(low):
+        start, end = m.span()
+        if m.group("b1"):
+            lo, hi, sep = number_value(m.group("b1")), number_value(m.group("b2")), "to"
+        else:
+            lo, sep = number_value(m.group("a")), m.group("sep")
+            hi = number_value(m.group("b")) if m.group("b") else lo
+        if lo is None or hi is None or lo < 1 or hi > 99:
+            continue
+        if hi != lo and not (0 < hi - lo <= (5 if sep in ("-", "–", "/") else 10)):
+            if sep == "/":  # a date such as 28/11
+                continue
+            hi, end = lo, m.end("a")
+        rest = low[end:]
+        if rest[:1].isalpha() and not _LETTER_SUFFIX.match(rest):
+            continue  # "28th", "5ft", "1a23"
+        prev = _prev_words(low, start)
+        last = prev[-1][0] if prev else ""
+        if last in ("aged", "age"):
+            found.append(_Candidate(prev[-1][1], end, lo, hi, True))
+            continue
+        explicit = _EXPLICIT_AFTER.match(low, end)
+        if explicit:
+            found.append(_Candidate(start, explicit.end(), lo, hi, True))
+            continue
+        if _UNIT_AFTER.match(low, end):
+            continue
+        if last in _EXCLUDE_BEFORE:
+            continue
+        if len(prev) >= 2 and last == "of" and prev[-2][0] in _COLLECTIVE:
+            continue
+        approx_after = _APPROX_AFTER.match(low, end)
+        cue = _cue_before(prev)
+        if cue is not None and not cue[1]:
+            continue
+        if cue is None and approx_after is None and not bare_ok:
+            continue
+        if approx_after is not None and approx_after.group().strip() == "+":
+            found.append(_Candidate(start, approx_after.end(), lo, None, True))
+            continue
+        if lo == hi and ((cue and cue[0] == "approx") or approx_after is not None):
+            lo, hi = lo - _tolerance(lo), hi + _tolerance(hi)
+        if approx_after is not None:
+            end = approx_after.end()
+        if cue is not None:
+            start = cue[2]
+        found.append(_Candidate(start, end, lo, hi, True))
+    return found
+
+
+def _decade_bounds(word: str, qualifier: str | None) -> tuple[int, int]:
+    base = _DECADE_WORDS.get(word) or int(word[:2])
+    if qualifier == "early":
+        return base, base + 3
+    if qualifier == "mid":
+        return base + 3, base + 6
+    if qualifier == "late":
+        return base + 6, base + 9
+    return base, base + 9
+
+
+def _decades(low: str) -> list[_Candidate]:
+    found = []
+    for m in _DECADES.finditer(low):
+        prev = _prev_words(low, m.start())
+        if prev and prev[-1][0] == "the":
+            continue  # "the 80s": an era
+        if m.group("ds"):
+            base = number_value(m.group("ds")) or 20
+            lo, hi = base, base + 9
+        else:
+            lo, hi = _decade_bounds(m.group("d1"), m.group("q1"))
+            if m.group("d2"):
+                hi = _decade_bounds(m.group("d2"), m.group("q2"))[1]
+        found.append(_Candidate(m.start(), m.end(), lo, hi, True))
+    return found
+
+
+def _descriptions(low: str) -> list[_Candidate]:
+    found = []
+    for m in _DESCRIPTION.finditer(low):
+        index = int(next(k for k, v in m.groupdict().items() if v is not None)[1:])
+        lo, hi = _DESCRIPTIONS[index][1], _DESCRIPTIONS[index][2]
+        prev = _prev_words(low, m.start())
+        if lo == 60 and prev and prev[-1][0] in ("my", "your", "his", "her", "their", "ur", "year", "years"):
+            continue  # "my old man" is a father; "15 year old man" is read as a number
+        found.append(_Candidate(m.start(), m.end(), lo, hi, False))
+    for m in _SCHOOL_YEAR.finditer(low):
+        pre = (m.group("pre") or "").strip()
+        if pre in ("last", "this", "next", "a", "per", "each", "every", "that", "one", "the"):
+            continue
+        y = int(m.group("y"))
+        found.append(_Candidate(m.start("y") - len("year") - 1, m.end(), y + 4, y + 5, True))
+    for m in _UNDER_OVER.finditer(low):
+        n = int(m.group("n"))
+        lo, hi = (None, n - 1) if m.group("w") == "under" else (n, None)
+        found.append(_Candidate(m.start(), m.end(), lo, hi, True))
+    return found
+
+
+def _rank(c: _Candidate) -> tuple[int, int, int, int]:
+    child = _child(c.lo, c.hi)
+    group = 0 if child is True else 1 if child is None else 2
+    return (group, 0 if c.numeric else 1, c.hi if c.hi is not None else 999, c.start)
+
+
+def extract_age(text: str, *, answering: bool | None = None) -> Age | None:
+    """The age of the person the text is about, or None.
+
+    `answering`: True when the bot has just asked for an age (a bare number anywhere in the
+    reply is an age), False when it asked something else (a bare "4" is more likely a
+    platform), None when unknown (a bare number counts only in a short text: "13 i reckon").
+    """
+    low = text.lower()
+    source = text if len(low) == len(text) else low
+    bare_ok = answering is True or (
+        answering is None and len(_WORDS.findall(low)) <= _SHORT_ANSWER_WORDS
+    )
+    candidates = _numbers(low, bare_ok) + _decades(low) + _descriptions(low)
+    if not candidates:
+        return None
+    best = min(candidates, key=_rank)
+    lo, hi = best.lo, best.hi
+    return Age(text=source[best.start : best.end].strip(), min=lo, max=hi, child=_child(lo, hi))
