@@ -22,6 +22,7 @@ from app.conversation.facts import Age, ImmediacyFact, Location, Risk, StationRe
 from app.conversation.merge import Found, merge
 from app.conversation.replies import compose
 from app.conversation.state import (
+    ASKING_AGE,
     ASKING_IMMEDIACY,
     CONFIRMING_LOCATION,
     DONE,
@@ -48,7 +49,7 @@ class Readers:
 
     extract_location: Callable[[str, Any], Location | None]
     resolve_choice: Callable[[str, tuple[StationRef, ...], Any], StationRef | None]
-    extract_age: Callable[[str], Age | None]
+    extract_age: Callable[..., Age | None]
     extract_immediacy: Callable[..., ImmediacyFact | None]
     extract_risks: Callable[[str], tuple[Risk, ...]]
     detect_intents: Callable[[str], frozenset[str]]
@@ -93,6 +94,13 @@ def classify(
     if "dont_know" in intents and state.asks > 0:  # only once the question has been put
         return "dont_know"
     return "unreadable"
+
+
+def _asked_for(state: State, question: str) -> bool | None:
+    """Did the bot just ask for this (True), for something else (False), or nothing (None)?"""
+    if state.conversation == DONE or state.asks == 0:
+        return None
+    return state.conversation == question
 
 
 def _is_bare_number(text: str) -> bool:
@@ -141,12 +149,12 @@ class Engine:
             options = offered(state)
             if options:
                 choice = r.resolve_choice(text, options, self.gazetteer)
-        if choice is not None and _is_bare_number(text):
-            return Found(), choice  # "2" is a pick from the list, not an age or a platform
+        if state.conversation == CONFIRMING_LOCATION and _is_bare_number(text):
+            return Found(), choice  # "2" picks from the list (or misses it): not an age
         return (
             Found(
                 location=None if choice is not None else r.extract_location(text, self.gazetteer),
-                age=r.extract_age(text),
+                age=r.extract_age(text, answering=_asked_for(state, ASKING_AGE)),
                 immediacy=r.extract_immediacy(
                     text, answering=state.conversation == ASKING_IMMEDIACY
                 ),

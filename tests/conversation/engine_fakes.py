@@ -49,7 +49,7 @@ def resolve_choice(text: str, candidates: tuple[StationRef, ...], gazetteer: obj
     return next((c for c in candidates if c.name.lower() in low), None)
 
 
-def extract_age(text: str) -> Age | None:
+def extract_age(text: str, *, answering: bool | None = None) -> Age | None:
     low = text.lower()
     m = re.search(
         r"(?<!platform )(?<!plat )(?<!coach )\b(?:about |maybe )?(\d{1,2})\b(?! ?mins)", low

@@ -315,3 +315,9 @@ def test_a_third_miss_that_said_something_else_moves_on_without_raw_text(engine:
     assert last.state.facts.location is None
     assert last.state.facts.age.min == 17
     assert last.state.conversation == "asking_immediacy"
+
+
+def test_a_number_off_the_list_is_not_an_age(engine: Engine) -> None:
+    steps = talk(engine, "trouble at ashford now", "7")
+    assert steps[1].state.facts.age is None
+    assert "reask:confirming_location" in steps[1].events
