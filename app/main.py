@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from app.audit.router import router as audit_router
 from app.bootstrap import build_runtime, ensure_secret_key
+from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
 from app.config import Settings, load_settings
 from app.errors import install_error_handlers
@@ -55,5 +56,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(sms_router)
     app.include_router(cases_router)
+    app.include_router(case_actions_router)
     app.include_router(audit_router)
     return app

@@ -1,0 +1,206 @@
+"""What an operator does to a case: reply, claim, note, override the dispatcher, close.
+
+Each action flushes and never commits (the caller's unit of work does), writes one audit event
+naming the person, and raises an AppError the client can act on. Rows are locked reporter first,
+then case, the same order as an inbound text, so an action and a text from the same person
+queue behind each other: a reply can never slip past a STOP that is being committed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.service import record
+from app.auth.service import Principal
+from app.errors import Conflict, NotFound, Unprocessable
+from app.models import Case, Message, Reporter, User
+from app.runtime import Runtime
+
+MAX_REPLY = 1600  # what Twilio accepts in one outbound message
+MAX_NOTE = 4000
+MAX_REASON = 500
+MAX_QUEUE = 32
+MAX_OUTCOME = 200
+DECISIONS = ("999", "101")
+OVERRIDE_RULE = "override"
+
+OPTED_OUT = "the reporter has opted out (STOP); no text can be sent until they text START"
+DISCREET = ("the reporter asked not to be texted (they may not be safe to receive one); "
+            "to send anyway, resend with confirm_discreet=true")
+
+
+def operator_author(principal: Principal) -> str:
+    return f"operator:{principal.username}"
+
+
+def _required_text(value: str, field: str, limit: int) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise Unprocessable(f"{field} must not be blank")
+    if len(text) > limit:
+        raise Unprocessable(f"{field} is longer than {limit} characters")
+    return text
+
+
+def _lock_case(session: Session, case_id: int) -> tuple[Case, Reporter]:
+    reporter_id = session.execute(
+        select(Case.reporter_id).where(Case.id == case_id)
+    ).scalar_one_or_none()
+    if reporter_id is None:
+        raise NotFound("no such case")
+    reporter = session.execute(
+        select(Reporter).where(Reporter.id == reporter_id).with_for_update()
+    ).scalar_one()
+    case = session.execute(select(Case).where(Case.id == case_id).with_for_update()).scalar_one()
+    return case, reporter
+
+
+def _open_case(session: Session, case_id: int, doing: str) -> tuple[Case, Reporter]:
+    case, reporter = _lock_case(session, case_id)
+    if case.status == "closed":
+        raise Conflict(f"the case is closed; it cannot be {doing}")
+    return case, reporter
+
+
+def _engage(session: Session, rt: Runtime, case: Case, principal: Principal,
+            now: datetime) -> None:
+    """A human has the case: the bot stops asking, and it is theirs if nobody holds it."""
+    case.stage = "with_operator"
+    if case.assigned_to_id is None:
+        case.assigned_to_id = principal.user_id
+    engaged = getattr(rt.intake, "operator_engaged", None)
+    if engaged is not None:
+        engaged(session, case, now)
+
+
+def _enqueue(session: Session, message: Message, phone: str) -> bool:
+    """Hand the text to the outbox when the outbox exists; until then it stays "queued".
+
+    find_spec rather than catching ImportError, so a module that exists but fails to import
+    is an error here, not a text silently left unsent.
+    """
+    if importlib.util.find_spec("app.sms.outbox") is None:
+        return False
+    outbox = importlib.import_module("app.sms.outbox")
+    outbox.enqueue_sms(session, message, phone)
+    return True
+
+
+def reply(session: Session, rt: Runtime, case_id: int, principal: Principal, body: str, *,
+          confirm_discreet: bool = False, now: datetime) -> Message:
+    """An operator's text to the reporter, queued for sending."""
+    text = _required_text(body, "body", MAX_REPLY)
+    case, reporter = _open_case(session, case_id, "replied to")
+    if reporter.opted_out:
+        raise Conflict(OPTED_OUT)
+    if case.discreet and not confirm_discreet:
+        raise Conflict(DISCREET)
+    message = Message(case_id=case.id, direction="outbound", author=operator_author(principal),
+                      body=text, status="queued", created_at=now, status_at=now)
+    session.add(message)
+    session.flush()
+    first = case.first_response_at is None
+    if first:
+        case.first_response_at = now
+    was_assigned = case.assigned_to_id is not None
+    _engage(session, rt, case, principal, now)
+    case.updated_at = now
+    enqueued = _enqueue(session, message, reporter.phone)
+    session.flush()
+    data: dict[str, Any] = {"message_id": message.id, "chars": len(text),
+                            "first_response": first, "enqueued": enqueued}
+    if not was_assigned:
+        data["assigned_to"] = principal.username
+    if case.discreet:
+        data["discreet_confirmed"] = True
+    record(session, principal.username, "message.queued", case_id=case.id, data=data)
+    return message
+
+
+def claim(session: Session, rt: Runtime, case_id: int, principal: Principal, *,
+          now: datetime) -> Case:
+    """Assign the case to the caller, taking it from whoever held it (audited)."""
+    case, _ = _open_case(session, case_id, "claimed")
+    previous = None
+    if case.assigned_to_id is not None:
+        previous = session.execute(
+            select(User.username).where(User.id == case.assigned_to_id)
+        ).scalar_one()
+    case.assigned_to_id = principal.user_id
+    _engage(session, rt, case, principal, now)
+    case.updated_at = now
+    session.flush()
+    record(session, principal.username, "case.claimed", case_id=case.id,
+           data={"previous": previous, "reassigned": previous not in (None, principal.username)})
+    return case
+
+
+def add_note(session: Session, case_id: int, principal: Principal, body: str, *,
+             now: datetime) -> Message:
+    """An internal note: stored with the transcript, never texted. Allowed on closed cases too,
+    since follow-up often arrives after closing."""
+    text = _required_text(body, "body", MAX_NOTE)
+    case, _ = _lock_case(session, case_id)
+    # API.md names statuses only for inbound and outbound messages; a note is stored, never
+    # sent, so it takes the inbound "received" rather than a status no client knows.
+    note = Message(case_id=case.id, direction="internal", author=f"note:{principal.username}",
+                   body=text, status="received", created_at=now)
+    session.add(note)
+    case.updated_at = now
+    session.flush()
+    record(session, principal.username, "note.added", case_id=case.id,
+           data={"message_id": note.id, "chars": len(text)})
+    return note
+
+
+def override_decision(session: Session, case_id: int, principal: Principal, decision: str,
+                      queue: str, reason: str, *, now: datetime) -> Case:
+    """A human's 999/101 decision. decision_by "operator:<name>" tells the dispatcher never to
+    move it back."""
+    if decision not in DECISIONS:
+        raise Unprocessable("decision must be 999 or 101")
+    queue = _required_text(queue, "queue", MAX_QUEUE)
+    reason = _required_text(reason, "reason", MAX_REASON)
+    case, _ = _open_case(session, case_id, "re-decided")
+    previous = {"decision": case.decision, "queue": case.queue, "priority": case.priority,
+                "by": case.decision_by, "rule": case.decision_rule}
+    if decision == "999":
+        priority = "P1"
+    elif case.decision == "101" and case.priority in ("P2", "P3"):
+        priority = case.priority
+    else:
+        priority = "P2"
+    case.decision, case.queue, case.priority = decision, queue, priority
+    case.decision_by = operator_author(principal)
+    case.decision_rule = OVERRIDE_RULE
+    case.decision_reasons = [reason]
+    case.decision_at = now
+    case.updated_at = now
+    session.flush()
+    record(session, principal.username, "decision.override", case_id=case.id,
+           data={"previous": previous,
+                 "new": {"decision": decision, "queue": queue, "priority": priority},
+                 "reason": reason})
+    return case
+
+
+def close(session: Session, case_id: int, principal: Principal, outcome: str, *,
+          now: datetime) -> Case:
+    """Close the case; its reporter may open (or, within the reopen window, reopen) one again."""
+    outcome = _required_text(outcome, "outcome", MAX_OUTCOME)
+    case, _ = _open_case(session, case_id, "closed again")
+    case.status, case.stage = "closed", "closed"
+    case.closed_at = now
+    case.open_reporter_id = None
+    case.outcome = outcome
+    case.updated_at = now
+    session.flush()
+    record(session, principal.username, "case.closed", case_id=case.id,
+           data={"outcome": outcome})
+    return case

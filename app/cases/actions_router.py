@@ -1,0 +1,124 @@
+"""The operator actions on a case (API.md section 4): reply, claim, note, decision, close.
+
+Each request is one unit of work; the live event goes out only after it has committed, so a
+dashboard that reloads on the event reads what was stored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from app.auth.deps import require
+from app.auth.service import Principal
+from app.cases import actions
+from app.cases.queries import get_case
+from app.cases.schemas import CaseOut, MessageOut, message_out
+from app.db import unit_of_work, utcnow
+from app.runtime import Runtime
+
+router = APIRouter(prefix="/api", tags=["case actions"])
+
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Operator = Annotated[Principal, Depends(require("operator"))]
+
+
+def _text(limit: int) -> StringConstraints:
+    """Stripped first, so a blank or whitespace-padded value is judged by what remains."""
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=limit)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReplyIn(_Strict):
+    body: Annotated[str, _text(actions.MAX_REPLY)]
+    confirm_discreet: bool = False
+
+
+class NoteIn(_Strict):
+    body: Annotated[str, _text(actions.MAX_NOTE)]
+
+
+class DecisionIn(_Strict):
+    decision: Literal["999", "101"]
+    queue: Annotated[str, _text(actions.MAX_QUEUE)]
+    reason: Annotated[str, _text(actions.MAX_REASON)]
+
+
+class CloseIn(_Strict):
+    outcome: Annotated[str, _text(actions.MAX_OUTCOME)]
+
+
+def _err(*codes: int) -> dict[int | str, dict[str, str]]:
+    names = {401: "No credentials", 403: "Role not allowed", 404: "No such case",
+             409: "The case's state forbids this", 422: "Invalid content"}
+    return {code: {"description": names[code]} for code in (401, 403, *codes)}
+
+
+def _rt(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+@router.post("/cases/{case_id}/messages", status_code=201, response_model=MessageOut,
+             summary="Reply to the texter", responses=_err(404, 409, 422))
+def post_reply(request: Request, case_id: CaseId, payload: ReplyIn,
+               principal: Operator) -> MessageOut:
+    rt = _rt(request)
+    with unit_of_work(rt.sessions) as session:
+        message = actions.reply(session, rt, case_id, principal, payload.body,
+                                confirm_discreet=payload.confirm_discreet, now=utcnow())
+        out = message_out(message)
+    rt.events.publish("message.new", case_id, message_id=out.id, direction=out.direction)
+    return out
+
+
+@router.post("/cases/{case_id}/claim", response_model=CaseOut,
+             summary="Assign the case to the caller", responses=_err(404, 409))
+def post_claim(request: Request, case_id: CaseId, principal: Operator) -> CaseOut:
+    rt = _rt(request)
+    with unit_of_work(rt.sessions) as session:
+        actions.claim(session, rt, case_id, principal, now=utcnow())
+        out = get_case(session, case_id)
+    rt.events.publish("case.updated", case_id, action="claim", by=principal.username)
+    return out
+
+
+@router.post("/cases/{case_id}/notes", status_code=201, response_model=MessageOut,
+             summary="Add an internal note (never texted)", responses=_err(404, 422))
+def post_note(request: Request, case_id: CaseId, payload: NoteIn,
+              principal: Operator) -> MessageOut:
+    rt = _rt(request)
+    with unit_of_work(rt.sessions) as session:
+        note = actions.add_note(session, case_id, principal, payload.body, now=utcnow())
+        out = message_out(note)
+    rt.events.publish("message.new", case_id, message_id=out.id, direction=out.direction)
+    return out
+
+
+@router.post("/cases/{case_id}/decision", response_model=CaseOut,
+             summary="Override the dispatcher's decision", responses=_err(404, 409, 422))
+def post_decision(request: Request, case_id: CaseId, payload: DecisionIn,
+                  principal: Operator) -> CaseOut:
+    rt = _rt(request)
+    with unit_of_work(rt.sessions) as session:
+        actions.override_decision(session, case_id, principal, payload.decision, payload.queue,
+                                  payload.reason, now=utcnow())
+        out = get_case(session, case_id)
+    rt.events.publish("case.updated", case_id, action="decision", by=principal.username)
+    return out
+
+
+@router.post("/cases/{case_id}/close", response_model=CaseOut,
+             summary="Close the case", responses=_err(404, 409, 422))
+def post_close(request: Request, case_id: CaseId, payload: CloseIn,
+               principal: Operator) -> CaseOut:
+    rt = _rt(request)
+    with unit_of_work(rt.sessions) as session:
+        actions.close(session, case_id, principal, payload.outcome, now=utcnow())
+        out = get_case(session, case_id)
+    rt.events.publish("case.updated", case_id, action="close", by=principal.username)
+    return out
