@@ -1,0 +1,319 @@
+"""Location extractor: station (or candidates to confirm), platform, train and coach.
+
+    extract_location("lad on plat 4 at clapham jn", gazetteer)
+    -> Location(text="plat 4 at clapham jn", station=Clapham Junction, platform="4")
+
+Stations come from app.gazetteer (names, aliases, CRS codes, typos). A train is a service
+the texter is on or names: "the 14:32 from york to leeds", "between wigan and preston",
+"the train to leeds", "the southern train". Stations named as a train's ends are the train,
+not the location; the location station is one the texter is at ("at X", "X station", "off at
+X"). Times, ages and money are never platforms or coaches: "platform" or "coach" must be said.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.conversation.facts import Location, StationRef
+from app.gazetteer import Gazetteer, normalise
+from app.gazetteer.normalise import tokenize
+from app.gazetteer.scan import Mention, find_mentions
+
+__all__ = ["extract_location", "normalise"]
+
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+}  # fmt: skip
+_ORDINAL_WORDS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
+}  # fmt: skip
+_NUM = r"[0-9]{1,2}|" + "|".join(_NUMBER_WORDS)
+
+_PLATFORM_RE = re.compile(
+    r"\b(?:platforms?|platfrom|platfom|platfor|pltfrm|pltfm|plat|plt|pf)\.?\s*(?:no\.?\s*|number\s*|#\s*)?"
+    r"(?P<num>" + _NUM + r")(?P<letter>[a-d])?\b(?![:.][0-9])",
+    re.IGNORECASE,
+)
+_P_RE = re.compile(
+    r"(?<![\w£$])p(?P<num>[0-9]{1,2})(?P<letter>[a-d])?\b(?![:.][0-9])", re.IGNORECASE
+)
+_MAX_PLATFORM = 30
+
+_COACH_WORD = r"(?:coach|carriage|carrige|carrage|carraige|carridge)"
+_COACH_RE = re.compile(
+    r"\b"
+    + _COACH_WORD
+    + r"\s*(?:no\.?\s*|number\s*|#\s*)?(?P<value>[0-9]{1,2}|[A-Za-z])\b(?!['\u2019])"
+)
+_COACH_ORDINAL_RE = re.compile(
+    r"\b(?:(?P<num>[0-9]{1,2})(?:st|nd|rd|th)|(?P<word>"
+    + "|".join(_ORDINAL_WORDS)
+    + r"))\s+"
+    + _COACH_WORD
+    + r"\b",
+    re.IGNORECASE,
+)
+# What may follow a number that is not a coach: "coach 25 mins", "carriage 3 people".
+_NOT_COACH_AFTER = re.compile(
+    r"\s*(?:[:.][0-9]|%|(?:am|pm|mins?|minutes?|hours?|hrs?|yrs?|years?|yo|quid|pounds?|stops?|ppl|people|"
+    r"men|lads|of us|o\s?clock)\b)",
+    re.IGNORECASE,
+)
+# A lower-case "a" after "coach" is usually the article ("the coach a bit further on").
+_LONE_A_OK_AFTER = re.compile(
+    r"\s*(?:$|[,.;!?)]|(?:of|on|in|at|and|near|towards|with)\b)", re.IGNORECASE
+)
+
+_TIME_RE = re.compile(
+    r"(?<![0-9:£$.])(?:(?P<h>[01]?[0-9]|2[0-3])[:.](?P<m>[0-5][0-9])(?:\s?(?P<ap>am|pm))?"
+    r"|(?P<h2>1[0-2]|0?[1-9])\s?(?P<ap2>am|pm))(?![0-9:])",
+    re.IGNORECASE,
+)
+_FOUR_DIGIT_TIME_RE = re.compile(r"\bthe\s+(?P<t>(?:[01][0-9]|2[0-3])[0-5][0-9])\b", re.IGNORECASE)
+
+_QUALIFIER_RE = re.compile(r"\s*\((?!main\))[^)]*\)", re.IGNORECASE)
+_TRAIN_WORDS = frozenset({"train", "service", "tube", "tram"})
+_ON_WORDS = frozenset({"the", "a", "this", "that", "my"})
+_OPERATORS = {
+    "southern": "Southern", "southeastern": "Southeastern", "thameslink": "Thameslink", "gwr": "GWR",
+    "lner": "LNER", "avanti": "Avanti", "northern": "Northern", "crosscountry": "CrossCountry",
+    "transpennine": "TransPennine", "tpe": "TransPennine", "scotrail": "ScotRail", "c2c": "c2c",
+    "chiltern": "Chiltern", "merseyrail": "Merseyrail", "overground": "Overground", "elizabeth": "Elizabeth line",
+    "anglia": "Greater Anglia", "lumo": "Lumo", "emr": "EMR", "swr": "SWR", "tfw": "TfW", "gatwick": "Gatwick Express",
+    "heathrow": "Heathrow Express", "hull": "Hull Trains", "caledonian": "Caledonian Sleeper",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    value: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    kind: str  # "word" | "time" | "mention"
+    text: str
+    start: int
+    end: int
+    mention: Mention | None = None
+
+
+def extract_location(text: str, gazetteer: Gazetteer) -> Location | None:
+    """Where the texter is (or was): station or candidates, platform, train, coach. None if nothing."""
+    mentions = find_mentions(text, gazetteer)
+    platform = _platform(text)
+    coach = _coach(text)
+    items = _items(text, mentions)
+    train, endpoints = _train(items)
+    chosen = _choose(mentions, endpoints, has_train=train is not None)
+    if chosen is None and platform is None and coach is None and train is None:
+        return None
+    spans = [(f.start, f.end) for f in (platform, coach, train) if f is not None]
+    station: StationRef | None = None
+    candidates: tuple[StationRef, ...] = ()
+    if chosen is not None:
+        spans.append((chosen.start, chosen.end))
+        refs = tuple(s.ref() for s in chosen.stations)
+        if chosen.ambiguous:
+            candidates = refs
+        else:
+            station = refs[0]
+    return Location(
+        text=_evidence(text, spans),
+        station=station,
+        candidates=candidates,
+        platform=platform.value if platform else None,
+        train=train.value if train else None,
+        coach=coach.value if coach else None,
+    )
+
+
+def _choose(mentions: list[Mention], endpoints: set[int], has_train: bool) -> Mention | None:
+    """The station the texter is at: cued ("at X", "X station") before bare, never a train's end."""
+    end_crs = {s.crs for m in mentions if id(m) in endpoints for s in m.stations}
+    usable = [m for m in mentions if id(m) not in endpoints]
+    if has_train:
+        # On a train, "up to lancaster" is where someone is going, not where the texter is.
+        usable = [
+            m for m in usable if m.cue == "strong" and not {s.crs for s in m.stations} <= end_crs
+        ]
+    strong = [m for m in usable if m.cue == "strong"]
+    pool = strong or usable
+    return pool[0] if pool else None
+
+
+def _platform(text: str) -> _Found | None:
+    for regex in (_PLATFORM_RE, _P_RE):
+        for m in regex.finditer(text):
+            num = m.group("num").lower()
+            value = _NUMBER_WORDS.get(num, None) if not num.isdigit() else int(num)
+            if value is None or value > _MAX_PLATFORM:
+                continue
+            letter = (m.group("letter") or "").lower()
+            return _Found(f"{value}{letter}", m.start(), m.end())
+    return None
+
+
+def _coach(text: str) -> _Found | None:
+    for m in _COACH_RE.finditer(text):
+        value = m.group("value")
+        rest = text[m.end() :]
+        if value.isdigit():
+            if not 1 <= int(value) <= 20 or _NOT_COACH_AFTER.match(rest):
+                continue
+            return _Found(str(int(value)), m.start(), m.end())
+        if value in "iI" or (value.islower() and value == "a" and not _LONE_A_OK_AFTER.match(rest)):
+            continue
+        if value.islower() and value > "m" and not _LONE_A_OK_AFTER.match(rest):
+            continue  # "coach s..." is rarely a coach letter unless it stands alone
+        return _Found(value.upper(), m.start(), m.end())
+    for m in _COACH_ORDINAL_RE.finditer(text):
+        n = int(m.group("num")) if m.group("num") else _ORDINAL_WORDS[m.group("word").lower()]
+        if 1 <= n <= 20:
+            return _Found(str(n), m.start(), m.end())
+    return None
+
+
+def _times(text: str) -> list[_Found]:
+    found = []
+    for m in _TIME_RE.finditer(text):
+        if m.group("h") is not None:
+            value = f"{int(m.group('h')):02d}:{m.group('m')}"
+            if m.group("ap"):
+                value += m.group("ap").lower()
+        else:
+            value = f"{int(m.group('h2'))}{m.group('ap2').lower()}"
+        found.append(_Found(value, m.start(), m.end()))
+    for m in _FOUR_DIGIT_TIME_RE.finditer(text):
+        t = m.group("t")
+        found.append(_Found(f"{t[:2]}:{t[2:]}", m.start("t"), m.end("t")))
+    return found
+
+
+def _items(text: str, mentions: list[Mention]) -> list[_Item]:
+    """The text as words, times and station mentions, in order."""
+    items: list[_Item] = [_Item("time", f.value, f.start, f.end) for f in _times(text)]
+    items += [_Item("mention", text[m.start : m.end], m.start, m.end, m) for m in mentions]
+    taken = sorted((i.start, i.end) for i in items)
+    for tok in tokenize(text):
+        if not any(s <= tok.start < e for s, e in taken):
+            items.append(_Item("word", tok.text, tok.start, tok.end))
+    items.sort(key=lambda i: (i.start, i.kind != "mention"))
+    return items
+
+
+def _name(item: _Item) -> str:
+    m = item.mention
+    assert m is not None
+    if m.ambiguous:
+        return " ".join(w.capitalize() for w in normalise(item.text).split())
+    # "Swindon (Wilts)" reads as "Swindon" in a service name.
+    return _QUALIFIER_RE.sub("", m.stations[0].name).strip()
+
+
+def _is(
+    items: list[_Item], k: int, kind: str, words: frozenset[str] | set[str] | None = None
+) -> bool:
+    if k >= len(items) or items[k].kind != kind:
+        return False
+    return words is None or items[k].text in words
+
+
+def _train(items: list[_Item]) -> tuple[_Found | None, set[int]]:
+    """The train named in the text, and the ids of the mentions that are its ends."""
+    n = len(items)
+    for k, item in enumerate(items):
+        if item.kind != "time":
+            continue
+        j = k + 1
+        while _is(
+            items, j, "word", {"train", "service", "from", "departure", "departing", "leaving"}
+        ):
+            j += 1
+        if _is(items, j, "mention"):
+            a = items[j]
+            if _is(items, j + 1, "word", {"to", "towards", "for"}) and _is(items, j + 2, "mention"):
+                b = items[j + 2]
+                return _found(f"{item.text} {_name(a)} to {_name(b)}", item, b), {
+                    id(a.mention),
+                    id(b.mention),
+                }
+            if j > k + 1 and items[j - 1].text in ("from", "leaving", "departing"):
+                return _found(f"{item.text} from {_name(a)}", item, a), {id(a.mention)}
+            if j > k + 1:
+                return _found(f"{item.text} {_name(a)}", item, a), {id(a.mention)}
+        if _is(items, j, "word", {"to", "towards", "for"}) and _is(items, j + 1, "mention"):
+            b = items[j + 1]
+            return _found(f"{item.text} to {_name(b)}", item, b), {id(b.mention)}
+        if j > k + 1 and items[k + 1].text in ("train", "service"):
+            return _found(item.text, item, items[k + 1]), set()
+    for k in range(n - 3):
+        if _is(items, k, "word", {"between"}) and _is(items, k + 1, "mention"):
+            if _is(items, k + 2, "word", {"and"}) and _is(items, k + 3, "mention"):
+                a, b = items[k + 1], items[k + 3]
+                return _found(f"between {_name(a)} and {_name(b)}", items[k], b), {
+                    id(a.mention),
+                    id(b.mention),
+                }
+    has_train_word = any(i.kind == "word" and i.text in _TRAIN_WORDS for i in items)
+    for k, item in enumerate(items):
+        if item.kind != "word" or item.text not in _TRAIN_WORDS:
+            continue
+        j = k + 1
+        if _is(items, j, "word", {"from"}) and _is(items, j + 1, "mention"):
+            a = items[j + 1]
+            if _is(items, j + 2, "word", {"to", "towards", "for"}) and _is(items, j + 3, "mention"):
+                b = items[j + 3]
+                return _found(f"{_name(a)} to {_name(b)}", item, b), {id(a.mention), id(b.mention)}
+            return _found(f"from {_name(a)}", item, a), {id(a.mention)}
+        if _is(items, j, "word", {"to", "towards", "for"}) and _is(items, j + 1, "mention"):
+            b = items[j + 1]
+            return _found(f"to {_name(b)}", item, b), {id(b.mention)}
+    if has_train_word:
+        for k in range(n - 3):
+            if _is(items, k, "word", {"from"}) and _is(items, k + 1, "mention"):
+                if _is(items, k + 2, "word", {"to"}) and _is(items, k + 3, "mention"):
+                    a, b = items[k + 1], items[k + 3]
+                    return _found(f"{_name(a)} to {_name(b)}", items[k], b), {
+                        id(a.mention),
+                        id(b.mention),
+                    }
+    for k, item in enumerate(items):
+        if (
+            item.kind == "word"
+            and item.text in _OPERATORS
+            and _is(items, k + 1, "word", _TRAIN_WORDS)
+        ):
+            return _found(_OPERATORS[item.text], item, items[k + 1]), set()
+    for k, item in enumerate(items):
+        if item.kind == "word" and item.text == "on":
+            j = k + 1 + (1 if _is(items, k + 1, "word", _ON_WORDS) else 0)
+            if _is(items, j, "word", _TRAIN_WORDS) and items[j].text != "service":
+                det = items[k + 1].text if j == k + 2 else "the"
+                return _found(f"on {det} {items[j].text}", item, items[j]), set()
+    return None, set()
+
+
+def _found(value: str, first: _Item, last: _Item) -> _Found:
+    return _Found(value, first.start, last.end)
+
+
+def _evidence(text: str, spans: list[tuple[int, int]]) -> str:
+    """The words the location came from: one stretch of the text if short, else the pieces."""
+    spans.sort()
+    start, end = spans[0][0], max(e for _, e in spans)
+    if end - start <= 80:
+        return " ".join(text[start:end].split())
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1] + 4:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return " ... ".join(" ".join(text[s:e].split()) for s, e in merged)

@@ -1,0 +1,209 @@
+"""Finding station mentions in free text.
+
+Left to right, the longest phrase that names something wins ("london waterloo east" over
+"waterloo"). A CRS code counts when typed in capitals ("KGX"); in lower case only right after
+"at" or before "station". A word that is not an ordinary word and is not known may be a typo:
+it is corrected to a known name word one or two edits away (first letter kept), and the corrected
+phrase is looked up again.
+
+Mentions of ordinary words or little-known names ("reading", "deal", "march", "high street")
+count only with a location cue: "at", "near", "outside", "from", "station" after, a platform.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from app.gazetteer.model import Gazetteer, NameEntry, Station
+from app.gazetteer.normalise import Token, tokenize
+
+# Words before a name that say it is a place. "in" and "to" are weaker: "to deal with it",
+# "in march" are not places, so they do not license an ordinary-word name.
+_STRONG_BEFORE = frozenset(
+    {"at", "near", "outside", "opposite", "from", "leaving", "left", "approaching", "via"}
+)
+_WEAK_BEFORE = frozenset(
+    {"in", "to", "into", "towards", "past", "reaching", "between", "and", "for"}
+)
+_AFTER = frozenset({"station", "railway", "platform", "platforms", "rail"})
+_PLATFORM_WORDS = frozenset({"platform", "plat", "pf", "plt"})
+_TRAIN_WORDS = frozenset({"train", "service", "trains"})
+# Common capitalised three-letter words and texting acronyms that are also CRS codes.
+_CAPS_WORDS = frozenset(
+    """the and man bag car can not now yes got get out off for her his him she you are was had has bus run big
+    old new two one ten six sit saw see say way day hit cut boy guy lad kid mum dad men van cab hat top red sad bad
+    mad fat wet hot all any our who why how too let put try use own lol omg wtf btw idk pls sos bar pub sun ice
+    fit key war arm leg eye ear hop box lee ash dry""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    start: int  # character span in the original text
+    end: int
+    first_token: int  # token span, end exclusive
+    last_token: int
+    entry: NameEntry
+    cue: str  # "strong", "weak" or ""
+    via: str  # "name", "crs" or "fuzzy"
+
+    @property
+    def stations(self) -> tuple[Station, ...]:
+        return self.entry.stations
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.entry.ambiguous
+
+
+def _cue(tokens: list[Token], i: int, j: int, covered: list[bool] | None = None) -> str:
+    after = tokens[j].text if j < len(tokens) else ""
+    before = tokens[i - 1].text if i > 0 else ""
+    before2 = tokens[i - 2].text if i > 1 else ""
+    if after in _AFTER or before in _STRONG_BEFORE or before == "@":
+        return "strong"
+    # "platform 4 reading", "plat 2 at hope", "p4 woking"
+    if before.isdigit() and before2 in _PLATFORM_WORDS:
+        return "strong"
+    if re.fullmatch(r"p\d{1,2}[a-d]?", before):
+        return "strong"
+    if after == "train" and j + 1 < len(tokens) and tokens[j + 1].text == "station":
+        return "strong"
+    if before in _WEAK_BEFORE:
+        # "train to reading", "the 18:05 to reading" license even ordinary-word names
+        # "train to reading", "the 18:05 to reading", "paddington to reading": a journey's end
+        if before == "to" and (
+            before2 in _TRAIN_WORDS or before2.isdigit() or (covered is not None and covered[i - 2])
+        ):
+            return "strong"
+        return "weak"
+    return ""
+
+
+def _accept(entry: NameEntry, cue: str, fuzzy_single: bool) -> bool:
+    if entry.needs_cue or fuzzy_single:
+        return cue == "strong" or (cue == "weak" and not entry.needs_cue)
+    return True
+
+
+class _Fuzzy:
+    """Typo correction of single words against the gazetteer's name vocabulary."""
+
+    def __init__(self, gazetteer: Gazetteer):
+        self.g = gazetteer
+
+    def correct(self, word: str) -> str | None:
+        g = self.g
+        if len(word) < 5 or not word.isalpha() or word in g.vocabulary or word in g.words.common:
+            return None
+        bucket = g.vocabulary_by_letter.get(word[0])
+        if not bucket:
+            return None
+        limit = 1 if len(word) < 8 else 2
+        best = process.extractOne(word, bucket, scorer=OSA.distance, score_cutoff=limit)
+        return best[0] if best else None
+
+
+def find_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
+    """Station mentions in `text`, left to right, each accepted by the cue rules."""
+    tokens = tokenize(text)
+    mentions: list[Mention] = []
+    n = len(tokens)
+    covered = [False] * n
+    words = [t.text for t in tokens]
+    _scan(text, tokens, words, gazetteer, mentions, covered, via="name")
+    _scan_crs(text, tokens, gazetteer, mentions, covered)
+    if not all(covered):
+        fuzzy = _Fuzzy(gazetteer)
+        corrected = list(words)
+        changed = False
+        for k, w in enumerate(words):
+            if not covered[k]:
+                fix = fuzzy.correct(w)
+                if fix is not None:
+                    corrected[k] = fix
+                    changed = True
+        if changed:
+            _scan(
+                text, tokens, corrected, gazetteer, mentions, covered, via="fuzzy", original=words
+            )
+    mentions.sort(key=lambda m: m.start)
+    return mentions
+
+
+def _scan(
+    text: str,
+    tokens: list[Token],
+    words: list[str],
+    g: Gazetteer,
+    out: list[Mention],
+    covered: list[bool],
+    via: str,
+    original: list[str] | None = None,
+) -> None:
+    n = len(words)
+    i = 0
+    while i < n:
+        if covered[i]:
+            i += 1
+            continue
+        found = False
+        for length in range(min(g.max_tokens, n - i), 0, -1):
+            j = i + length
+            if any(covered[i:j]):
+                continue
+            if original is not None and words[i:j] == original[i:j]:
+                continue  # nothing corrected in this window: the exact pass saw it already
+            entry = g.entry(" ".join(words[i:j]))
+            if entry is None:
+                continue
+            cue = _cue(tokens, i, j, covered)
+            fuzzy_single = via == "fuzzy" and length == 1
+            if not _accept(entry, cue, fuzzy_single):
+                continue
+            out.append(Mention(tokens[i].start, tokens[j - 1].end, i, j, entry, cue, via))
+            for k in range(i, j):
+                covered[k] = True
+            i = j
+            found = True
+            break
+        if not found:
+            i += 1
+
+
+_CRS_RE = re.compile(r"\b[A-Za-z]{3}\b")
+
+
+def _scan_crs(
+    text: str, tokens: list[Token], g: Gazetteer, out: list[Mention], covered: list[bool]
+) -> None:
+    letters = [w for w in re.findall(r"[A-Za-z]{2,}", text)]
+    shouting = len(letters) >= 3 and sum(w.isupper() for w in letters) * 2 > len(letters)
+    for k, tok in enumerate(tokens):
+        if covered[k] or len(tok.text) != 3 or tok.end - tok.start != 3:
+            continue
+        raw = text[tok.start : tok.end]
+        if not raw.isalpha():
+            continue
+        station = g.by_crs.get(raw.upper())
+        if station is None:
+            continue
+        cue = _cue(tokens, k, k + 1)
+        ordinary = (
+            tok.text in _CAPS_WORDS or tok.text in g.words.common or tok.text in g.words.needs_cue
+        )
+        before = tokens[k - 1].text if k else ""
+        after = tokens[k + 1].text if k + 1 < len(tokens) else ""
+        explicit = before == "at" or after in ("station", "platform")
+        if raw.isupper():
+            if (shouting or ordinary) and not explicit:
+                continue
+        elif ordinary or not explicit:
+            continue
+        entry = NameEntry("crs", (station,), needs_cue=False)
+        out.append(Mention(tok.start, tok.end, k, k + 1, entry, cue or "strong", "crs"))
+        covered[k] = True
