@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 from app.conversation.facts import Location, StationRef
 from app.gazetteer import Gazetteer, normalise
+from app.gazetteer.choice import resolve_choice
 from app.gazetteer.normalise import tokenize
 from app.gazetteer.scan import Mention, find_mentions
 
-__all__ = ["extract_location", "normalise"]
+__all__ = ["extract_location", "normalise", "resolve_choice"]
 
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
