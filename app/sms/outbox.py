@@ -1,0 +1,49 @@
+"""Putting outbound work in the outbox, inside the transaction that decided it.
+
+Nothing is sent here. The row commits (or rolls back) with the event that caused it, so a text
+exists in the outbox exactly when the case says it was written; the worker delivers it later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.conversation.gsm import segments
+from app.db import utcnow
+from app.models import Message, Outbox
+
+SMS, INTEGRATION = "sms", "integration"
+
+
+def enqueue_sms(session: Session, message: Message, to_phone: str, *,
+                now: datetime | None = None) -> Outbox:
+    """Queue an outbound Message for delivery to to_phone; flushes, never commits."""
+    if message.direction != "outbound":
+        raise ValueError("only outbound messages are texted")
+    if not to_phone:
+        raise ValueError("no number to text")
+    count, encoding = segments(message.body)
+    message.status, message.segments, message.encoding = "queued", count, encoding
+    message.error = None
+    if message.id is None:
+        session.add(message)
+        session.flush()
+    row = Outbox(kind=SMS, message_id=message.id, case_id=message.case_id,
+                 payload={"to": to_phone}, state="pending", attempts=0,
+                 next_attempt_at=now or utcnow(), created_at=now or utcnow())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def enqueue_integration(session: Session, case_id: int, payload: dict[str, Any], *,
+                        now: datetime | None = None) -> Outbox:
+    """Queue one signed POST of payload to the configured integration URL."""
+    row = Outbox(kind=INTEGRATION, case_id=case_id, payload=payload, state="pending",
+                 attempts=0, next_attempt_at=now or utcnow(), created_at=now or utcnow())
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,87 @@
+"""Twilio's delivery status callback: how far each outbound text got.
+
+Callbacks arrive out of order and more than once; a message's status only ever moves forward
+(queued < sent < delivered | undelivered | failed). An unknown SID is answered 200 and ignored,
+since Twilio would otherwise retry a callback we can do nothing with (it may be for a text
+sent before a crash, whose SID the worker has not stored yet).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from app.audit.service import record
+from app.db import unit_of_work, utcnow
+from app.errors import BadRequest
+from app.logs import log_fields
+from app.models import Message
+from app.runtime import Runtime
+from app.sms.providers import OPTED_OUT, STATUS_RANK, TWILIO_STATUS, describe_error
+from app.sms.router import read_signed_form
+from app.sms.worker import opt_out_reporter
+
+log = logging.getLogger("textline.sms.status")
+router = APIRouter(tags=["webhooks"])
+
+
+def parse_status(params: dict[str, str]) -> tuple[str, str, int | None]:
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    if not sid or len(sid) > 64 or not sid.isalnum():
+        raise BadRequest("MessageSid missing or malformed")
+    status = (params.get("MessageStatus") or params.get("SmsStatus") or "").strip().lower()
+    if not status:
+        raise BadRequest("MessageStatus missing")
+    raw_code = (params.get("ErrorCode") or "").strip()
+    if raw_code and not raw_code.isdigit():
+        raise BadRequest("ErrorCode is not a number")
+    return sid, status, int(raw_code) if raw_code else None
+
+
+def apply_status(session, sid: str, twilio_status: str, code: int | None) -> Message | None:  # type: ignore[no-untyped-def]
+    """Move the outbound message forward; None when nothing changed (unknown SID, stale news)."""
+    msg = session.execute(
+        select(Message).where(Message.provider_sid == sid, Message.direction == "outbound")
+        .with_for_update()
+    ).scalar_one_or_none()
+    new = TWILIO_STATUS.get(twilio_status)
+    if msg is None or new is None:
+        return None
+    if STATUS_RANK[new] <= STATUS_RANK.get(msg.status, 0):
+        return None
+    now = utcnow()
+    msg.status, msg.status_at = new, now
+    if code is not None:
+        msg.error = describe_error(code)
+    if new in ("undelivered", "failed"):
+        record(session, "system", "message.undelivered" if new == "undelivered" else "message.failed",
+               case_id=msg.case_id, at=now,
+               data={"message_id": msg.id, "sid": sid, "code": code, "via": "status callback"})
+        if code == OPTED_OUT:
+            opt_out_reporter(session, msg.case_id, now, via="delivery refused (21610)")
+    return msg
+
+
+@router.post("/webhooks/twilio/status", summary="Twilio message status callback",
+             status_code=200, response_class=Response)
+async def message_status(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    params = await read_signed_form(request, rt)
+    sid, status, code = parse_status(params)
+
+    def work() -> tuple[int, int, str] | None:
+        with unit_of_work(rt.sessions) as session:
+            msg = apply_status(session, sid, status, code)
+            changed = (msg.case_id, msg.id, msg.status) if msg is not None else None
+        if changed is not None:
+            rt.events.publish("message.status", changed[0], message_id=changed[1],
+                              status=changed[2])
+        return changed
+
+    changed = await run_in_threadpool(work)
+    log.info("status callback", extra=log_fields(sid=sid, status=status, code=code,
+                                                 applied=changed is not None))
+    return Response(status_code=200)
