@@ -1,0 +1,199 @@
+"""Is it happening now? "now", "still here", "20 mins ago", "yesterday", or a bare "yes".
+
+Values (see API.md): "now" (happening or ongoing), "recent" (within about the last hour),
+"past", "unknown". Decisions, in the order they are applied:
+1. Anything that says it is going on ("now", "rn", "still here", "happening", "going on")
+   gives "now", and wins over every other sign: "he just pulled it on someone, happening
+   right now" is now. "just now", "not now", "gone now", "not happening now" do not count
+   as now.
+2. A stated time: minutes ago up to an hour, "an hour ago", "just now" are "recent";
+   "2 hours ago", "yesterday", "last friday", "this morning", "earlier today" are "past"
+   (this morning may be an hour ago, but a texter who meant minutes says minutes).
+   When a text gives both, the most recent counts.
+3. A text told in the present ("a man is shouting at her", "he keeps staring") is "now".
+   It comes after stated times: "20 mins ago ... hes being used to sell" is recent.
+4. "just" with a past verb ("he just grabbed her", "it just happened") and words that say it
+   has ended ("not anymore", "its over", "they got off", "hes gone") are "recent": the texter
+   writes as soon as it stops. Travel ("we just left dewsbury") is not the incident.
+5. Only when the bot has just asked "is it happening now?" (`answering=True`): a bare yes
+   ("ya", "yep") is "now"; a bare no ("no", "nah") is "recent" for the reason in 4; "dont
+   know", "not sure" is "unknown".
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.conversation.extract.age import NUM_WORD, number_value
+from app.conversation.facts import Immediacy, ImmediacyFact
+
+_W = r"(?<!\w)"
+_E = r"(?!\w)"
+
+# Phrases with "now" that do not mean it is happening now; masked before step 1.
+_NOT_NOW = re.compile(
+    _W + r"(?:just\s+now|not\s+(?:happening\s+)?(?:right\s+)?now|isn['’]?t\s+(?:happening\s+)?now"
+    r"|(?:gone|left|over|finished|stopped|ended|off|done|away|moved\s+on|calmed\s+down)"
+    r"\s+(?:by\s+)?now|by\s+now|for\s+now|until\s+now|till\s+now|up\s+to\s+now|only\s+now"
+    r"|(?:reporting|texting|telling\s+you|messaging|writing)\s+(?:it\s+|this\s+)?now)" + _E
+)
+_ENDED_NOW = re.compile(r"just\s+now|not|isn|gone|left|over|finished|stopped|ended|off|done|away|moved|calmed")
+
+_NOW = re.compile(
+    _W + r"(?:right\s+now|happening\s+now|now+|rn|atm|at\s+the\s+moment|as\s+we\s+speak"
+    r"|as\s+i\s+(?:type|text|write|speak)|currently|ongoing|on-going|in\s+progress"
+    r"|(?:still\s+)?happening|(?:still\s+)?going\s+on"
+    r"|still(?!\s+(?:not|no|never|haven|havent|haven't|hasnt|hasn't|dont|don't|didnt|didn't"
+    r"|doesnt|doesn't|cant|can't|scared|shaking|upset|shocked|in\s+shock|waiting\s+for\s+(?:a|the)"
+    r"\s+(?:reply|response|answer)|think|remember|have\s+(?:his|her|a|the)\s+(?:photo|picture)))"
+    r")" + _E
+)
+
+_UNIT_MINUTES = {"s": 1 / 60, "m": 1, "h": 60, "d": 1440, "n": 1440, "w": 10080, "y": 525600}
+_UNIT_MINUTES["m"] = 1  # minutes; months are turned into weeks first
+_COUNT = (
+    r"(?P<n>\d{1,3}|" + NUM_WORD + r"|an?|one|a\s+few|few|a\s+couple(?:\s+of)?|couple(?:\s+of)?"
+    r"|several|half\s+an?|a\s+half|a\s+quarter\s+of\s+an|quarter\s+of\s+an|a\s+bit|a\s+little)"
+)
+_AGO = re.compile(
+    _W + r"(?P<over>over\s+|more\s+than\s+)?" + _COUNT + r"\s*-?\s*"
+    r"(?P<u>secs?|seconds?|mins?|minutes?|mns|m|hrs?|hours?|h|days?|nights?|weeks?|wks?|months?"
+    r"|mo|years?|yrs?|while|bit|moments?|mo)(?P<half>\s+and\s+a\s+half)?"
+    r"\s+(?:ago|back|before|earlier)" + _E
+)
+_RECENT = re.compile(
+    _W + r"(?:just\s+now|only\s+just|just\s+happened|not\s+long\s+ago|moments?\s+ago|seconds\s+ago"
+    r"|a\s+(?:min|minute|sec|second|moment)\s+ago"
+    r"|(?:in|within)\s+the\s+last\s+(?:hour|half\s+(?:an\s+)?hour|few\s+min\w*|\d{1,2}\s*min\w*))" + _E
+)
+_PAST = re.compile(
+    _W + r"(?:yesterday|last\s+(?:night|week|month|year|weekend|time|mon(?:day)?|tue(?:s|sday)?"
+    r"|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?|term|summer|winter)"
+    r"|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day|the\s+other\s+(?:day|night|week)"
+    r"|this\s+(?:morning|afternoon)|earlier\s+(?:today|on|this\s+\w+)|earlier"
+    r"|(?:a\s+)?(?:long\s+)?(?:while|ages|time)\s+ago|days\s+ago|weeks\s+ago|months\s+ago"
+    r"|years\s+ago|over\s+an\s+hour\s+ago|a\s+few\s+hours\s+ago|couple\s+of\s+hours\s+ago)" + _E
+)
+_ONGOING = re.compile(
+    _W + r"(?:(?:is|are|am|hes|shes|theyre|im|(?:he|she|they|i|it|who)['’]?(?:s|re|m))"
+    r"\s+(?:still\s+|now\s+|currently\s+)?(?!going\s+to|gonna|thinking|hoping|saying|telling)"
+    r"[a-z]{2,}ing|keeps?\s+[a-z]{2,}ing)" + _E
+)
+_TRAVEL_JUST = re.compile(
+    r"(?:we|i|train|it|bus)\s+(?:have\s+|'ve\s+|’ve\s+)?just\s+(?:left|passed|pulled|departed|arrived"
+    r"|got\s+on|got\s+off|stopped|changed|boarded|set\s+off|came\s+out|come\s+out|gone\s+past)" + _E
+)
+_JUST_VERB = re.compile(
+    _W + r"just\s+(?:\w+ed|got|left|ran|hit|took|stole|nicked|went|saw|came|did|threw|said|had"
+    r"|put|stuck|bit|spat|swung|grabbed|fought|stood|shot|cut|sent|made|gave|tried|started"
+    r"|happened|been)" + _E
+)
+_ENDED = re.compile(
+    _W + r"(?:not\s+any\s*more|no\s+longer|it['’]?s\s+(?:over|finished|stopped|ended|done)"
+    r"|(?:it|they|he|she)\s+(?:has\s+|have\s+|had\s+)?(?:stopped|finished|ended)"
+    r"|(?:they|he|she|we)(?:['’]?ve|['’]?s|\s+have|\s+has)?\s+(?:all\s+)?(?:got\s+off|gone|left"
+    r"|ran\s+off|run\s+off|walked\s+off|legged\s+it|disappeared|moved\s+on|got\s+on\s+a\s+train)"
+    r"|(?:theyve|theyre|hes|shes)\s+(?:gone|left)|(?:gone|left)\s+now)" + _E
+)
+_YES = re.compile(
+    r"\s*(?:yes+|yeah+|yea|yeh|ya|yah|yep|yup|yh|ye|y|aye|correct|it\s+is|yes\s+it\s+is)"
+    r"(?![a-z])"
+)
+_NO = re.compile(r"\s*(?:no+|nope|nah|na|not\s+at\s+the\s+moment|not\s+right\s+now)(?![a-z])")
+_UNKNOWN = re.compile(
+    _W + r"(?:don['’]?t\s+know|do\s+not\s+know|dont\s+no|not\s+sure|no\s+idea|dunno|idk|unsure"
+    r"|can['’]?t\s+(?:remember|say|tell)|no\s+clue|not\s+certain)" + _E
+)
+
+
+def _minutes(m: re.Match[str]) -> float:
+    count = m.group("n").strip()
+    unit = m.group("u")
+    if unit == "while":
+        return 30 if "little" in count else 90
+    if unit in ("bit", "moment", "moments"):
+        return 2
+    if count.startswith(("half", "a half")):
+        n: float = 0.5
+    elif "quarter" in count:
+        n = 0.25
+    elif count in ("a", "an", "one"):
+        n = 1
+    elif "couple" in count:
+        n = 2
+    elif "few" in count or count == "several":
+        n = 3
+    elif count in ("a bit", "a little"):
+        n = 1
+    else:
+        n = number_value(count) or 0
+    if m.group("half"):
+        n += 0.5
+    key = unit[0]
+    if unit == "mo" or unit.startswith("month"):
+        key, n = "w", n * 4
+    minutes = n * _UNIT_MINUTES[key]
+    return minutes + (1 if m.group("over") else 0)
+
+
+def _fact(value: Immediacy, text: str, m: re.Match[str]) -> ImmediacyFact:
+    return ImmediacyFact(value=value, text=text[m.start() : m.end()].strip())
+
+
+def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | None:
+    """When it happened, with the words that say so; None when the text does not say."""
+    low = text.lower()
+    source = text if len(low) == len(text) else low
+
+    # 1. Now, after masking the phrases where "now" means the opposite.
+    ended_now = None
+    masked = low
+    for m in _NOT_NOW.finditer(low):
+        masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
+        if ended_now is None and _ENDED_NOW.match(m.group()):
+            ended_now = m
+    now = _NOW.search(masked)
+    if now:
+        return _fact("now", source, now)
+
+    # 2. A stated time; the most recent one counts.
+    best: tuple[float, re.Match[str]] | None = None
+    for m in _AGO.finditer(low):
+        minutes = _minutes(m)
+        if best is None or minutes < best[0]:
+            best = (minutes, m)
+    recent = _RECENT.search(low)
+    if recent and (best is None or best[0] > 60):
+        return _fact("recent", source, recent)
+    if best is not None:
+        return _fact("recent" if best[0] <= 60 else "past", source, best[1])
+    past = _PAST.search(low)
+    if past:
+        return _fact("past", source, past)
+
+    # 3. Told as going on ("a man is shouting at a woman and just slapped her").
+    m = _ONGOING.search(low)
+    if m:
+        return _fact("now", source, m)
+
+    # 4. Just happened, or has just ended.
+    travel = [m.span() for m in _TRAVEL_JUST.finditer(low)]
+    for m in _JUST_VERB.finditer(low):
+        if not any(start <= m.start() < end for start, end in travel):
+            return _fact("recent", source, m)
+    for m in (_ENDED.search(low), ended_now):
+        if m:
+            return _fact("recent", source, m)
+
+    # 5. A bare answer to "is it happening now?".
+    if answering:
+        m = _YES.match(low)
+        if m:
+            return _fact("now", source, m)
+        m = _UNKNOWN.search(low)
+        if m:
+            return _fact("unknown", source, m)
+        m = _NO.match(low)
+        if m:
+            return _fact("recent", source, m)
+    return None
