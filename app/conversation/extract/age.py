@@ -31,15 +31,37 @@ from dataclasses import dataclass
 from app.conversation.facts import Age
 
 _UNITS = {
-    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
 }
 _TEENS = {
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
 _TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 # "one" is left out on purpose: "one of them", "the one in kent".
 NUM_WORD = (
@@ -106,6 +128,7 @@ _EXCLUDE_BEFORE = frozenset(
     " page year yr and than to for train service headcode ticket tickets ref reference"
     " code pin call ring phone text minute minutes mins hour hours channel under over".split()
 )
+_TIME_PREP = frozenset("at since till til until by from after before".split())
 _COLLECTIVE = frozenset(
     "group gang bunch crowd lot load loads total couple pack set queue out one all team"
     " squad crew two three four five few".split()
@@ -129,22 +152,37 @@ _SKIP = frozenset(["of", "a", "an", "only", "just", "like", "i", "id", "would", 
 
 _DECADE = r"(?:[2-9]0['’]?s|twenties|thirties|forties|fourties|fifties|sixties|seventies|eighties|nineties)"
 _DECADES = re.compile(
-    r"(?<![\w£$€#:./])(?:in\s+(?:his|her|their)\s+)?(?:(?P<q1>early|mid|late)[\s-]*)?(?P<d1>" + _DECADE + r")"
+    r"(?<![\w£$€#:./])(?:in\s+(?:his|her|their)\s+)?(?:(?P<q1>early|mid|late)[\s-]*)?(?P<d1>"
+    + _DECADE
+    + r")"
     r"(?:\s*(?:and|or|to|-|/|&)\s*(?:(?P<q2>early|mid|late)[\s-]*)?(?P<d2>" + _DECADE + r"))?"
     r"(?!\w)"
     r"|(?<!\w)(?P<ds>[2-9]0|twenty|thirty|forty|fifty|sixty|seventy)[\s-]*something(?!\w)"
 )
 _DECADE_WORDS = {
-    "twenties": 20, "thirties": 30, "forties": 40, "fourties": 40, "fifties": 50,
-    "sixties": 60, "seventies": 70, "eighties": 80, "nineties": 90,
+    "twenties": 20,
+    "thirties": 30,
+    "forties": 40,
+    "fourties": 40,
+    "fifties": 50,
+    "sixties": 60,
+    "seventies": 70,
+    "eighties": 80,
+    "nineties": 90,
 }
-_SCHOOL_YEAR = re.compile(r"(?<![\w])(?P<pre>\w+\s+)?year\s*(?P<y>[1-9]|1[0-3])(?!\w)(?!\s*(?:ago|old))")
+_SCHOOL_YEAR = re.compile(
+    r"(?<![\w])(?P<pre>\w+\s+)?year\s*(?P<y>[1-9]|1[0-3])(?!\w)(?!\s*(?:ago|old))"
+)
 _UNDER_OVER = re.compile(r"(?<!\w)(?P<w>under|over)[\s-]*(?P<n>1[0-9]|[2-9]0|\d)(?![\w:])")
 
 # Descriptions, most specific first (at one position the first that fits wins).
 _DESCRIPTIONS: tuple[tuple[str, int | None, int | None], ...] = (
     (r"primary[\s-]*school(?:[\s-]*(?:age[d]?|kids?|child(?:ren)?|boys?|girls?|pupils?))?", 5, 11),
-    (r"secondary[\s-]*school(?:[\s-]*(?:age[d]?|kids?|child(?:ren)?|boys?|girls?|pupils?))?", 11, 16),
+    (
+        r"secondary[\s-]*school(?:[\s-]*(?:age[d]?|kids?|child(?:ren)?|boys?|girls?|pupils?))?",
+        11,
+        16,
+    ),
     (r"(?:in\s+(?:a\s+|his\s+|her\s+|their\s+)?)?school[\s-]*uniforms?", 5, 17),
     (r"school[\s-]*(?:kids?|boys?|girls?|child(?:ren)?|pupils?)", 5, 17),
     (r"pre-?teens?|tweens?", 9, 12),
@@ -162,14 +200,20 @@ _DESCRIPTIONS: tuple[tuple[str, int | None, int | None], ...] = (
     (r"minors?|under[\s-]*age|juveniles?", None, 17),
     (r"grown[\s-]*(?:men|man|women|woman|adults?|ups?)|adults?", 18, None),
     (r"middle[\s-]*aged", 40, 60),
-    (r"(?:old|elderly)\s+(?:man|men|woman|women|lady|ladies|gentleman|gent|fella|bloke|guy"
-     r"|couple|person|people|chap|boy|geezer)|elderly|pensioners?|oaps?|senior\s+citizens?", 60, None),
+    (
+        r"(?:old|elderly)\s+(?:man|men|woman|women|lady|ladies|gentleman|gent|fella|bloke|guy"
+        r"|couple|person|people|chap|boy|geezer)|elderly|pensioners?|oaps?|senior\s+citizens?",
+        60,
+        None,
+    ),
     (r"(?:uni|university)\s+students?", 18, 25),
     (r"college\s+students?", 16, 19),
     (r"students?", 16, 25),
 )
 _DESCRIPTION = re.compile(
-    r"(?<!\w)(?:" + "|".join(f"(?P<d{i}>{p})" for i, (p, _, _) in enumerate(_DESCRIPTIONS)) + r")(?!\w)"
+    r"(?<!\w)(?:"
+    + "|".join(f"(?P<d{i}>{p})" for i, (p, _, _) in enumerate(_DESCRIPTIONS))
+    + r")(?!\w)"
 )
 
 _SHORT_ANSWER_WORDS = 5
@@ -231,7 +275,7 @@ def _cue_before(prev: list[tuple[str, int]]) -> tuple[str, bool, int] | None:
         return None
     # "at about 8", "since about 8": a time of day, not an age.
     before = prev[i][0] if 0 <= i < len(prev) and prev[i][0] not in _PERSON else None
-    return (kind, before not in _EXCLUDE_BEFORE, cue_start)
+    return (kind, before not in _TIME_PREP, cue_start)
 
 
 def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
@@ -253,6 +297,8 @@ def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
         if rest[:1].isalpha() and not _LETTER_SUFFIX.match(rest):
             continue  # "28th", "5ft", "1a23"
         prev = _prev_words(low, start)
+        if prev and prev[-1][0] == ":":  # "age: 14"
+            prev = prev[:-1]
         last = prev[-1][0] if prev else ""
         if last in ("aged", "age"):
             found.append(_Candidate(prev[-1][1], end, lo, hi, True))
@@ -320,13 +366,19 @@ def _descriptions(low: str) -> list[_Candidate]:
         index = int(next(k for k, v in m.groupdict().items() if v is not None)[1:])
         lo, hi = _DESCRIPTIONS[index][1], _DESCRIPTIONS[index][2]
         prev = _prev_words(low, m.start())
-        if lo == 60 and prev and prev[-1][0] in ("my", "your", "his", "her", "their", "ur", "year", "years"):
+        if (
+            lo == 60
+            and prev
+            and prev[-1][0] in ("my", "your", "his", "her", "their", "ur", "year", "years")
+        ):
             continue  # "my old man" is a father; "15 year old man" is read as a number
         found.append(_Candidate(m.start(), m.end(), lo, hi, False))
     for m in _SCHOOL_YEAR.finditer(low):
         pre = (m.group("pre") or "").strip()
-        if pre in ("last", "this", "next", "a", "per", "each", "every", "that", "one", "the"):
+        if pre in ("last", "this", "next", "per", "each", "every", "that", "the"):
             continue
+        if _UNIT_AFTER.match(low, m.end()):
+            continue  # "year 2 lads" is not a school year
         y = int(m.group("y"))
         found.append(_Candidate(m.start("y") - len("year") - 1, m.end(), y + 4, y + 5, True))
     for m in _UNDER_OVER.finditer(low):

@@ -37,13 +37,29 @@ _NOT_NOW = re.compile(
     r"\s+(?:by\s+)?now|by\s+now|for\s+now|until\s+now|till\s+now|up\s+to\s+now|only\s+now"
     r"|(?:reporting|texting|telling\s+you|messaging|writing)\s+(?:it\s+|this\s+)?now)" + _E
 )
-_ENDED_NOW = re.compile(r"just\s+now|not|isn|gone|left|over|finished|stopped|ended|off|done|away|moved|calmed")
+_ENDED_NOW = re.compile(
+    r"just\s+now|not|isn|gone|left|over|finished|stopped|ended|off|done|away|moved|calmed"
+)
 
+# "standing still" is about keeping still, not about it going on.
+_STILL_AS_MOTIONLESS = (
+    "standing stood stand sit sat stay keep kept sitting staying lie lying hold be".split()
+)
+_NOW = re.compile(
+    r"just\s+now|not|isn|gone|left|over|finished|stopped|ended|off|done|away|moved|calmed"
+)
+
+# "standing still" is about keeping still, not about it going on.
+_STILL_AS_MOTIONLESS = (
+    "standing stood stand sit sat stay keep kept sitting staying lie lying hold be".split()
+)
 _NOW = re.compile(
     _W + r"(?:right\s+now|happening\s+now|now+|rn|atm|at\s+the\s+moment|as\s+we\s+speak"
     r"|as\s+i\s+(?:type|text|write|speak)|currently|ongoing|on-going|in\s+progress"
     r"|(?:still\s+)?happening|(?:still\s+)?going\s+on"
-    r"|still(?!\s+(?:not|no|never|haven|havent|haven't|hasnt|hasn't|dont|don't|didnt|didn't"
+    r"|"
+    + "".join(rf"(?<!{w}\s)" for w in _STILL_AS_MOTIONLESS)
+    + r"still(?!\s+(?:not|no|never|haven|havent|haven't|hasnt|hasn't|dont|don't|didnt|didn't"
     r"|doesnt|doesn't|cant|can't|scared|shaking|upset|shocked|in\s+shock|waiting\s+for\s+(?:a|the)"
     r"\s+(?:reply|response|answer)|think|remember|have\s+(?:his|her|a|the)\s+(?:photo|picture)))"
     r")" + _E
@@ -64,7 +80,8 @@ _AGO = re.compile(
 _RECENT = re.compile(
     _W + r"(?:just\s+now|only\s+just|just\s+happened|not\s+long\s+ago|moments?\s+ago|seconds\s+ago"
     r"|a\s+(?:min|minute|sec|second|moment)\s+ago"
-    r"|(?:in|within)\s+the\s+last\s+(?:hour|half\s+(?:an\s+)?hour|few\s+min\w*|\d{1,2}\s*min\w*))" + _E
+    r"|(?:in|within)\s+the\s+last\s+(?:hour|half\s+(?:an\s+)?hour|few\s+min\w*|\d{1,2}\s*min\w*))"
+    + _E
 )
 _PAST = re.compile(
     _W + r"(?:yesterday|last\s+(?:night|week|month|year|weekend|time|mon(?:day)?|tue(?:s|sday)?"

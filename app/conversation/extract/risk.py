@@ -215,8 +215,9 @@ def parse_lexicon(data: dict[str, Any]) -> Lexicon:
     stems: dict[str, list[Entry]] = {}
     for name in RISK_INDICATORS:
         # Longer entries first, so that at one position "zombie knife" wins over "knife".
-        for entry in sorted(_entries(data["indicators"].get(name) or [], name),
-                            key=lambda e: -len(e.source)):
+        for entry in sorted(
+            _entries(data["indicators"].get(name) or [], name), key=lambda e: -len(e.source)
+        ):
             for word, is_stem in lead_keys(entry.source):
                 (stems if is_stem else exact).setdefault(word, []).append(entry)
     neg = data.get("negation") or {}
