@@ -68,6 +68,7 @@ class NameEntry:
     kind: str  # "alias" | "exact" | "base" | "contains"
     stations: tuple[Station, ...]  # one: that station; several: candidates, best first
     needs_cue: bool  # an ordinary word or an obscure name: only with a location cue
+    needs_station: bool = False  # "university": only as "university station" or with a platform
 
     @property
     def ambiguous(self) -> bool:
@@ -146,10 +147,11 @@ class Gazetteer:
     def lookup(self, name: str) -> tuple[Station, ...]:
         """Stations a whole name means: () none, one station, or ambiguous candidates.
 
-        Accepts a CRS code ("KGX") or any name form ("clapham jn", "Newport").
+        Accepts a CRS code in capitals ("KGX"; "the" is not Theale) or any name form
+        ("clapham jn", "Newport").
         """
-        code = name.strip().upper()
-        if len(code) == 3 and code in self.by_crs:
+        code = name.strip()
+        if len(code) == 3 and code.isupper() and code in self.by_crs:
             return (self.by_crs[code],)
         entry = self.entry(normalise(name))
         return entry.stations if entry else ()
@@ -222,4 +224,5 @@ class Gazetteer:
         # A one-word name of a little-used station is more likely an ordinary word or a surname.
         if single and kind != "alias" and stations[0].rank >= OBSCURE_RANK:
             needs_cue = True
-        return NameEntry(kind, tuple(stations[:MAX_CANDIDATES]), needs_cue)
+        needs_station = phrase in words.needs_station
+        return NameEntry(kind, tuple(stations[:MAX_CANDIDATES]), needs_cue, needs_station)

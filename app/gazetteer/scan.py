@@ -30,6 +30,7 @@ _WEAK_BEFORE = frozenset(
     {"in", "to", "into", "towards", "past", "reaching", "between", "and", "for"}
 )
 _AFTER = frozenset({"station", "railway", "platform", "platforms", "rail"})
+_PLATFORM_NO = re.compile(r"[0-9]{1,2}[a-d]?")
 _PLATFORM_WORDS = frozenset({"platform", "plat", "pf", "plt"})
 _TRAIN_WORDS = frozenset({"train", "service", "trains"})
 # Common capitalised three-letter words and texting acronyms that are also CRS codes.
@@ -48,7 +49,7 @@ class Mention:
     first_token: int  # token span, end exclusive
     last_token: int
     entry: NameEntry
-    cue: str  # "strong", "weak" or ""
+    cue: str  # "station" (station word or platform), "strong" ("at"), "weak" ("in", "to") or ""
     via: str  # "name", "crs" or "fuzzy"
 
     @property
@@ -59,19 +60,28 @@ class Mention:
     def ambiguous(self) -> bool:
         return self.entry.ambiguous
 
+    @property
+    def strong(self) -> bool:
+        """Said to be a place: "at X", "X station", "platform 2 X"."""
+        return self.cue in ("station", "strong")
+
 
 def _cue(tokens: list[Token], i: int, j: int, covered: list[bool] | None = None) -> str:
     after = tokens[j].text if j < len(tokens) else ""
     before = tokens[i - 1].text if i > 0 else ""
     before2 = tokens[i - 2].text if i > 1 else ""
-    if after in _AFTER or before in _STRONG_BEFORE or before == "@":
-        return "strong"
-    # "platform 4 reading", "plat 2 at hope", "p4 woking"
-    if before.isdigit() and before2 in _PLATFORM_WORDS:
-        return "strong"
-    if re.fullmatch(r"p\d{1,2}[a-d]?", before):
-        return "strong"
+    if after in _AFTER:
+        return "station"
+    # "platform 4 reading", "p4 woking", "plat 2 at hope"
+    k = i - 1 if before not in ("at", "of", "in") else i - 2
+    if k >= 0 and (
+        (_PLATFORM_NO.fullmatch(tokens[k].text) and k > 0 and tokens[k - 1].text in _PLATFORM_WORDS)
+        or re.fullmatch(r"p\d{1,2}[a-d]?", tokens[k].text)
+    ):
+        return "station"
     if after == "train" and j + 1 < len(tokens) and tokens[j + 1].text == "station":
+        return "station"
+    if before in _STRONG_BEFORE or before == "@":
         return "strong"
     if before in _WEAK_BEFORE:
         # "train to reading", "the 18:05 to reading" license even ordinary-word names
@@ -85,8 +95,10 @@ def _cue(tokens: list[Token], i: int, j: int, covered: list[bool] | None = None)
 
 
 def _accept(entry: NameEntry, cue: str, fuzzy_single: bool) -> bool:
+    if entry.needs_station:
+        return cue == "station"
     if entry.needs_cue or fuzzy_single:
-        return cue == "strong" or (cue == "weak" and not entry.needs_cue)
+        return cue in ("station", "strong") or (cue == "weak" and not entry.needs_cue)
     return True
 
 

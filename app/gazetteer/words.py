@@ -16,12 +16,14 @@ _WORDS_FILE = Path(__file__).with_name("ordinary_words.txt")
 class OrdinaryWords:
     common: frozenset[str]  # single normalised tokens
     needs_cue: frozenset[str]  # normalised phrases
+    needs_station: frozenset[str]  # normalised phrases
 
 
 @lru_cache(maxsize=1)
 def ordinary_words() -> OrdinaryWords:
     common: set[str] = set()
     needs_cue: set[str] = set()
+    needs_station: set[str] = set()
     section: set[str] | None = None
     for raw in _WORDS_FILE.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
@@ -31,10 +33,12 @@ def ordinary_words() -> OrdinaryWords:
             section = common
         elif line == "[needs_cue]":
             section = needs_cue
+        elif line == "[needs_station]":
+            section = needs_station
         elif section is common:
             common.update(normalise(line).split())
-        elif section is needs_cue:
+        elif section is not None:
             # Phrases are separated by "|", single words by spaces.
             parts = line.split("|") if "|" in line else line.split()
-            needs_cue.update(p for p in (normalise(x) for x in parts) if p)
-    return OrdinaryWords(frozenset(common), frozenset(needs_cue))
+            section.update(p for p in (normalise(x) for x in parts) if p)
+    return OrdinaryWords(frozenset(common), frozenset(needs_cue), frozenset(needs_station))

@@ -141,10 +141,8 @@ def _choose(mentions: list[Mention], endpoints: set[int], has_train: bool) -> Me
     usable = [m for m in mentions if id(m) not in endpoints]
     if has_train:
         # On a train, "up to lancaster" is where someone is going, not where the texter is.
-        usable = [
-            m for m in usable if m.cue == "strong" and not {s.crs for s in m.stations} <= end_crs
-        ]
-    strong = [m for m in usable if m.cue == "strong"]
+        usable = [m for m in usable if m.strong and not {s.crs for s in m.stations} <= end_crs]
+    strong = [m for m in usable if m.strong]
     pool = strong or usable
     return pool[0] if pool else None
 
