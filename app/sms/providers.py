@@ -216,8 +216,9 @@ def classify(exc: BaseException) -> SendError:
         status = int(getattr(exc, "status", 0) or 0)
         code = getattr(exc, "code", None)
         code = code if isinstance(code, int) and code != status else None
-        text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or ""
-        reason = describe_error(code, f"HTTP {status} {str(text).split(': ', 1)[-1]}".strip())
+        text = str(getattr(exc, "msg", None) or getattr(exc, "detail", None) or "")
+        text = text.split(": ", 1)[-1]  # drop the client's "Unable to create record: "
+        reason = describe_error(code, text) if code else f"HTTP {status} {text}".strip()
         if status == 429 or status >= 500 or code in TRANSIENT_CODES:
             return SendError(reason, transient=True, code=code, maybe_sent=status >= 500)
         return SendError(reason, transient=False, code=code)

@@ -83,15 +83,20 @@ def drain_once(rt: Runtime, *, batch: int = 20, now: datetime | None = None,
     `now` fixes the clock (tests); by default each step reads the real one.
     """
     provider = provider or provider_for(rt.settings)
+    own_sender: IntegrationSender | None = None
     handled = 0
-    while handled < batch and not (stop and stop.is_set()):
-        claim = _claim(rt, now or utcnow())
-        if claim is None:
-            break
-        handled += 1
-        if claim.kind == INTEGRATION and integration is None:
-            integration = IntegrationSender(rt.settings)
-        _deliver(rt, claim, provider, integration, now)
+    try:
+        while handled < batch and not (stop and stop.is_set()):
+            claim = _claim(rt, now or utcnow())
+            if claim is None:
+                break
+            handled += 1
+            if claim.kind == INTEGRATION and integration is None:
+                integration = own_sender = IntegrationSender(rt.settings)
+            _deliver(rt, claim, provider, integration, now)
+    finally:
+        if own_sender is not None:
+            own_sender.close()
     return handled
 
 

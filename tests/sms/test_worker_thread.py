@@ -1,0 +1,97 @@
+"""The worker as it runs: a background thread woken by notify(), and a process stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.config import Settings
+from app.models import Message, Outbox
+from app.sms.providers import ConsoleProvider
+from app.sms.worker import OutboxWorker
+from tests.sms.fake_twilio import make_runtime, queue_text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(predicate, timeout: float = 10.0) -> float:  # type: ignore[no-untyped-def]
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if predicate():
+            return time.monotonic() - began
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def status_of(rt, message_id: int) -> str:  # type: ignore[no-untyped-def]
+    with rt.sessions() as s:
+        return s.execute(select(Message.status).where(Message.id == message_id)).scalar_one()
+
+
+def test_notify_wakes_the_worker_before_its_next_poll(settings):
+    rt = make_runtime(settings)
+    record: deque = deque()
+    w = OutboxWorker(rt, provider=ConsoleProvider(record), poll=30.0)
+    w.start()
+    try:
+        time.sleep(0.2)  # the first drain has found nothing and the thread is waiting
+        msg_id, _ = queue_text(rt, "On our way")
+        w.notify()
+        took = wait_for(lambda: status_of(rt, msg_id) == "sent", timeout=5)
+        assert took < 2.0
+        assert [s.body for s in record] == ["On our way"]
+    finally:
+        w.stop()
+    assert w._thread is None
+    rt.engine.dispose()
+
+
+def test_worker_polls_without_notify(settings):
+    rt = make_runtime(settings)
+    record: deque = deque()
+    w = OutboxWorker(rt, provider=ConsoleProvider(record), poll=0.1)
+    w.start()
+    try:
+        msg_id, _ = queue_text(rt, "Polled")
+        wait_for(lambda: status_of(rt, msg_id) == "sent", timeout=5)
+    finally:
+        w.stop()
+    assert len(record) == 1
+    rt.engine.dispose()
+
+
+WORKER_SCRIPT = """
+import sys
+from app.config import Settings
+from app.sms.worker import run_worker
+from tests.sms.fake_twilio import make_runtime
+sys.exit(run_worker(make_runtime(Settings())))
+"""
+
+
+def test_worker_process_drains_and_stops_on_sigterm(database_url, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TEXTLINE_DATABASE_URL": database_url,
+           "TEXTLINE_SMS_PROVIDER": "console", "TEXTLINE_LOG_FORMAT": "text"}
+    rt = make_runtime(Settings(database_url=database_url, sms_provider="console"))
+    msg_id, box_id = queue_text(rt, "Sent by the worker process")
+    proc = subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: status_of(rt, msg_id) == "sent", timeout=20)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    with rt.sessions() as s:
+        assert s.get(Outbox, box_id).state == "done"
+        assert s.get(Message, msg_id).provider_sid.startswith("CONSOLE")
+    rt.engine.dispose()
