@@ -108,15 +108,24 @@ def compile_pattern(pattern: str) -> str:
         lookahead = r"(?!\s+" + _chars(tokens.pop()[1:]) + r"(?!\w))"
     if not tokens or tokens[0] == "..." or tokens[-1] == "...":
         raise LexiconError(f"pattern must start and end with a word: {pattern!r}")
-    parts = [_chars(tokens[0])]
-    for token in tokens[1:]:
+    if all(_is_optional(t) for t in tokens):
+        raise LexiconError(f"pattern needs at least one word that is not optional: {pattern!r}")
+    parts = []
+    after_word = False  # the next word needs the spaces before it
+    for token in tokens:
         if token == "...":
             parts.append(_GAP)
-        elif token.startswith("(") and token.endswith(")?") and _balanced_group(token[:-1]):
-            parts.append(r"(?:\s+" + _chars(token[:-1]) + ")?")
+        elif _is_optional(token):
+            group = _chars(token[:-1])
+            parts.append(r"(?:\s+" + group + ")?" if after_word else "(?:" + group + r"\s+)?")
         else:
-            parts.append(r"\s+" + _chars(token))
+            parts.append((r"\s+" if after_word else "") + _chars(token))
+            after_word = True
     return r"(?<!\w)" + "".join(parts) + r"(?!\w)" + lookahead
+
+
+def _is_optional(token: str) -> bool:
+    return token.startswith("(") and token.endswith(")?") and _balanced_group(token[:-1])
 
 
 def _balanced_group(token: str) -> bool:
