@@ -15,6 +15,7 @@ from app.bootstrap import build_runtime, ensure_secret_key
 from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
 from app.config import Settings, load_settings
+from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.middleware import RequestContext
@@ -58,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases_router)
     app.include_router(case_actions_router)
     app.include_router(audit_router)
+    install_dashboard(app)  # dashboard: pages, login, SSE, session hook
     return app

@@ -1,0 +1,289 @@
+"""The dashboard's login: cookie sessions, CSRF checks, lockout, logout, password change.
+
+The session cookie is HttpOnly, SameSite=Lax, and Secure (with the __Host- prefix) whenever
+TEXTLINE_PUBLIC_URL is https. Every unsafe request made with the cookie carries a CSRF token
+bound to the session: a form field for the dashboard's forms, the X-CSRF-Token header for
+the JSON API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.auth import sessions as svc
+from app.auth.service import Principal
+from app.bootstrap import ensure_secret_key
+from app.dashboard.render import pages
+from app.db import unit_of_work, utcnow
+from app.errors import AppError, Forbidden
+from app.runtime import Runtime
+
+router = APIRouter(include_in_schema=False)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrf-token"
+
+
+class LoginRequired(Exception):
+    """No live session: a page answers with a redirect to /login."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+class PasswordChangeRequired(Exception):
+    """A one-time password is in use: nothing but /password until it is changed."""
+
+
+class PageForbidden(Exception):
+    """Signed in, but the role (or the CSRF token) does not allow this page."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PageUser:
+    principal: Principal
+    csrf: str
+    session_id: int
+
+
+def _rt(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def is_secure(request: Request) -> bool:
+    return _rt(request).settings.public_url.startswith("https://")
+
+
+def session_cookie(request: Request) -> str:
+    return "__Host-textline" if is_secure(request) else "textline_session"
+
+
+def login_cookie(request: Request) -> str:
+    return "__Host-textline_login" if is_secure(request) else "textline_login"
+
+
+def signing_key(request: Request) -> str:
+    key = getattr(request.app.state, "signing_key", None)
+    if key is None:
+        key = ensure_secret_key(_rt(request))
+        request.app.state.signing_key = key
+    return key  # type: ignore[no-any-return]
+
+
+def active_session(request: Request) -> svc.ActiveSession | None:
+    """The request's session, looked up once per request (blocking: call from a thread)."""
+    if hasattr(request.state, "web_session"):
+        return request.state.web_session  # type: ignore[no-any-return]
+    token = request.cookies.get(session_cookie(request))
+    found = None
+    if token:
+        with unit_of_work(_rt(request).sessions) as session:
+            found = svc.resolve_session(session, token, utcnow())
+    request.state.web_session = found
+    return found
+
+
+def same_origin(request: Request) -> bool:
+    """A browser names the page an unsafe request came from; it must be this site."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    theirs = urlsplit(origin).netloc.lower()
+    ours = {urlsplit(_rt(request).settings.public_url).netloc.lower(),
+            (request.headers.get("host") or "").lower()}
+    return theirs in ours
+
+
+def session_principal(request: Request) -> Principal | None:
+    """The JSON API's cookie authentication (app.state.session_principal)."""
+    found = active_session(request)
+    if found is None:
+        return None
+    if request.method not in SAFE_METHODS:
+        given = request.headers.get(CSRF_HEADER)
+        if not same_origin(request) or not svc.csrf_valid(
+                signing_key(request), "session", found.token_hash, given):
+            raise Forbidden(f"CSRF token missing or invalid: send the {CSRF_HEADER} header")
+    if found.must_change_password:
+        raise Forbidden("change the one-time password at /password first")
+    return found.principal
+
+
+def page_user(role: str, *, allow_password_change: bool = False) -> Callable[..., PageUser]:
+    def _dep(request: Request) -> PageUser:
+        found = active_session(request)
+        if found is None:
+            path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise LoginRequired(path)
+        if found.must_change_password and not allow_password_change:
+            raise PasswordChangeRequired()
+        if not found.principal.has(role):
+            raise PageForbidden(f"This page needs the {role} role.")
+        csrf = svc.csrf_token(signing_key(request), "session", found.token_hash)
+        return PageUser(found.principal, csrf, found.session_id)
+
+    return _dep
+
+
+def check_csrf(request: Request, user: PageUser, given: str | None) -> None:
+    """For the dashboard's own unsafe routes: a form field or the header."""
+    given = given or request.headers.get(CSRF_HEADER)
+    if not same_origin(request) or not given or not hmac.compare_digest(given, user.csrf):
+        raise PageForbidden("The form had expired or came from elsewhere. Reload and try again.")
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site: never //evil.example or a scheme."""
+    if (not value or not value.startswith("/") or value.startswith("//")
+            or "\\" in value or any(ord(c) < 32 for c in value)):
+        return "/"
+    return value
+
+
+class LoginThrottle:
+    """A growing delay for repeated failures from one address, on top of the account lockout,
+    so that spraying one password across many usernames is slow too."""
+
+    WINDOW = 900.0
+
+    def __init__(self, base_delay: float = 0.5, max_delay: float = 8.0) -> None:
+        self._failures: dict[str, tuple[int, float]] = {}
+        self.base_delay, self.max_delay = base_delay, max_delay
+
+    def delay(self, client: str) -> float:
+        count, first = self._failures.get(client, (0, 0.0))
+        if time.monotonic() - first > self.WINDOW or count < 3:
+            return 0.0
+        return min(self.base_delay * 2 ** (count - 3), self.max_delay)
+
+    def failed(self, client: str) -> None:
+        now = time.monotonic()
+        if len(self._failures) > 10_000:
+            self._failures = {k: v for k, v in self._failures.items()
+                              if now - v[1] <= self.WINDOW}
+        count, first = self._failures.get(client, (0, now))
+        if now - first > self.WINDOW:
+            count, first = 0, now
+        self._failures[client] = (count + 1, first)
+
+    def succeeded(self, client: str) -> None:
+        self._failures.pop(client, None)
+
+
+def _login_form(request: Request, *, error: str | None = None, status: int = 200,
+                next_path: str = "/", username: str = "", notice: str | None = None) -> Response:
+    nonce = request.cookies.get(login_cookie(request)) or secrets.token_urlsafe(24)
+    csrf = svc.csrf_token(signing_key(request), "login", nonce)
+    response = pages(request).render("login.html", status, csrf=csrf, error=error, notice=notice,
+                                     next_path=next_path, username=username, user=None)
+    response.set_cookie(login_cookie(request), nonce, max_age=12 * 3600, httponly=True,
+                        samesite="strict", secure=is_secure(request), path="/")
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/", bye: int = 0) -> Response:
+    if active_session(request) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _login_form(request, next_path=safe_next(next),
+                       notice="You are signed out." if bye else None)
+
+
+@router.post("/login")
+async def login_submit(request: Request, username: str = Form(""), password: str = Form(""),
+                       csrf_token: str = Form(""), next: str = Form("/")) -> Response:
+    next_path = safe_next(next)
+    nonce = request.cookies.get(login_cookie(request), "")
+    if not same_origin(request) or not svc.csrf_valid(signing_key(request), "login", nonce,
+                                                      csrf_token):
+        return _login_form(request, status=400, next_path=next_path, username=username,
+                           error="The sign-in form had expired. Please try again.")
+    throttle: LoginThrottle = request.app.state.login_throttle
+    client = request.client.host if request.client else "unknown"
+    rt = _rt(request)
+    user_agent = request.headers.get("user-agent")
+
+    def work() -> tuple[svc.LoginResult, str | None]:
+        with unit_of_work(rt.sessions) as session:
+            result = svc.authenticate(session, username.strip(), password, utcnow())
+            token = None
+            if result.user is not None:
+                token = svc.start_session(session, result.user, utcnow(), user_agent)
+            return result, token
+
+    result, token = await run_in_threadpool(work)
+    if token is None or result.user is None:
+        throttle.failed(client)
+        await asyncio.sleep(throttle.delay(client))
+        if result.outcome == "locked" and result.retry_after is not None:
+            minutes = max(1, round(result.retry_after.total_seconds() / 60))
+            error = (f"Too many failed attempts: this account is locked for about {minutes} "
+                     f"minute{'s' if minutes != 1 else ''}. A supervisor can help.")
+        else:
+            error = "Wrong username or password."
+        return _login_form(request, status=401, next_path=next_path, username=username,
+                           error=error)
+    throttle.succeeded(client)
+    target = "/password" if result.user.must_change_password else next_path
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(session_cookie(request), token, httponly=True, samesite="lax",
+                        secure=is_secure(request), path="/")
+    response.delete_cookie(login_cookie(request), path="/", secure=is_secure(request),
+                           httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: str = Form(""),
+           user: PageUser = Depends(page_user("operator", allow_password_change=True))) -> Response:
+    check_csrf(request, user, csrf_token)
+    token = request.cookies.get(session_cookie(request), "")
+    with unit_of_work(_rt(request).sessions) as session:
+        svc.end_session(session, token, utcnow())
+    response = RedirectResponse("/login?bye=1", status_code=303)
+    response.delete_cookie(session_cookie(request), path="/", secure=is_secure(request),
+                           httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/password")
+def password_page(request: Request, user: PageUser = Depends(
+        page_user("operator", allow_password_change=True))) -> Response:
+    found = active_session(request)
+    return pages(request).render("password.html", user=user, error=None,
+                                 forced=bool(found and found.must_change_password))
+
+
+@router.post("/password")
+def password_submit(request: Request, current: str = Form(""), new: str = Form(""),
+                    confirm: str = Form(""), csrf_token: str = Form(""),
+                    user: PageUser = Depends(page_user("operator", allow_password_change=True))
+                    ) -> Response:
+    check_csrf(request, user, csrf_token)
+    try:
+        with unit_of_work(_rt(request).sessions) as session:
+            svc.change_password(session, user.principal.user_id, current, new, confirm,
+                                user.session_id, utcnow())
+    except AppError as exc:
+        found = active_session(request)
+        return pages(request).render("password.html", 422, user=user, error=exc.message,
+                                     forced=bool(found and found.must_change_password))
+    return RedirectResponse("/", status_code=303)
+
+
+def login_redirect(next_path: str) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={quote(safe_next(next_path), safe='/')}",
+                            status_code=303)

@@ -1,0 +1,36 @@
+"""The operator dashboard: login, the live queue, the case page, the simulator."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from app.auth import web
+from app.dashboard import case_view, pages, simulator, sse
+from app.dashboard.presence import Presence
+from app.dashboard.render import STATIC, Pages
+
+
+def install_dashboard(app: FastAPI) -> None:
+    """Routes, static files, the cookie-session hook for the JSON API, and the page errors."""
+    app.state.pages = Pages(app.state.runtime.settings.tz)
+    app.state.presence = Presence()
+    app.state.login_throttle = web.LoginThrottle()
+    app.state.session_principal = web.session_principal
+    for module in (web, pages, case_view, simulator, sse):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(web.LoginRequired)
+    async def _login(_request: Request, exc: web.LoginRequired) -> Response:
+        return web.login_redirect(exc.next_path)
+
+    @app.exception_handler(web.PasswordChangeRequired)
+    async def _password(_request: Request, _exc: web.PasswordChangeRequired) -> Response:
+        return web.RedirectResponse("/password", status_code=303)
+
+    @app.exception_handler(web.PageForbidden)
+    async def _forbidden(request: Request, exc: web.PageForbidden) -> Response:
+        return request.app.state.pages.render("error.html", 403, user=None,
+                                              title="Not allowed", message=exc.message)

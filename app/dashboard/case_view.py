@@ -1,0 +1,155 @@
+"""One case: the page (each opening audited), its live fragment, and the operator's forms.
+
+The forms post here rather than to the JSON API so that the page works from the keyboard and
+without script; both paths call the same service functions in app/cases/actions.py.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParam
+from fastapi.responses import RedirectResponse, Response
+
+from app.audit.service import record
+from app.auth.web import PageUser, check_csrf, page_user
+from app.cases import actions
+from app.cases.queries import get_case
+from app.dashboard.presence import Presence
+from app.dashboard.render import HERE, pages
+from app.db import unit_of_work, utcnow
+from app.errors import AppError, NotFound
+from app.models import Case
+from app.runtime import Runtime
+
+router = APIRouter(include_in_schema=False)
+Operator = Depends(page_user("operator"))
+CaseId = PathParam(ge=1, le=2**31 - 1)
+
+OUTCOMES = ("Officers attended", "Advice given", "Passed to local force", "Safeguarding referral",
+            "No further action", "Duplicate of another case", "Texter stopped replying")
+DONE = {"reply": "Text queued for sending.", "claim": "The case is yours.", "note": "Note added.",
+        "decision": "Decision overridden.", "close": "Case closed."}
+DISCREET_PAGE = ("The texter asked not to be texted: a message may put them at risk. "
+                 "Tick \"Send anyway\" to confirm.")
+
+
+@cache
+def canned_replies(path: Path = HERE / "canned.yaml") -> list[dict[str, str]]:
+    return list(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def author_kind(author: str) -> str:
+    if author in ("reporter", "bot"):
+        return author
+    return "note" if author.startswith("note:") else "operator"
+
+
+def _case_context(request: Request, case_id: int) -> dict[str, Any]:
+    with request.app.state.sessions() as session:
+        case = get_case(session, case_id)
+        facts = session.get(Case, case_id).facts or {}  # type: ignore[union-attr]
+    presence: Presence = request.app.state.presence
+    return {"case": case, "facts": facts, "viewers": presence.viewers(case_id), "now": utcnow(),
+            "author_kind": author_kind}
+
+
+def render_case(request: Request, user: PageUser, case_id: int, *, status: int = 200,
+                error: str | None = None, form: str | None = None,
+                draft: dict[str, str] | None = None) -> Response:
+    try:
+        ctx = _case_context(request, case_id)
+    except NotFound:
+        return pages(request).render("error.html", 404, user=user, title="No such case",
+                                     message=f"There is no case {case_id}.")
+    queues = ["emergency", "general", "safeguarding"]
+    done = None if error else DONE.get(request.query_params.get("done", ""))
+    return pages(request).render(
+        "case.html", status, user=user, error=error, error_form=form, draft=draft or {},
+        done=done, canned=canned_replies(), outcomes=OUTCOMES, queues=queues, **ctx)
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: int = CaseId, user: PageUser = Operator) -> Response:
+    response = render_case(request, user, case_id)
+    if response.status_code != 200:
+        return response
+    with unit_of_work(request.app.state.sessions) as session:
+        record(session, user.principal.username, "case.viewed", case_id=case_id,
+               data={"via": "dashboard"})
+    return response
+
+
+@router.get("/cases/{case_id}/live")
+def case_fragment(request: Request, case_id: int = CaseId, user: PageUser = Operator) -> Response:
+    return pages(request).render("_case_live.html", user=user, **_case_context(request, case_id))
+
+
+def _act(request: Request, user: PageUser, case_id: int, csrf_token: str, form: str,
+         draft: dict[str, str], work: Any, event: tuple[str, dict[str, Any]]) -> Response:
+    check_csrf(request, user, csrf_token)
+    rt: Runtime = request.app.state.runtime
+    try:
+        with unit_of_work(rt.sessions) as session:
+            work(session, rt)
+    except AppError as exc:
+        message = DISCREET_PAGE if exc.message == actions.DISCREET else exc.message
+        return render_case(request, user, case_id, status=exc.status_code, error=message,
+                           form=form, draft=draft)
+    kind, data = event
+    rt.events.publish(kind, case_id, **data)
+    return RedirectResponse(f"/cases/{case_id}?done={form}#{form}", status_code=303)
+
+
+@router.post("/cases/{case_id}/reply")
+def reply_form(request: Request, case_id: int = CaseId, body: str = Form(""),
+               confirm_discreet: bool = Form(False), csrf_token: str = Form(""),
+               user: PageUser = Operator) -> Response:
+    def work(session: Any, rt: Runtime) -> None:
+        actions.reply(session, rt, case_id, user.principal, body,
+                      confirm_discreet=confirm_discreet, now=utcnow())
+    return _act(request, user, case_id, csrf_token, "reply", {"reply": body}, work,
+                ("message.new", {"direction": "outbound"}))
+
+
+@router.post("/cases/{case_id}/claim")
+def claim_form(request: Request, case_id: int = CaseId, csrf_token: str = Form(""),
+               user: PageUser = Operator) -> Response:
+    def work(session: Any, rt: Runtime) -> None:
+        actions.claim(session, rt, case_id, user.principal, now=utcnow())
+    return _act(request, user, case_id, csrf_token, "claim", {}, work,
+                ("case.updated", {"action": "claim", "by": user.principal.username}))
+
+
+@router.post("/cases/{case_id}/note")
+def note_form(request: Request, case_id: int = CaseId, body: str = Form(""),
+              csrf_token: str = Form(""), user: PageUser = Operator) -> Response:
+    def work(session: Any, rt: Runtime) -> None:
+        actions.add_note(session, case_id, user.principal, body, now=utcnow())
+    return _act(request, user, case_id, csrf_token, "note", {"note": body}, work,
+                ("message.new", {"direction": "internal"}))
+
+
+@router.post("/cases/{case_id}/decision")
+def decision_form(request: Request, case_id: int = CaseId, decision: str = Form(""),
+                  queue: str = Form(""), reason: str = Form(""), csrf_token: str = Form(""),
+                  user: PageUser = Operator) -> Response:
+    def work(session: Any, rt: Runtime) -> None:
+        actions.override_decision(session, case_id, user.principal, decision, queue, reason,
+                                  now=utcnow())
+    return _act(request, user, case_id, csrf_token, "decision",
+                {"decision": decision, "queue": queue, "reason": reason}, work,
+                ("case.updated", {"action": "decision", "by": user.principal.username}))
+
+
+@router.post("/cases/{case_id}/close")
+def close_form(request: Request, case_id: int = CaseId, outcome: str = Form(""),
+               csrf_token: str = Form(""), user: PageUser = Operator) -> Response:
+    def work(session: Any, rt: Runtime) -> None:
+        actions.close(session, case_id, user.principal, outcome, now=utcnow())
+    return _act(request, user, case_id, csrf_token, "close", {"outcome": outcome}, work,
+                ("case.updated", {"action": "close", "by": user.principal.username}))

@@ -1,0 +1,97 @@
+"""GET /events: the live stream (Server-Sent Events) behind the queue and case pages.
+
+Events carry kinds and case ids, never texter content: a page that hears one fetches the
+fresh rows or transcript through the normal, escaped, role-checked routes. With ?case=ID the
+stream also marks its user as viewing that case for as long as it stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.auth.web import active_session
+from app.dashboard.presence import Presence
+from app.events import Event
+from app.runtime import Runtime
+
+router = APIRouter(include_in_schema=False)
+
+HEARTBEAT_SECONDS = 15.0
+# A long-lived stream checks now and then that its session has not been revoked or expired,
+# which also keeps the session of a screen that shows the queue all shift alive.
+RECHECK_SECONDS = 300.0
+RETRY_MS = 2000
+
+
+def format_event(event: Event) -> str:
+    payload = {"kind": event.kind, "case_id": event.case_id, "at": event.at}
+    if event.kind == "case.viewing":
+        payload["viewers"] = event.data.get("viewers", [])
+    elif event.kind == "case.updated":
+        payload["action"] = event.data.get("action")
+    return f"data: {json.dumps(payload)}\n\n"
+
+
+def _still_signed_in(request: Request) -> bool:
+    if hasattr(request.state, "web_session"):
+        del request.state.web_session
+    return active_session(request) is not None
+
+
+@router.get("/events")
+async def events(request: Request, case: int | None = Query(None, ge=1, le=2**31 - 1)
+                 ) -> Response:
+    found = await run_in_threadpool(active_session, request)
+    if found is None or found.must_change_password:
+        return Response("sign in first\n", status_code=401, media_type="text/plain")
+    if not found.principal.has("operator"):
+        return Response("not allowed\n", status_code=403, media_type="text/plain")
+    rt: Runtime = request.app.state.runtime
+    presence: Presence = request.app.state.presence
+    username = found.principal.username
+
+    async def stream() -> AsyncIterator[str]:
+        inbox: asyncio.Queue[Event] = asyncio.Queue(1000)
+
+        async def pump() -> None:
+            async for ev in rt.events.subscribe():
+                if inbox.full():
+                    inbox.get_nowait()
+                inbox.put_nowait(ev)
+
+        pumper = asyncio.create_task(pump())
+        conn = None
+        try:
+            await asyncio.sleep(0)  # let the pump subscribe before anything is announced
+            yield f"retry: {RETRY_MS}\n: connected\n\n"
+            if case is not None:
+                conn = presence.join(case, username)
+                rt.events.publish("case.viewing", case, viewers=presence.viewers(case))
+            loop = asyncio.get_running_loop()
+            recheck_at = loop.time() + RECHECK_SECONDS
+            while True:
+                try:
+                    event = await asyncio.wait_for(inbox.get(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    if loop.time() >= recheck_at:
+                        recheck_at = loop.time() + RECHECK_SECONDS
+                        if not await run_in_threadpool(_still_signed_in, request):
+                            return
+                    continue
+                yield format_event(event)
+        finally:
+            # No await in here: on a disconnect this runs inside a cancelled scope.
+            if case is not None and conn is not None:
+                presence.leave(case, conn)
+                rt.events.publish("case.viewing", case, viewers=presence.viewers(case))
+            pumper.cancel()
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,0 +1,332 @@
+// Textline dashboard: live updates for the queue and case pages, the reply counter, the simulator.
+// Hand-written, no build step. Texter content is only ever inserted as server-escaped HTML or
+// with textContent; never through string concatenation into markup.
+"use strict";
+
+(function () {
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  function span(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min";
+    if (s < 86400) return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+    return Math.floor(s / 86400) + " d";
+  }
+
+  function tickTimes() {
+    const now = Date.now();
+    document.querySelectorAll("[data-since]").forEach((el) => {
+      const t = Date.parse(el.dataset.since);
+      if (!isNaN(t)) el.textContent = span((now - t) / 1000);
+    });
+  }
+
+  // Fetch server-rendered HTML and return it as a document (the server escaped the content).
+  async function fetchHtml(url, wrap) {
+    const resp = await fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+    if (resp.redirected && new URL(resp.url).pathname === "/login") {
+      window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+      return null;
+    }
+    if (!resp.ok) throw new Error("HTTP " + resp.status);
+    const text = await resp.text();
+    return new DOMParser().parseFromString(wrap ? wrap[0] + text + wrap[1] : text, "text/html");
+  }
+
+  // One live stream; EventSource reconnects by itself after a network error, and this starts
+  // a new one when the server refused (for example after a restart took a moment).
+  function live(url, onEvent, onReconnect) {
+    const status = document.getElementById("live");
+    let es = null;
+    let everOpen = false;
+    const show = (state, text) => {
+      if (status) { status.dataset.state = state; status.textContent = text; }
+    };
+    function connect() {
+      es = new EventSource(url);
+      es.onopen = () => {
+        show("live", "Live");
+        if (everOpen && onReconnect) onReconnect();
+        everOpen = true;
+      };
+      es.onmessage = (msg) => {
+        try { onEvent(JSON.parse(msg.data)); } catch (e) { console.error(e); }
+      };
+      es.onerror = () => {
+        show("down", "Reconnecting…");
+        if (es.readyState === EventSource.CLOSED) {
+          es.close();
+          fetch("/queue/rows?status=closed", { credentials: "same-origin" }).then((r) => {
+            if (r.redirected && new URL(r.url).pathname === "/login") {
+              window.location.assign("/login?next=" + encodeURIComponent(location.pathname));
+            }
+          }).catch(() => {});
+          setTimeout(connect, 3000);
+        }
+      };
+    }
+    connect();
+    window.addEventListener("pagehide", () => es && es.close());
+  }
+
+  function debounce(fn, ms) {
+    let timer = null;
+    return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
+  }
+
+  // ---- queue ----
+  function queuePage() {
+    const table = document.getElementById("queue");
+    const alertBox = document.getElementById("p1-alert");
+    const sound = document.getElementById("alert-sound");
+    const soundBtn = document.getElementById("sound");
+    const known = new Set();
+    let soundOn = localStorage.getItem("textline-sound") !== "off";
+    const showSound = () => {
+      soundBtn.setAttribute("aria-pressed", String(soundOn));
+      soundBtn.textContent = "Sound: " + (soundOn ? "on" : "off");
+    };
+    soundBtn.addEventListener("click", () => {
+      soundOn = !soundOn;
+      localStorage.setItem("textline-sound", soundOn ? "on" : "off");
+      showSound();
+      if (soundOn) sound.play().then(() => sound.pause()).catch(() => {});
+    });
+    showSound();
+
+    const p1Rows = () => table.querySelectorAll('tbody tr[data-priority="P1"]');
+    p1Rows().forEach((tr) => known.add(tr.dataset.caseId));
+
+    function alarm(rows) {
+      rows.forEach((tr) => tr.classList.add("flash"));
+      alertBox.textContent = "";
+      const strong = document.createElement("strong");
+      strong.textContent = rows.length > 1 ? rows.length + " new P1 cases: " : "New P1 case: ";
+      alertBox.appendChild(strong);
+      rows.forEach((tr, i) => {
+        const link = document.createElement("a");
+        link.href = "/cases/" + tr.dataset.caseId;
+        link.textContent = tr.querySelector("th a").textContent;
+        if (i) alertBox.appendChild(document.createTextNode(", "));
+        alertBox.appendChild(link);
+      });
+      alertBox.hidden = false;
+      document.title = "(!) P1 · Queue · Textline";
+      if (soundOn) {
+        sound.currentTime = 0;
+        sound.play().catch(() => {
+          alertBox.appendChild(document.createTextNode(" (sound blocked by the browser: press Sound to allow it)"));
+        });
+      }
+    }
+
+    let refreshing = false;
+    let again = false;
+    async function refresh() {
+      if (refreshing) { again = true; return; }
+      refreshing = true;
+      try {
+        const doc = await fetchHtml(table.dataset.rowsUrl, ["<table>", "</table>"]);
+        if (!doc) return;
+        const fresh = doc.querySelector("tbody");
+        const old = table.querySelector("tbody");
+        const focusedId = document.activeElement && document.activeElement.closest
+          && document.activeElement.closest("tr") && document.activeElement.closest("tr").dataset.caseId;
+        old.replaceWith(document.importNode(fresh, true));
+        if (focusedId) {
+          const link = table.querySelector('tr[data-case-id="' + focusedId + '"] a');
+          if (link) link.focus();
+        }
+        const arrived = [];
+        p1Rows().forEach((tr) => {
+          if (!known.has(tr.dataset.caseId)) { known.add(tr.dataset.caseId); arrived.push(tr); }
+        });
+        if (arrived.length) alarm(arrived);
+        tickTimes();
+      } catch (e) {
+        console.error(e);
+      } finally {
+        refreshing = false;
+        if (again) { again = false; refresh(); }
+      }
+    }
+    const soon = debounce(refresh, 150);
+    live("/events", () => soon(), refresh);
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) document.title = "Queue · Textline";
+    });
+  }
+
+  // ---- case ----
+  const GSM = new Set(Array.from(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"));
+  const GSM_EXT = new Set(Array.from("\f^{}\\[~]|€"));
+
+  function segments(text) {
+    const chars = Array.from(text);
+    const gsm = chars.every((c) => GSM.has(c) || GSM_EXT.has(c));
+    const size = gsm ? (c) => (GSM_EXT.has(c) ? 2 : 1) : (c) => (c.codePointAt(0) > 0xffff ? 2 : 1);
+    const single = gsm ? 160 : 70;
+    const multi = gsm ? 153 : 67;
+    const total = chars.reduce((n, c) => n + size(c), 0);
+    if (!total) return { count: 0, gsm, units: 0 };
+    if (total <= single) return { count: 1, gsm, units: total };
+    let count = 1, used = 0;
+    chars.forEach((c) => {
+      const n = size(c);
+      if (used + n > multi) { count += 1; used = 0; }
+      used += n;
+    });
+    return { count, gsm, units: total };
+  }
+
+  function replyBox() {
+    const box = document.getElementById("reply-body");
+    const out = document.getElementById("reply-count");
+    if (!box || !out) return;
+    const update = () => {
+      const s = segments(box.value);
+      let text = Array.from(box.value).length + " characters · " + s.count + (s.count === 1 ? " text" : " texts");
+      if (!s.gsm && box.value) text += " · special characters make each text hold only 70";
+      out.textContent = text;
+      out.classList.toggle("warn", s.count > 2 || (!s.gsm && box.value.length > 0));
+    };
+    box.addEventListener("input", update);
+    update();
+    document.querySelectorAll(".canned-reply").forEach((btn) => {
+      btn.addEventListener("click", () => {
+        box.value = box.value ? box.value.replace(/\s*$/, " ") + btn.dataset.text : btn.dataset.text;
+        update();
+        box.focus();
+      });
+    });
+    box.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+        ev.preventDefault();
+        box.form.requestSubmit();
+      }
+    });
+  }
+
+  function casePage() {
+    const root = document.getElementById("case");
+    const caseId = Number(root.dataset.caseId);
+    const me = root.dataset.me;
+    const viewers = document.getElementById("viewers");
+    const names = document.getElementById("viewer-names");
+    replyBox();
+    const scrollDown = () => {
+      const list = document.getElementById("messages");
+      if (list) list.scrollTop = list.scrollHeight;
+    };
+    scrollDown();
+
+    async function refresh() {
+      try {
+        const doc = await fetchHtml(root.dataset.liveUrl);
+        if (!doc) return;
+        doc.querySelectorAll("[data-live]").forEach((fresh) => {
+          const old = document.getElementById(fresh.id);
+          if (old) old.replaceWith(document.importNode(fresh, true));
+        });
+        scrollDown();
+      } catch (e) {
+        console.error(e);
+      }
+    }
+    const soon = debounce(refresh, 150);
+    live("/events?case=" + caseId, (ev) => {
+      if (ev.case_id !== caseId) return;
+      if (ev.kind === "case.viewing") {
+        const others = (ev.viewers || []).filter((v) => v !== me);
+        names.textContent = others.join(", ");
+        viewers.hidden = others.length === 0;
+      } else {
+        soon();
+      }
+    }, refresh);
+  }
+
+  // ---- simulator ----
+  function simulatorPage() {
+    const phone = document.getElementById("sim-phone");
+    const list = document.getElementById("sim-messages");
+    const form = document.getElementById("sim-form");
+    const body = document.getElementById("sim-body");
+    const error = document.getElementById("sim-error");
+    let last = "";
+
+    function render(messages) {
+      const key = JSON.stringify(messages);
+      if (key === last) return;
+      last = key;
+      list.textContent = "";
+      messages.forEach((m) => {
+        const li = document.createElement("li");
+        li.className = m.mine ? "sim-mine" : "sim-theirs";
+        const p = document.createElement("p");
+        p.textContent = m.body;
+        li.appendChild(p);
+        if (!m.mine && (m.status === "queued" || m.status === "sending")) {
+          const note = document.createElement("small");
+          note.textContent = "sending…";
+          li.appendChild(note);
+        }
+        list.appendChild(li);
+      });
+      list.scrollTop = list.scrollHeight;
+    }
+
+    async function poll() {
+      try {
+        const resp = await fetch("/simulator/messages?phone=" + encodeURIComponent(phone.value),
+          { credentials: "same-origin" });
+        if (resp.ok) render((await resp.json()).messages);
+      } catch (e) { /* the next poll tries again */ }
+    }
+
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const text = body.value.trim();
+      if (!text) return;
+      error.hidden = true;
+      const resp = await fetch("/simulator/send", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+        body: JSON.stringify({ phone: phone.value, body: text }),
+      });
+      if (resp.ok) {
+        body.value = "";
+      } else {
+        const data = await resp.json().catch(() => ({}));
+        error.textContent = data.detail || "Not sent (" + resp.status + ")";
+        error.hidden = false;
+      }
+      poll();
+    });
+    body.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
+    });
+    document.getElementById("sim-new").addEventListener("click", () => {
+      phone.value = "+447700900" + String(Math.floor(Math.random() * 1000)).padStart(3, "0");
+      last = "";
+      list.textContent = "";
+      poll();
+    });
+    phone.addEventListener("change", () => { last = ""; poll(); });
+    poll();
+    setInterval(poll, 1500);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const page = document.body.dataset.page;
+    if (page === "queue") queuePage();
+    else if (page === "case") casePage();
+    else if (page === "simulator") simulatorPage();
+    tickTimes();
+    setInterval(tickTimes, 10000);
+  });
+})();
