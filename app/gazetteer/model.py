@@ -32,6 +32,7 @@ _MAX_CONTAINING = 12
 MAX_PHRASE_TOKENS = 6
 # Stations of a loaded list that are not in the built-in busiest list rank from here on.
 OBSCURE_RANK = 10_000
+CUE_NONE, CUE_ANY, CUE_STRONG, CUE_STATION = 0, 1, 2, 3
 
 # Words that describe a station rather than name a place.
 GENERIC_TOKENS = frozenset(
@@ -67,8 +68,10 @@ class NameEntry:
 
     kind: str  # "alias" | "exact" | "base" | "contains"
     stations: tuple[Station, ...]  # one: that station; several: candidates, best first
-    needs_cue: bool  # an ordinary word or an obscure name: only with a location cue
-    needs_station: bool = False  # "university": only as "university station" or with a platform
+    # Which location cue the phrase needs before it counts as a station (see scan.py):
+    # CUE_NONE "paddington"; CUE_ANY "in manchester", "to wigan"; CUE_STRONG "at reading",
+    # "from deal"; CUE_STATION "university station", "platform 2 at university".
+    cue: int = 0
 
     @property
     def ambiguous(self) -> bool:
@@ -218,11 +221,13 @@ class Gazetteer:
         words = self.words
         toks = phrase.split()
         single = len(toks) == 1
-        needs_cue = phrase in words.needs_cue or (single and toks[0] in words.common)
-        if kind == "contains" and single:
-            needs_cue = True
-        # A one-word name of a little-used station is more likely an ordinary word or a surname.
-        if single and kind != "alias" and stations[0].rank >= OBSCURE_RANK:
-            needs_cue = True
-        needs_station = phrase in words.needs_station
-        return NameEntry(kind, tuple(stations[:MAX_CANDIDATES]), needs_cue, needs_station)
+        cue = CUE_NONE
+        if single and (kind == "contains" or stations[0].rank >= OBSCURE_RANK) and kind != "alias":
+            # a word several names contain, or a one-word name of a little-used station (more
+            # likely an ordinary word or a surname)
+            cue = CUE_ANY
+        if phrase in words.needs_cue or (single and toks[0] in words.common):
+            cue = CUE_STRONG
+        if phrase in words.needs_station:
+            cue = CUE_STATION
+        return NameEntry(kind, tuple(stations[:MAX_CANDIDATES]), cue)

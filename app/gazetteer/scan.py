@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from app.gazetteer.model import Gazetteer, NameEntry, Station
+from app.gazetteer.model import (
+    CUE_ANY,
+    CUE_NONE,
+    CUE_STATION,
+    CUE_STRONG,
+    Gazetteer,
+    NameEntry,
+    Station,
+)
 from app.gazetteer.normalise import Token, tokenize
 
 # Words before a name that say it is a place. "in" and "to" are weaker: "to deal with it",
@@ -30,6 +38,7 @@ _WEAK_BEFORE = frozenset(
     {"in", "to", "into", "towards", "past", "reaching", "between", "and", "for"}
 )
 _AFTER = frozenset({"station", "railway", "platform", "platforms", "rail"})
+_CUE_STRENGTH = {"": CUE_NONE, "weak": CUE_ANY, "strong": CUE_STRONG, "station": CUE_STATION}
 _PLATFORM_NO = re.compile(r"[0-9]{1,2}[a-d]?")
 _PLATFORM_WORDS = frozenset({"platform", "plat", "pf", "plt"})
 _TRAIN_WORDS = frozenset({"train", "service", "trains"})
@@ -95,11 +104,8 @@ def _cue(tokens: list[Token], i: int, j: int, covered: list[bool] | None = None)
 
 
 def _accept(entry: NameEntry, cue: str, fuzzy_single: bool) -> bool:
-    if entry.needs_station:
-        return cue == "station"
-    if entry.needs_cue or fuzzy_single:
-        return cue in ("station", "strong") or (cue == "weak" and not entry.needs_cue)
-    return True
+    need = max(entry.cue, CUE_ANY if fuzzy_single else CUE_NONE)
+    return _CUE_STRENGTH[cue] >= need
 
 
 class _Fuzzy:
@@ -216,6 +222,6 @@ def _scan_crs(
                 continue
         elif ordinary or not explicit:
             continue
-        entry = NameEntry("crs", (station,), needs_cue=False)
+        entry = NameEntry("crs", (station,))
         out.append(Mention(tok.start, tok.end, k, k + 1, entry, cue or "strong", "crs"))
         covered[k] = True

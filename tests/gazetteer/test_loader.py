@@ -97,7 +97,7 @@ def test_bad_files_name_the_file_and_line(tmp_path: Path, body: str, fragment: s
 
 def test_missing_file(tmp_path: Path) -> None:
     path = str(tmp_path / "nope.csv")
-    with pytest.raises(GazetteerError, match="nope.csv: cannot read"):
+    with pytest.raises(GazetteerError, match=r"nope\.csv: cannot read"):
         load_gazetteer(path)
 
 
@@ -136,7 +136,11 @@ def test_naptan_rail_references(tmp_path: Path) -> None:
 
 
 def test_naptan_bad_easting(tmp_path: Path) -> None:
-    body = NAPTAN.splitlines()[0] + '\n"9100X","X","XXX","X Rail Station","","U","east","1",' + '"","","1","new"\n'
+    body = (
+        NAPTAN.splitlines()[0]
+        + '\n"9100X","X","XXX","X Rail Station","","U","east","1",'
+        + '"","","1","new"\n'
+    )
     with pytest.raises(GazetteerError, match=r"line 2: bad easting 'east'"):
         load_gazetteer(_write(tmp_path, body))
 

@@ -1,6 +1,7 @@
 import pytest
 
 from app.gazetteer import MAX_CANDIDATES, Gazetteer, Station
+from app.gazetteer.model import CUE_ANY, CUE_NONE, CUE_STATION, CUE_STRONG
 from tests.gazetteer.lists import LISTS, both
 
 
@@ -69,14 +70,18 @@ def test_one_station(which: str, name: str, expected: str) -> None:
         ("liverpool", ["LIV", "LVC", "LPY", "LVJ", "LST"]),
     ],
 )
-def test_ambiguous_names_give_candidates_best_first(which: str, name: str, expected: list[str]) -> None:
+def test_ambiguous_names_give_candidates_best_first(
+    which: str, name: str, expected: list[str]
+) -> None:
     found = crs(both(which), name)
     assert found[: len(expected)] == expected
     assert 2 <= len(found) <= MAX_CANDIDATES
 
 
 @pytest.mark.parametrize("which", LISTS)
-@pytest.mark.parametrize("name", ["bridge", "london", "road", "park", "central", "the", "kgx", "station", "", "   "])
+@pytest.mark.parametrize(
+    "name", ["bridge", "london", "road", "park", "central", "the", "kgx", "station", "", "   "]
+)
 def test_generic_words_name_nothing(which: str, name: str) -> None:
     assert crs(both(which), name) == []
 
@@ -84,9 +89,12 @@ def test_generic_words_name_nothing(which: str, name: str) -> None:
 def test_ordinary_word_names_need_a_cue() -> None:
     g = both("builtin")
     entry = g.entry("reading")
-    assert entry is not None and entry.stations[0].crs == "RDG" and entry.needs_cue
-    assert not g.entry("paddington").needs_cue
-    assert g.entry("manchester").needs_cue  # a contained word: only "at manchester"
+    assert entry is not None and entry.stations[0].crs == "RDG" and entry.cue == CUE_STRONG
+    assert g.entry("paddington").cue == CUE_NONE
+    assert g.entry("manchester").cue == CUE_ANY  # a contained word: "at manchester", "to manchester"
+    assert g.entry("university").cue == CUE_STATION
+    assert both("full").entry("hope").cue == CUE_STRONG
+    assert both("full").entry("kemble").cue == CUE_ANY  # a one-word name of a little-used station
 
 
 def test_a_small_custom_list_builds_its_own_ambiguities() -> None:

@@ -30,7 +30,11 @@ def test_every_station_of_the_full_list_within_ten_metres() -> None:
         rows = [r for r in csv.DictReader(f) if r["easting"]]
     assert len(rows) > 2500
     worst = max(
-        _metres(*grid_to_wgs84(float(r["easting"]), float(r["northing"])), float(r["lat"]), float(r["lon"]))
+        _metres(
+            *grid_to_wgs84(float(r["easting"]), float(r["northing"])),
+            float(r["lat"]),
+            float(r["lon"]),
+        )
         for r in rows
     )
     assert worst < 10

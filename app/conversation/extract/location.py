@@ -46,9 +46,8 @@ _MAX_PLATFORM = 30
 
 _COACH_WORD = r"(?:coach|carriage|carrige|carrage|carraige|carridge)"
 _COACH_RE = re.compile(
-    r"\b"
-    + _COACH_WORD
-    + r"\s*(?:no\.?\s*|number\s*|#\s*)?(?P<value>[0-9]{1,2}|[A-Za-z])\b(?!['\u2019])"
+    r"\b(?i:" + _COACH_WORD + r")\s*(?i:no\.?\s*|number\s*|#\s*)?"
+    r"(?P<value>[0-9]{1,2}|[A-Za-z])\b(?!['\u2019])"
 )
 _COACH_ORDINAL_RE = re.compile(
     r"\b(?:(?P<num>[0-9]{1,2})(?:st|nd|rd|th)|(?P<word>"
