@@ -215,7 +215,14 @@ class Gazetteer:
             if phrase and found:
                 names[phrase] = self._entry("alias", phrase, found)
         self._names = names
-        self.max_tokens = max((p.count(" ") + 1 for p in names), default=1)
+        # The first word of every phrase, with the longest phrase it starts: a text scan only
+        # tries windows that begin with one of these.
+        starts: dict[str, int] = {}
+        for phrase in names:
+            toks = phrase.split()
+            starts[toks[0]] = max(starts.get(toks[0], 0), len(toks))
+        self.starts = starts
+        self.max_tokens = max(starts.values(), default=1)
 
     def _entry(self, kind: str, phrase: str, stations: list[Station]) -> NameEntry:
         words = self.words

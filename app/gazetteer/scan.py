@@ -126,9 +126,15 @@ class _Fuzzy:
         return best[0] if best else None
 
 
-def find_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
-    """Station mentions in `text`, left to right, each accepted by the cue rules."""
-    tokens = tokenize(text)
+def find_mentions(
+    text: str, gazetteer: Gazetteer, tokens: list[Token] | None = None
+) -> list[Mention]:
+    """Station mentions in `text`, left to right, each accepted by the cue rules.
+
+    `tokens` may pass in tokenize(text) where the caller has it already.
+    """
+    if tokens is None:
+        tokens = tokenize(text)
     mentions: list[Mention] = []
     n = len(tokens)
     covered = [False] * n
@@ -169,10 +175,11 @@ def _scan(
         if covered[i]:
             i += 1
             continue
+        longest = g.starts.get(words[i], 0)
         found = False
-        for length in range(min(g.max_tokens, n - i), 0, -1):
+        for length in range(min(longest, n - i), 0, -1):
             j = i + length
-            if any(covered[i:j]):
+            if True in covered[i:j]:
                 continue
             if original is not None and words[i:j] == original[i:j]:
                 continue  # nothing corrected in this window: the exact pass saw it already

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from app.conversation.facts import Location, StationRef
 from app.gazetteer import Gazetteer, normalise
 from app.gazetteer.choice import resolve_choice
-from app.gazetteer.normalise import tokenize
+from app.gazetteer.normalise import Token, tokenize
 from app.gazetteer.scan import Mention, find_mentions
 
 __all__ = ["extract_location", "normalise", "resolve_choice"]
@@ -106,10 +106,11 @@ class _Item:
 
 def extract_location(text: str, gazetteer: Gazetteer) -> Location | None:
     """Where the texter is (or was): station or candidates, platform, train, coach. None if nothing."""
-    mentions = find_mentions(text, gazetteer)
+    tokens = tokenize(text)
+    mentions = find_mentions(text, gazetteer, tokens)
     platform = _platform(text)
     coach = _coach(text)
-    items = _items(text, mentions)
+    items = _items(text, tokens, mentions)
     train, endpoints = _train(items)
     chosen = _choose(mentions, endpoints, has_train=train is not None)
     if chosen is None and platform is None and coach is None and train is None:
@@ -194,13 +195,13 @@ def _times(text: str) -> list[_Found]:
     return found
 
 
-def _items(text: str, mentions: list[Mention]) -> list[_Item]:
+def _items(text: str, tokens: list[Token], mentions: list[Mention]) -> list[_Item]:
     """The text as words, times and station mentions, in order."""
     items: list[_Item] = [_Item("time", f.value, f.start, f.end) for f in _times(text)]
     items += [_Item("mention", text[m.start : m.end], m.start, m.end, m) for m in mentions]
-    taken = sorted((i.start, i.end) for i in items)
-    for tok in tokenize(text):
-        if not any(s <= tok.start < e for s, e in taken):
+    taken = [(i.start, i.end) for i in items]
+    for tok in tokens:
+        if not taken or not any(s <= tok.start < e for s, e in taken):
             items.append(_Item("word", tok.text, tok.start, tok.end))
     items.sort(key=lambda i: (i.start, i.kind != "mention"))
     return items
