@@ -99,7 +99,8 @@ def reply(session: Session, rt: Runtime, case_id: int, principal: Principal, bod
     case, reporter = _open_case(session, case_id, "replied to")
     if reporter.opted_out:
         raise Conflict(OPTED_OUT)
-    if case.discreet and not confirm_discreet:
+    discreet = case.discreet  # as the operator was warned: engaging may rewrite the column
+    if discreet and not confirm_discreet:
         raise Conflict(DISCREET)
     message = Message(case_id=case.id, direction="outbound", author=operator_author(principal),
                       body=text, status="queued", created_at=now, status_at=now)
@@ -117,7 +118,7 @@ def reply(session: Session, rt: Runtime, case_id: int, principal: Principal, bod
                             "first_response": first, "enqueued": enqueued}
     if not was_assigned:
         data["assigned_to"] = principal.username
-    if case.discreet:
+    if discreet:
         data["discreet_confirmed"] = True
     record(session, principal.username, "message.queued", case_id=case.id, data=data)
     return message

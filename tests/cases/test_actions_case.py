@@ -146,8 +146,15 @@ def test_note_errors_and_closed_cases(app, client, alice):
 
 # decision override
 
+def decision_columns(app, case_id):  # type: ignore[no-untyped-def]
+    case = load_case(app, case_id)
+    return (case.decision, case.queue, case.priority, case.decision_by, case.decision_rule,
+            case.decision_reasons, case.decision_at)
+
+
 def test_override_to_999(app, client, alice):
     case_id = open_case(client, app)
+    before = load_case(app, case_id)
     resp = decide(client, case_id, alice, reason="  caller says knife seen  ")
     assert resp.status_code == 200
     out = resp.json()
@@ -162,7 +169,9 @@ def test_override_to_999(app, client, alice):
     assert case.decision_at is not None
     [event] = audits(app, "decision.override")
     assert event.actor == "alice"
-    assert event.data["previous"]["decision"] is None
+    assert event.data["previous"] == {"decision": before.decision, "queue": before.queue,
+                                      "priority": before.priority, "by": before.decision_by,
+                                      "rule": before.decision_rule}
     assert event.data["new"] == {"decision": "999", "queue": "emergency", "priority": "P1"}
     assert event.data["reason"] == "caller says knife seen"
 
@@ -196,6 +205,8 @@ def test_101_keeps_the_previous_101_priority(app, client, alice, previous, expec
 
 def test_101_without_a_previous_decision_is_p2(app, client, alice):
     case_id = open_case(client, app)
+    update_case(app, case_id, decision=None, queue=None, priority=None, decision_by=None,
+                decision_rule=None, decision_reasons=None, decision_at=None)
     resp = decide(client, case_id, alice, decision="101", queue="general", reason="routine")
     assert resp.json()["priority"] == "P2"
 
@@ -207,10 +218,11 @@ def test_101_without_a_previous_decision_is_p2(app, client, alice):
 ])
 def test_invalid_override_is_422_and_changes_nothing(app, client, alice, payload):
     case_id = open_case(client, app)
+    before = decision_columns(app, case_id)
     resp = decide(client, case_id, alice, **payload)
     assert resp.status_code == 422
     assert isinstance(resp.json()["detail"], str)
-    assert load_case(app, case_id).decision is None
+    assert decision_columns(app, case_id) == before
     assert audits(app, "decision.override") == []
 
 
@@ -225,8 +237,9 @@ def test_override_errors(app, client, alice):
     case_id = open_case(client, app)
     assert decide(client, case_id, {}).status_code == 401
     assert close(client, case_id, alice).status_code == 200
+    before = decision_columns(app, case_id)
     assert decide(client, case_id, alice).status_code == 409
-    assert load_case(app, case_id).decision is None
+    assert decision_columns(app, case_id) == before
 
 
 # close, reopen, one open case per reporter
@@ -349,3 +362,16 @@ def test_audit_chain_stays_intact_through_every_action(app, client, alice, bob):
         internal = s.execute(select(Message).where(Message.direction == "internal")).scalars().all()
     assert result.ok and result.events >= 6
     assert [m.author for m in internal] == ["note:bob"]
+
+
+def test_the_dispatcher_does_not_move_a_human_decision_back(app, client, alice):
+    case_id = open_case(client, app, "man with a knife on platform 4 at leeds, happening now")
+    auto = load_case(app, case_id)
+    assert (auto.decision, auto.priority) == ("999", "P1")
+    assert not auto.decision_by.startswith("operator:")
+    resp = decide(client, case_id, alice, decision="101", queue="general",
+                  reason="spoke to caller: it was a toy, and yesterday")
+    assert resp.json()["priority"] == "P2"
+    text_in(client, "yes that's right, platform 4")
+    case = load_case(app, case_id)
+    assert (case.decision, case.decision_by) == ("101", "operator:alice")

@@ -228,3 +228,18 @@ def test_event_is_published_after_commit(app, client, alice):
     rt.events.publish = spy
     assert client.post(url(case_id), json={"body": "hi"}, headers=alice).status_code == 201
     assert seen == [("message.new", case_id, True)]
+
+
+def test_a_texter_who_asks_for_no_texts_gets_none_without_confirmation(app, client, alice):
+    case_id = open_case(client, app, "dont text back hes next to me. man on the train to "
+                                     "portsmouth harbour keeps touching my leg, happening now")
+    assert load_case(app, case_id).discreet is True
+    resp = client.post(url(case_id), json={"body": "we are sending someone"}, headers=alice)
+    assert resp.status_code == 409
+    resp = client.post(url(case_id), json={"body": "we are sending someone",
+                                           "confirm_discreet": True}, headers=alice)
+    assert resp.status_code == 201
+    assert audits(app, "message.queued")[0].data["discreet_confirmed"] is True
+    # Still discreet after the operator engaged: the next reply needs confirming again.
+    assert load_case(app, case_id).discreet is True
+    assert client.post(url(case_id), json={"body": "again"}, headers=alice).status_code == 409
