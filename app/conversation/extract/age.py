@@ -89,10 +89,11 @@ def number_value(word: str) -> int | None:
 
 # A number or a small range; never glued to a longer number, a time, money or a code.
 _CANDIDATE = re.compile(
-    r"(?<![\w£$€#:.,/+\-])"
+    # Only after a space, an opening bracket or quote: "x=2", "£20", "a14", "1,000" are not ages.
+    r"(?<![^\s(\[\"'“‘,~])"
     r"(?:between\s+(?P<b1>" + _NUM + r")\s+and\s+(?P<b2>" + _NUM + r")"
     r"|(?P<a>" + _NUM + r")(?:\s*(?P<sep>-|–|/|\bto\b|\bor\b)\s*(?P<b>" + _NUM + r"))?)"
-    r"(?![\d:]|[.,]\d|['’]\d)"
+    r"(?![\d:=<>@#&*|\\^_%/]|[.,]\d|['’]\d)"
 )
 _LETTER_SUFFIX = re.compile(r"(?:yo|y/o|y\.o\.?|yrs?|yro|ish|\+)(?![a-z])")
 _EXPLICIT_AFTER = re.compile(
@@ -102,7 +103,7 @@ _EXPLICIT_AFTER = re.compile(
 _APPROX_AFTER = re.compile(
     r"\s*-?\s*ish(?!\w)|\s*,?\s*(?:maybe|mayb|prob|probably|i\s+(?:reckon|think|guess)"
     r"|i['’]?d\s+say|or\s+so|or\s+something|at\s+a\s+guess|at\s+most|tops|max|possibly"
-    r"|perhaps|like)(?!\w)|\+"
+    r"|perhaps|like|odd|or\s+older|or\s+younger)(?!\w)|\+"
 )
 _UNIT_AFTER = re.compile(
     r"\s*-?\s*(?:mins?|minutes?|mns|m|hrs?|hours?|h|secs?|seconds?|days?|nights?|weeks?|wks?"
@@ -138,7 +139,7 @@ _APPROX = frozenset(
     " like bout circa reckon guess say think nearly almost looks look looked looking seems"
     " seem seemed".split()
 )
-_COPULA = frozenset("im iam hes shes whos theyre is was are aged age turned turning".split())
+_COPULA = frozenset("im iam am hes shes whos theyre is was are aged age turned turning".split())
 _PERSON = frozenset(
     "lad lads boy boys girl girls kid kids child son daughter yute youth teen teenager man"
     " woman guy bloke lady person fella victim he she someone brother sister"
@@ -157,7 +158,7 @@ _DECADES = re.compile(
     + r")"
     r"(?:\s*(?:and|or|to|-|/|&)\s*(?:(?P<q2>early|mid|late)[\s-]*)?(?P<d2>" + _DECADE + r"))?"
     r"(?!\w)"
-    r"|(?<!\w)(?P<ds>[2-9]0|twenty|thirty|forty|fifty|sixty|seventy)[\s-]*something(?!\w)"
+    r"|(?<!\w)(?P<ds>[2-9]0|twenty|thirty|forty|fifty|sixty|seventy)[\s-]*somethings?(?!\w)"
 )
 _DECADE_WORDS = {
     "twenties": 20,

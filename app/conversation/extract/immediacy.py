@@ -62,6 +62,9 @@ _NOW = re.compile(
     + r"still(?!\s+(?:not|no|never|haven|havent|haven't|hasnt|hasn't|dont|don't|didnt|didn't"
     r"|doesnt|doesn't|cant|can't|scared|shaking|upset|shocked|in\s+shock|waiting\s+for\s+(?:a|the)"
     r"\s+(?:reply|response|answer)|think|remember|have\s+(?:his|her|a|the)\s+(?:photo|picture)))"
+    # The word after "still" makes the evidence readable: "still there", "still at it".
+    r"(?:\s+(?:here|there|at\s+it|going(?:\s+on)?|on\s+(?:the\s+)?\w+|with\s+\w+|behind\s+\w+"
+    r"|next\s+to\s+\w+|now|[a-z]+ing))?"
     r")" + _E
 )
 
@@ -69,7 +72,7 @@ _UNIT_MINUTES = {"s": 1 / 60, "m": 1, "h": 60, "d": 1440, "n": 1440, "w": 10080,
 _UNIT_MINUTES["m"] = 1  # minutes; months are turned into weeks first
 _COUNT = (
     r"(?P<n>\d{1,3}|" + NUM_WORD + r"|an?|one|a\s+few|few|a\s+couple(?:\s+of)?|couple(?:\s+of)?"
-    r"|several|half\s+an?|a\s+half|a\s+quarter\s+of\s+an|quarter\s+of\s+an|a\s+bit|a\s+little)"
+    r"|several|half(?:\s+an?)?|a\s+half|a\s+quarter\s+of\s+an|quarter\s+of\s+an|a\s+bit|a\s+little)"
 )
 _AGO = re.compile(
     _W + r"(?P<over>over\s+|more\s+than\s+)?" + _COUNT + r"\s*-?\s*"
@@ -85,7 +88,7 @@ _RECENT = re.compile(
 )
 _PAST = re.compile(
     _W + r"(?:yesterday|last\s+(?:night|week|month|year|weekend|time|mon(?:day)?|tue(?:s|sday)?"
-    r"|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?|term|summer|winter)"
+    r"|wed(?:s|nesday)?|wensday|thu(?:r|rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?|term|summer|winter)"
     r"|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day|the\s+other\s+(?:day|night|week)"
     r"|this\s+(?:morning|afternoon)|earlier\s+(?:today|on|this\s+\w+)|earlier"
     r"|(?:a\s+)?(?:long\s+)?(?:while|ages|time)\s+ago|days\s+ago|weeks\s+ago|months\s+ago"
@@ -94,7 +97,10 @@ _PAST = re.compile(
 _ONGOING = re.compile(
     _W + r"(?:(?:is|are|am|hes|shes|theyre|im|(?:he|she|they|i|it|who)['’]?(?:s|re|m))"
     r"\s+(?:still\s+|now\s+|currently\s+)?(?!going\s+to|gonna|thinking|hoping|saying|telling)"
-    r"[a-z]{2,}ing|keeps?\s+[a-z]{2,}ing)" + _E
+    r"[a-z]{2,}ing|keeps?\s+[a-z]{2,}ing"
+    r"|been\s+(?:following|staring|harassing|pestering|bothering|touching|shouting|hitting"
+    r"|fighting|kicking|punching|threatening|filming|watching|sat|sitting|standing)\s+"
+    r"(?:me|her|him|them|us|my|at|there|here|on|next|by|outside))" + _E
 )
 _TRAVEL_JUST = re.compile(
     r"(?:we|i|train|it|bus)\s+(?:have\s+|'ve\s+|’ve\s+)?just\s+(?:left|passed|pulled|departed|arrived"
@@ -112,6 +118,7 @@ _ENDED = re.compile(
     r"|ran\s+off|run\s+off|walked\s+off|legged\s+it|disappeared|moved\s+on|got\s+on\s+a\s+train)"
     r"|(?:theyve|theyre|hes|shes)\s+(?:gone|left)|(?:gone|left)\s+now)" + _E
 )
+_SUBORDINATE = re.compile(r"(?:since|when|after|before|as|until|once|till|til)\s+$")
 _YES = re.compile(
     r"\s*(?:yes+|yeah+|yea|yeh|ya|yah|yep|yup|yh|ye|y|aye|correct|it\s+is|yes\s+it\s+is)"
     r"(?![a-z])"
@@ -198,7 +205,9 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
     for m in _JUST_VERB.finditer(low):
         if not any(start <= m.start() < end for start, end in travel):
             return _fact("recent", source, m)
-    for m in (_ENDED.search(low), ended_now):
+    # "following her since she got off" is when it began, not that it ended.
+    ended = [m for m in _ENDED.finditer(low) if not _SUBORDINATE.search(low, 0, m.start())]
+    for m in (ended[0] if ended else None, ended_now):
         if m:
             return _fact("recent", source, m)
 
