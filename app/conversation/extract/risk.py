@@ -93,6 +93,8 @@ def _chars(token: str) -> str:
             out.append(r"\s+")
         elif ch == "!":
             raise LexiconError("'!' may only start the last token")
+        elif ch in "\\[]{}^$+":
+            raise LexiconError(f"{ch!r} is not part of the lexicon's pattern language: {token!r}")
         else:
             out.append(re.escape(ch))
     return "".join(out)
