@@ -4,8 +4,8 @@ The rule is conservative: a fact already known is replaced only by an answer to 
 that asks for it, or by something strictly more specific (a station for a list of candidates,
 an age range for "don't know"). A later text that merely mentions another station ("he got on
 the train to leeds") or another age ("his mum is 40") does not overwrite what was answered.
-Immediacy is the exception that only escalates: a later "happening now" always counts, because
-a 101 case can become a 999 one.
+Two exceptions follow the people: a later platform or coach replaces the earlier one (they
+move), and a later "happening now" always counts, because a 101 case can become a 999 one.
 """
 
 from __future__ import annotations
@@ -48,16 +48,21 @@ def merge_location(old: Location | None, new: Location | None, answering: bool) 
     else:
         candidates = old.candidates
 
-    def pick(a: str | None, b: str | None) -> str | None:
-        return b if b is not None and (a is None or answering) else a
-
+    # Platform and coach are where someone is now: a later one wins, unless it came with
+    # another station ("his mate is on platform 2 at leeds"). A train is only taken while no
+    # station is known ("take it on the train" is not where the texter is).
+    elsewhere = new.station is not None and new.station != station
+    here = None if elsewhere else new
+    train = old.train
+    if new.train is not None and (answering or (old.train is None and old.station is None)):
+        train = new.train
     merged = Location(
         text=old.text,
         station=station,
         candidates=candidates,
-        platform=pick(old.platform, new.platform),
-        train=pick(old.train, new.train),
-        coach=pick(old.coach, new.coach),
+        platform=(here.platform if here and here.platform else None) or old.platform,
+        train=train,
+        coach=(here.coach if here and here.coach else None) or old.coach,
     )
     if merged == old:
         return old

@@ -41,7 +41,7 @@ def test_all_in_one_first_text_asks_nothing(engine: Engine) -> None:
     assert len(step.replies) == 1
     assert REF in step.replies[0]
     assert "If anyone is in immediate danger, call 999." in step.replies[0]
-    assert "that is what we need" in step.replies[0]
+    assert "That is all we need for now." in step.replies[0]
     assert step.facts_changed and "facts_changed" in step.events
     assert "questions_done" in step.events
 
@@ -321,3 +321,21 @@ def test_a_number_off_the_list_is_not_an_age(engine: Engine) -> None:
     steps = talk(engine, "trouble at ashford now", "7")
     assert steps[1].state.facts.age is None
     assert "reask:confirming_location" in steps[1].events
+
+
+def test_a_later_platform_replaces_the_earlier_one(engine: Engine) -> None:
+    steps = talk(engine, "lad about 14 on plat 4 at leeds now", "now hes on platform 6")
+    assert steps[1].state.facts.location.platform == "6"
+    assert steps[1].state.facts.location.station == LDS
+
+
+def test_a_platform_at_another_station_is_not_taken(engine: Engine) -> None:
+    steps = talk(
+        engine, "lad about 14 on plat 4 at leeds now", "his mate is on plat 2 at clapham jn"
+    )
+    assert steps[1].state.facts.location.platform == "4"
+
+
+def test_a_train_mentioned_after_the_station_is_not_where_they_are(engine: Engine) -> None:
+    steps = talk(engine, "lad about 14 at leeds now", "they make him go on the train")
+    assert steps[1].state.facts.location.train is None
