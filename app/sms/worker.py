@@ -49,7 +49,7 @@ log = logging.getLogger("textline.outbox")
 LEASE = timedelta(seconds=60)  # far beyond one provider call (10 s timeout) and one commit
 SLACK = timedelta(minutes=5)  # our clock against the provider's, when looking for an earlier send
 MAX_ATTEMPTS = 10
-BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0  # seconds: 1-2, 2-4, 4-8 ... about 19 minutes in all
+BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0  # seconds: 1-2, 2-4, 4-8 ... 7 to 14 minutes in all
 POLL_SECONDS = 0.5
 
 

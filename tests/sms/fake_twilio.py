@@ -173,7 +173,8 @@ def fake_twilio() -> Iterator[FakeTwilio]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="fake-twilio", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-twilio",
+                              daemon=True)
     thread.start()
     try:
         yield fake

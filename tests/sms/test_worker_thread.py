@@ -8,15 +8,22 @@ import subprocess
 import sys
 import time
 from collections import deque
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from app.config import Settings
+from app.db import utcnow
 from app.models import Message, Outbox
-from app.sms.providers import ConsoleProvider
-from app.sms.worker import OutboxWorker
-from tests.sms.fake_twilio import make_runtime, queue_text
+from app.sms.providers import ConsoleProvider, TwilioProvider
+from app.sms.worker import LEASE, OutboxWorker, drain_once
+from tests.sms.fake_twilio import (  # noqa: F401
+    fake_twilio,
+    make_runtime,
+    queue_text,
+    twilio_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,6 +77,7 @@ def test_worker_polls_without_notify(settings):
 WORKER_SCRIPT = """
 import sys
 from app.config import Settings
+from app.db import utcnow
 from app.sms.worker import run_worker
 from tests.sms.fake_twilio import make_runtime
 sys.exit(run_worker(make_runtime(Settings())))
@@ -94,4 +102,38 @@ def test_worker_process_drains_and_stops_on_sigterm(database_url, tmp_path):
     with rt.sessions() as s:
         assert s.get(Outbox, box_id).state == "done"
         assert s.get(Message, msg_id).provider_sid.startswith("CONSOLE")
+    rt.engine.dispose()
+
+
+def test_worker_killed_after_twilio_accepted_recovers_without_duplicate(
+        settings_kwargs, fake_twilio, tmp_path):  # noqa: F811
+    settings = twilio_settings(settings_kwargs, fake_twilio)
+    rt = make_runtime(settings)
+    msg_id, box_id = queue_text(rt, "Officers are on their way.")
+    fake_twilio.hang_seconds = 30
+    fake_twilio.script("hang-accept")  # Twilio takes the text; its answer never comes back
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TEXTLINE_LOG_FORMAT": "text",
+           **{f"TEXTLINE_{k.upper()}": str(v) for k, v in settings_kwargs.items()},
+           "TEXTLINE_SMS_PROVIDER": "twilio", "TEXTLINE_TWILIO_API_BASE": fake_twilio.url,
+           "TEXTLINE_TWILIO_FROM": "61016"}
+    proc = subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: len(fake_twilio.messages) == 1, timeout=20)
+        proc.kill()  # SIGKILL: no finally blocks, no second transaction
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    with rt.sessions() as s:
+        assert s.get(Outbox, box_id).state == "sending"
+        assert s.get(Message, msg_id).provider_sid is None
+    fake_twilio.hang_seconds = 0
+    later = utcnow() + LEASE + timedelta(seconds=1)
+    assert drain_once(rt, provider=TwilioProvider(settings, timeout=2), now=later) == 1
+    assert fake_twilio.posts == 1 and len(fake_twilio.messages) == 1
+    with rt.sessions() as s:
+        assert s.get(Message, msg_id).provider_sid == fake_twilio.messages[0].sid
+        assert s.get(Outbox, box_id).state == "done"
     rt.engine.dispose()
