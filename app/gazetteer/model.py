@@ -66,8 +66,8 @@ class Station:
 class NameEntry:
     """What a normalised phrase names."""
 
-    kind: str  # "alias" | "exact" | "base" | "contains"
-    stations: tuple[Station, ...]  # one: that station; several: candidates, best first
+    kind: str  # "alias" | "exact" | "base" | "contains" | "none" (a known non-station phrase)
+    stations: tuple[Station, ...]  # one: that station; several: candidates, best first; none
     # Which location cue the phrase needs before it counts as a station (see scan.py):
     # CUE_NONE "paddington"; CUE_ANY "in manchester", "to wigan"; CUE_STRONG "at reading",
     # "from deal"; CUE_STATION "university station", "platform 2 at university".
@@ -214,6 +214,9 @@ class Gazetteer:
             found = [self.by_crs[c] for c in codes if c in self.by_crs]
             if phrase and found:
                 names[phrase] = self._entry("alias", phrase, found)
+        for phrase in words.not_stations:
+            if phrase not in b.exact:  # a real station of that name in a custom list wins
+                names[phrase] = NameEntry("none", ())
         self._names = names
         # The first word of every phrase, with the longest phrase it starts: a text scan only
         # tries windows that begin with one of these.

@@ -32,13 +32,21 @@ from app.gazetteer.normalise import Token, tokenize
 # Words before a name that say it is a place. "in" and "to" are weaker: "to deal with it",
 # "in march" are not places, so they do not license an ordinary-word name.
 _STRONG_BEFORE = frozenset(
-    {"at", "near", "outside", "opposite", "from", "leaving", "left", "approaching", "via"}
+    {"at", "near", "outside", "opposite", "leaving", "left", "approaching", "via"}
 )
+# "from X" is a place too, but where someone came from, not where they are.
+_ORIGIN_BEFORE = frozenset({"from"})
 _WEAK_BEFORE = frozenset(
     {"in", "to", "into", "towards", "past", "reaching", "between", "and", "for"}
 )
 _AFTER = frozenset({"station", "railway", "platform", "platforms", "rail"})
-_CUE_STRENGTH = {"": CUE_NONE, "weak": CUE_ANY, "strong": CUE_STRONG, "station": CUE_STATION}
+_CUE_STRENGTH = {
+    "": CUE_NONE,
+    "weak": CUE_ANY,
+    "origin": CUE_STRONG,
+    "strong": CUE_STRONG,
+    "station": CUE_STATION,
+}
 _PLATFORM_NO = re.compile(r"[0-9]{1,2}[a-d]?")
 _PLATFORM_WORDS = frozenset({"platform", "plat", "pf", "plt"})
 _TRAIN_WORDS = frozenset({"train", "service", "trains"})
@@ -58,7 +66,7 @@ class Mention:
     first_token: int  # token span, end exclusive
     last_token: int
     entry: NameEntry
-    cue: str  # "station" (station word or platform), "strong" ("at"), "weak" ("in", "to") or ""
+    cue: str  # "station" (station word, platform), "strong" ("at"), "origin" ("from"), "weak" ("in", "to"), ""
     via: str  # "name", "crs" or "fuzzy"
 
     @property
@@ -90,6 +98,8 @@ def _cue(tokens: list[Token], i: int, j: int, covered: list[bool] | None = None)
         return "station"
     if after == "train" and j + 1 < len(tokens) and tokens[j + 1].text == "station":
         return "station"
+    if before in _ORIGIN_BEFORE:
+        return "origin"
     if before in _STRONG_BEFORE or before == "@":
         return "strong"
     if before in _WEAK_BEFORE:
@@ -186,6 +196,12 @@ def _scan(
             entry = g.entry(" ".join(words[i:j]))
             if entry is None:
                 continue
+            if not entry.stations:  # "oxford circus", "piccadilly line": consumed, not a station
+                for k in range(i, j):
+                    covered[k] = True
+                i = j
+                found = True
+                break
             cue = _cue(tokens, i, j, covered)
             fuzzy_single = via == "fuzzy" and length == 1
             if not _accept(entry, cue, fuzzy_single):

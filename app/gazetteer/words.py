@@ -17,6 +17,7 @@ class OrdinaryWords:
     common: frozenset[str]  # single normalised tokens
     needs_cue: frozenset[str]  # normalised phrases
     needs_station: frozenset[str]  # normalised phrases
+    not_stations: frozenset[str]  # normalised phrases that name no station
 
 
 @lru_cache(maxsize=1)
@@ -24,6 +25,7 @@ def ordinary_words() -> OrdinaryWords:
     common: set[str] = set()
     needs_cue: set[str] = set()
     needs_station: set[str] = set()
+    not_stations: set[str] = set()
     section: set[str] | None = None
     for raw in _WORDS_FILE.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
@@ -35,10 +37,14 @@ def ordinary_words() -> OrdinaryWords:
             section = needs_cue
         elif line == "[needs_station]":
             section = needs_station
+        elif line == "[not_stations]":
+            section = not_stations
         elif section is common:
             common.update(normalise(line).split())
         elif section is not None:
             # Phrases are separated by "|", single words by spaces.
             parts = line.split("|") if "|" in line else line.split()
             section.update(p for p in (normalise(x) for x in parts) if p)
-    return OrdinaryWords(frozenset(common), frozenset(needs_cue), frozenset(needs_station))
+    return OrdinaryWords(
+        frozenset(common), frozenset(needs_cue), frozenset(needs_station), frozenset(not_stations)
+    )

@@ -1,5 +1,6 @@
 """The location extractor: stations, candidates, platforms, trains and coaches in real texts."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -269,6 +270,11 @@ def test_not_coaches(text: str) -> None:
         ("the 1432 from york", "14:32 from York"),
         ("on the 17:45 train", "17:45"),
         ("train from glasgow to edinburgh", "Glasgow to Edinburgh"),
+        ("on the avanti to euston", "Avanti to London Euston"),
+        ("on the 21:00 avanti to euston", "21:00 Avanti to London Euston"),
+        ("im on the thameslink", "Thameslink"),
+        ("in coach C of the london northwestern train", "London Northwestern"),
+        ("the 18:20 paddington", "18:20 London Paddington"),
     ],
 )
 def test_trains(text: str, train: str) -> None:
@@ -297,6 +303,28 @@ def test_station_with_a_train() -> None:
 def test_not_trains(text: str) -> None:
     found = loc(text)
     assert found is None or found.train is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "at oxford circus",
+        "on the piccadilly line",
+        "by leicester square",
+        "shopping on oxford st",
+        "on the victoria line",
+        "a lad from leeds",  # where he came from, not where anyone is
+        "a northern lad from leeds",
+    ],
+)
+def test_places_that_are_not_the_station_named(text: str) -> None:
+    found = loc(text)
+    assert found is None or (found.station is None and found.candidates == ())
+
+
+def test_city_then_station_is_the_station() -> None:
+    found = loc("at edinburgh haymarket")
+    assert found is not None and found.station is not None and found.station.crs == "HYM"
 
 
 def test_everything_in_one_text() -> None:
@@ -347,8 +375,6 @@ def test_no_word_salad_crashes(words: list[str]) -> None:
 def test_fast_enough_with_the_full_list() -> None:
     """Mean under 1 ms per text with all 2,568 stations (best of 5 runs per text, so that a busy
     machine does not decide the result)."""
-    import time
-
     g = both("full")
     texts = [t for t, _ in PHRASES] + ORDINARY
     best: dict[str, int] = {}

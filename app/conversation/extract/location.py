@@ -83,8 +83,8 @@ _OPERATORS = {
     "lner": "LNER", "avanti": "Avanti", "northern": "Northern", "crosscountry": "CrossCountry",
     "transpennine": "TransPennine", "tpe": "TransPennine", "scotrail": "ScotRail", "c2c": "c2c",
     "chiltern": "Chiltern", "merseyrail": "Merseyrail", "overground": "Overground", "elizabeth": "Elizabeth line",
-    "anglia": "Greater Anglia", "lumo": "Lumo", "emr": "EMR", "swr": "SWR", "tfw": "TfW", "gatwick": "Gatwick Express",
-    "heathrow": "Heathrow Express", "hull": "Hull Trains", "caledonian": "Caledonian Sleeper",
+    "anglia": "Greater Anglia", "lumo": "Lumo", "emr": "EMR", "swr": "SWR", "tfw": "TfW",
+    "caledonian": "Caledonian Sleeper", "northwestern": "London Northwestern",
 }  # fmt: skip
 
 
@@ -138,13 +138,21 @@ def extract_location(text: str, gazetteer: Gazetteer) -> Location | None:
 def _choose(mentions: list[Mention], endpoints: set[int], has_train: bool) -> Mention | None:
     """The station the texter is at: cued ("at X", "X station") before bare, never a train's end."""
     end_crs = {s.crs for m in mentions if id(m) in endpoints for s in m.stations}
-    usable = [m for m in mentions if id(m) not in endpoints]
+    # "a lad from leeds" says where he came from, not where anyone is
+    usable = [m for m in mentions if id(m) not in endpoints and m.cue != "origin"]
     if has_train:
         # On a train, "up to lancaster" is where someone is going, not where the texter is.
         usable = [m for m in usable if m.strong and not {s.crs for s in m.stations} <= end_crs]
     strong = [m for m in usable if m.strong]
     pool = strong or usable
-    return pool[0] if pool else None
+    if not pool:
+        return None
+    chosen = pool[0]
+    # "edinburgh haymarket", "manchester deansgate": the city, then the station in it
+    for m in mentions:
+        if m.first_token == chosen.last_token and not m.ambiguous and id(m) not in endpoints:
+            return m
+    return chosen
 
 
 def _platform(text: str) -> _Found | None:
@@ -224,35 +232,59 @@ def _is(
     return words is None or items[k].text in words
 
 
+_FROM = frozenset({"from", "leaving", "departing"})
+_TO = frozenset({"to", "towards", "for"})
+
+
+def _route(items: list[_Item], j: int) -> tuple[str, int, set[int]] | None:
+    """A route starting at items[j]: "from A to B", "from A", "A to B", "to B"."""
+    if _is(items, j, "word", _FROM) and _is(items, j + 1, "mention"):
+        a = items[j + 1]
+        if _is(items, j + 2, "word", _TO) and _is(items, j + 3, "mention"):
+            b = items[j + 3]
+            return f"{_name(a)} to {_name(b)}", j + 3, {id(a.mention), id(b.mention)}
+        return f"from {_name(a)}", j + 1, {id(a.mention)}
+    if _is(items, j, "mention") and _is(items, j + 1, "word", _TO) and _is(items, j + 2, "mention"):
+        a, b = items[j], items[j + 2]
+        return f"{_name(a)} to {_name(b)}", j + 2, {id(a.mention), id(b.mention)}
+    if _is(items, j, "word", _TO) and _is(items, j + 1, "mention"):
+        b = items[j + 1]
+        return f"to {_name(b)}", j + 1, {id(b.mention)}
+    return None
+
+
 def _train(items: list[_Item]) -> tuple[_Found | None, set[int]]:
-    """The train named in the text, and the ids of the mentions that are its ends."""
-    n = len(items)
+    """The train named in the text, and the ids of the mentions that are its ends.
+
+    A head (a time, an operator, "train"/"service") with a route after it; "between A and B";
+    "from A to B" in a text about a train; else "on the train".
+    """
     for k, item in enumerate(items):
-        if item.kind != "time":
-            continue
-        j = k + 1
-        while _is(
-            items, j, "word", {"train", "service", "from", "departure", "departing", "leaving"}
-        ):
+        parts: list[str] = []
+        j = k
+        if item.kind == "time":
+            parts.append(item.text)
             j += 1
-        if _is(items, j, "mention"):
-            a = items[j]
-            if _is(items, j + 1, "word", {"to", "towards", "for"}) and _is(items, j + 2, "mention"):
-                b = items[j + 2]
-                return _found(f"{item.text} {_name(a)} to {_name(b)}", item, b), {
-                    id(a.mention),
-                    id(b.mention),
+        if _is(items, j, "word", _OPERATORS.keys()):
+            parts.append(_OPERATORS[items[j].text])
+            j += 1
+        said_train = _is(items, j, "word", {"train", "service"})
+        if said_train:
+            j += 1
+        if not parts and not said_train:
+            continue
+        route = _route(items, j)
+        if route is not None:
+            text, last, ends = route
+            return _found(" ".join([*parts, text]), item, items[last]), ends
+        if parts and said_train:
+            return _found(" ".join(parts), item, items[j - 1]), set()
+        if item.kind == "time" and len(parts) == 1 and _is(items, j, "mention"):
+            if k > 0 and items[k - 1].text == "the":  # "the 18:20 paddington"
+                return _found(f"{item.text} {_name(items[j])}", item, items[j]), {
+                    id(items[j].mention)
                 }
-            if j > k + 1 and items[j - 1].text in ("from", "leaving", "departing"):
-                return _found(f"{item.text} from {_name(a)}", item, a), {id(a.mention)}
-            if j > k + 1:
-                return _found(f"{item.text} {_name(a)}", item, a), {id(a.mention)}
-        if _is(items, j, "word", {"to", "towards", "for"}) and _is(items, j + 1, "mention"):
-            b = items[j + 1]
-            return _found(f"{item.text} to {_name(b)}", item, b), {id(b.mention)}
-        if j > k + 1 and items[k + 1].text in ("train", "service"):
-            return _found(item.text, item, items[k + 1]), set()
-    for k in range(n - 3):
+    for k in range(len(items) - 3):
         if _is(items, k, "word", {"between"}) and _is(items, k + 1, "mention"):
             if _is(items, k + 2, "word", {"and"}) and _is(items, k + 3, "mention"):
                 a, b = items[k + 1], items[k + 3]
@@ -260,42 +292,21 @@ def _train(items: list[_Item]) -> tuple[_Found | None, set[int]]:
                     id(a.mention),
                     id(b.mention),
                 }
-    has_train_word = any(i.kind == "word" and i.text in _TRAIN_WORDS for i in items)
+    if any(i.kind == "word" and i.text in _TRAIN_WORDS for i in items):
+        for k in range(len(items)):
+            if _is(items, k, "word", {"from"}):
+                route = _route(items, k)
+                if route is not None and " to " in route[0]:
+                    text, last, ends = route
+                    return _found(text, items[k], items[last]), ends
     for k, item in enumerate(items):
-        if item.kind != "word" or item.text not in _TRAIN_WORDS:
-            continue
-        j = k + 1
-        if _is(items, j, "word", {"from"}) and _is(items, j + 1, "mention"):
-            a = items[j + 1]
-            if _is(items, j + 2, "word", {"to", "towards", "for"}) and _is(items, j + 3, "mention"):
-                b = items[j + 3]
-                return _found(f"{_name(a)} to {_name(b)}", item, b), {id(a.mention), id(b.mention)}
-            return _found(f"from {_name(a)}", item, a), {id(a.mention)}
-        if _is(items, j, "word", {"to", "towards", "for"}) and _is(items, j + 1, "mention"):
-            b = items[j + 1]
-            return _found(f"to {_name(b)}", item, b), {id(b.mention)}
-    if has_train_word:
-        for k in range(n - 3):
-            if _is(items, k, "word", {"from"}) and _is(items, k + 1, "mention"):
-                if _is(items, k + 2, "word", {"to"}) and _is(items, k + 3, "mention"):
-                    a, b = items[k + 1], items[k + 3]
-                    return _found(f"{_name(a)} to {_name(b)}", items[k], b), {
-                        id(a.mention),
-                        id(b.mention),
-                    }
-    for k, item in enumerate(items):
-        if (
-            item.kind == "word"
-            and item.text in _OPERATORS
-            and _is(items, k + 1, "word", _TRAIN_WORDS)
-        ):
-            return _found(_OPERATORS[item.text], item, items[k + 1]), set()
-    for k, item in enumerate(items):
-        if item.kind == "word" and item.text == "on":
+        if item.kind == "word" and item.text in ("on", "in", "of", "aboard"):
             j = k + 1 + (1 if _is(items, k + 1, "word", _ON_WORDS) else 0)
             if _is(items, j, "word", _TRAIN_WORDS) and items[j].text != "service":
                 det = items[k + 1].text if j == k + 2 else "the"
                 return _found(f"on {det} {items[j].text}", item, items[j]), set()
+            if j > k + 1 and _is(items, j, "word", _OPERATORS.keys()):  # "on the thameslink"
+                return _found(_OPERATORS[items[j].text], item, items[j]), set()
     return None, set()
 
 
