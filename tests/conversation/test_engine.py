@@ -339,3 +339,14 @@ def test_a_platform_at_another_station_is_not_taken(engine: Engine) -> None:
 def test_a_train_mentioned_after_the_station_is_not_where_they_are(engine: Engine) -> None:
     steps = talk(engine, "lad about 14 at leeds now", "they make him go on the train")
     assert steps[1].state.facts.location.train is None
+
+
+def test_replaced_wording_is_what_the_bot_says(tmp_path) -> None:
+    from app.conversation.wording import load_wording
+    from tests.conversation.engine_fakes import FAKE_READERS
+
+    path = tmp_path / "wording.yaml"
+    path.write_text('ask_age: "Age? A guess is fine."\n', encoding="utf-8")
+    engine = Engine(None, load_wording(str(path)), readers=FAKE_READERS)
+    (step,) = talk(engine, "trouble at leeds")
+    assert step.replies[0].endswith("call 999. Age? A guess is fine.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,8 @@ from app.conversation.facts import StationRef
 from app.conversation.gsm import is_gsm7, segments
 from app.conversation.replies import choices_text, pack
 from app.conversation.wording import REQUIRED, WordingError, load_wording
+from app.gazetteer import load_gazetteer
 
-BUILT_IN_STATIONS = Path(__file__).parents[2] / "app" / "gazetteer" / "stations.csv"
 # The longest names in the full national list a deployment may load instead.
 NATIONAL_LONGEST = (
     "Heathrow Terminals 2 & 3 (Rail Station Only)",
@@ -25,8 +24,7 @@ LONGEST_REFERENCE = "TL-261128-99999"
 
 
 def longest_choices() -> tuple[StationRef, ...]:
-    with BUILT_IN_STATIONS.open(encoding="utf-8") as f:
-        names = [row["name"] for row in csv.DictReader(f)]
+    names = [station.name for station in load_gazetteer(None).stations]
     assert len(names) > 100  # the built-in list is really there
     longest = sorted(set(names) | set(NATIONAL_LONGEST), key=len, reverse=True)[:5]
     return tuple(StationRef(name, "XXX") for name in longest)
