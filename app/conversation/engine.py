@@ -7,8 +7,21 @@ Order of work for one text: read it with every extractor, merge what was found i
 classify the text into one input kind, run the handler the transition table names for
 (conversation, kind), then compose the texts (replies.py).
 
-A 999 decision (flag_emergency): the advice to call 999 now starts the next reply; when the bot
-has stopped asking (conversation "done"), there will be no next reply, so it goes out at once.
+Decisions a host should know:
+- A 999 decision (flag_emergency): the advice to call 999 now starts the next reply; when the
+  bot has stopped asking (conversation "done"), there will be no next reply, so it goes out at
+  once. Calling it again is harmless. It is given even if the severe-risk advice was given.
+- A severe risk (weapon, violence, sexual, abduction, self-harm) puts "call 999 if you safely
+  can" first in the next reply, once per case; in the first reply it is part of the greeting.
+- Discreet is for good: no text at all afterwards, not even a STOP or HELP answer; the facts
+  are still read. Only an operator, seeing the banner, decides to text.
+- Opted out: one confirmation, then nothing until START, which confirms and asks again what is
+  still missing (unless an operator has the case).
+- Silence (silence()): the bot stops asking without a text. A text after that is read as the
+  answer to the question last put, and the bot carries on asking what is missing.
+- Reopen (reopen()): no text by itself; the reply to the text that follows says the report was
+  reopened, and the bot asks what is still missing.
+- The host passes timezone-aware datetimes; the state keeps ISO 8601 strings.
 """
 
 from __future__ import annotations
