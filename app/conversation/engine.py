@@ -132,6 +132,9 @@ class Engine:
 
     def step(self, state: State, text: str, now: datetime) -> Step:
         before = state
+        if not state.can_ask and state.conversation != DONE:
+            # flags set from outside (a reporter who opted out on an earlier case)
+            state = state.with_(conversation=DONE, choices=())
         state, resumed = self._resume(state)
         found, choice = self._read(state, text)
         intents = frozenset(self.readers.detect_intents(text))

@@ -350,3 +350,19 @@ def test_replaced_wording_is_what_the_bot_says(tmp_path) -> None:
     engine = Engine(None, load_wording(str(path)), readers=FAKE_READERS)
     (step,) = talk(engine, "trouble at leeds")
     assert step.replies[0].endswith("call 999. Age? A guess is fine.")
+
+
+def test_a_state_opted_out_by_the_host_stays_silent_and_done(engine: Engine) -> None:
+    state = State.initial(REF).with_(opted_out=True)
+    (step,) = talk(engine, "lad about 14 at leeds", state=state)
+    assert step.replies == ()
+    assert step.state.conversation == "done"
+    assert step.state.facts.age.min == 14
+
+
+def test_flagging_before_the_first_reply_makes_it_lead_with_999(engine: Engine) -> None:
+    flagged = engine.flag_emergency(State.initial(REF)).state
+    (step,) = talk(engine, "lad about 14 at leeds now", state=flagged)
+    assert step.replies[0].startswith("If anyone is in immediate danger, call 999. Please call now")
+    assert step.state.emergency_advised
+    assert engine.flag_emergency(step.state).replies == ()
