@@ -40,6 +40,8 @@ CASES = [
     ("its over, they got off at reading", "recent"),
     ("hes gone now", "recent"),
     ("not happening now", "recent"),
+    ("just drove off", "recent"),
+    ("they ran off towards the car park", "recent"),
     # past
     ("2 hours ago", "past"),
     ("an hour and a half ago", "past"),

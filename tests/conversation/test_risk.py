@@ -88,6 +88,11 @@ FOUND = [
     ("a lad is being bullied by older boys", "harassment", "bullied"),
     ("someone tried to grab my bag", "theft", "tried to grab my"),
     ("a man has been following my 13yo daughter", "harassment", "following my 13yo daughter"),
+    ("lad being robbed at knifepoint", "weapon", "knifepoint"),
+    ("keeps sending me rude pictures", "sexual", "rude pictures"),
+    ("her ex has taken their child", "abduction", "taken their child"),
+    ("boys getting money off younger kids", "theft", "getting money off younger"),
+    ("a lad hand over a package to a man in a car", "exploitation", "hand over a package to a man"),
 ]
 
 

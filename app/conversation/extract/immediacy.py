@@ -109,14 +109,18 @@ _TRAVEL_JUST = re.compile(
 _JUST_VERB = re.compile(
     _W + r"just\s+(?:\w+ed|got|left|ran|hit|took|stole|nicked|went|saw|came|did|threw|said|had"
     r"|put|stuck|bit|spat|swung|grabbed|fought|stood|shot|cut|sent|made|gave|tried|started"
-    r"|happened|been)" + _E
+    r"|happened|been|drove|rode|fled|fell|broke|spoke|hid|sped|caught|told|sold|held|kept|stood"
+    r"|sat|met|led|lost|paid|heard|found|beat|blew|drew|flew|gave|knew|rang|shook|shut|swore"
+    r"|struck|tore|woke|wore|wrote|pushed|legged)" + _E
 )
 _ENDED = re.compile(
     _W + r"(?:not\s+any\s*more|no\s+longer|it['’]?s\s+(?:over|finished|stopped|ended|done)"
     r"|(?:it|they|he|she)\s+(?:has\s+|have\s+|had\s+)?(?:stopped|finished|ended)"
     r"|(?:they|he|she|we)(?:['’]?ve|['’]?s|\s+have|\s+has)?\s+(?:all\s+)?(?:got\s+off|gone|left"
     r"|ran\s+off|run\s+off|walked\s+off|legged\s+it|disappeared|moved\s+on|got\s+on\s+a\s+train)"
-    r"|(?:theyve|theyre|hes|shes)\s+(?:gone|left)|(?:gone|left)\s+now)" + _E
+    r"|(?:theyve|theyre|hes|shes)\s+(?:gone|left)|(?:gone|left)\s+now"
+    r"|(?:drove|driven|ran|run|walked|went|rode|sped|cycled|legged\s+it)\s+(?:off|away)"
+    r"|got\s+away)" + _E
 )
 _SUBORDINATE = re.compile(r"(?:since|when|after|before|as|until|once|till|til)\s+$")
 _YES = re.compile(
