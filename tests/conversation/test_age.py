@@ -58,6 +58,13 @@ POSITIVE = [
     ("80ish", 77, 83, False),
     ("hes twenty-five", 25, 25, False),
     ("about 17", 16, 18, None),
+    ("16 at most", 14, 16, True),
+    ("18+", 18, None, False),
+    ("30 or older", 30, None, False),
+    ("the man is 40 the girl is 13", 13, 13, True),
+    ("fifty odd", 47, 53, False),
+    ("i am 17", 17, 17, True),
+    ("they're 20 somethings", 20, 29, False),
 ]
 
 
@@ -106,6 +113,9 @@ NEGATIVE = [
     "the 80s",
     "he has a blue nike bag",
     "happening now",
+    "been doing it for 2 years",
+    "2 years ago",
+    '<img src=x onerror="window.__xss=2">',
 ]
 
 
@@ -158,6 +168,12 @@ def test_bare_numbers_depend_on_what_was_asked() -> None:
     assert extract_age("the one by the doors with the red hat 14", answering=None) is None
     assert extract_age("the one by the doors with the red hat 14", answering=True) is not None
     assert extract_age(long_reply) is not None  # "guess 14" is a cue
+
+
+def test_years_without_old_is_an_age_only_as_an_answer() -> None:
+    age = extract_age("14 yrs", answering=True)
+    assert age is not None and (age.min, age.max, age.text) == (14, 14, "14 yrs")
+    assert extract_age("he has been at it for 2 years now, poor lad", answering=None) is None
 
 
 def test_answering_does_not_make_a_time_an_age() -> None:

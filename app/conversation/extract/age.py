@@ -105,8 +105,11 @@ _APPROX_AFTER = re.compile(
     r"|i['’]?d\s+say|or\s+so|or\s+something|at\s+a\s+guess|at\s+most|tops|max|possibly"
     r"|perhaps|like|odd|or\s+older|or\s+younger)(?!\w)|\+"
 )
+_YEARS_AFTER = re.compile(
+    r"\s*(?:years?|yrs?)(?!\s*(?:ago|back|later|before|since|earlier|old|of)(?!\w))(?!\w)"
+)
 _UNIT_AFTER = re.compile(
-    r"\s*-?\s*(?:mins?|minutes?|mns|m|hrs?|hours?|h|secs?|seconds?|days?|nights?|weeks?|wks?"
+    r"\s*-?\s*(?:somethings?|mins?|minutes?|mns|m|hrs?|hours?|h|secs?|seconds?|days?|nights?|weeks?|wks?"
     r"|months?|years?|yrs?|stops?|stations?|quid|pounds?|p|pence|k|grand|am|pm|a\.m|p\.m"
     r"|o['’]?clock|%|percent|times|x|carriages?|coaches|cars|miles?|mi|metres?|meters?"
     r"|yards?|yds|feet|foot|ft|inches|cm|kg|stone|mph|pints?|cans|bottles|tickets?|bags?"
@@ -232,6 +235,21 @@ def _tolerance(n: int) -> int:
     return 1 if n < 20 else 2 if n < 40 else 3
 
 
+def _approximate(lo: int, hi: int | None, word: str) -> tuple[int, int | None]:
+    """Bounds for "about 14", "16 at most", "18+", "30 or older"; a range stays as given."""
+    word = word.strip(" ,-")
+    if word == "+":
+        return lo, None
+    if lo != hi or hi is None:
+        return lo, hi
+    tol = _tolerance(lo)
+    if word in ("at most", "tops", "max", "or younger"):
+        return max(lo - 2 * tol, 0), hi
+    if word == "or older":
+        return lo, None
+    return lo - tol, hi + tol
+
+
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     start: int
@@ -308,7 +326,10 @@ def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
         if explicit:
             found.append(_Candidate(start, explicit.end(), lo, hi, True))
             continue
-        if _UNIT_AFTER.match(low, end):
+        years = _YEARS_AFTER.match(low, end)  # "14 yrs" as an answer; "2 years ago" is not
+        if years:
+            end = years.end()
+        elif _UNIT_AFTER.match(low, end):
             continue
         if last in _EXCLUDE_BEFORE:
             continue
@@ -320,13 +341,11 @@ def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
             continue
         if cue is None and approx_after is None and not bare_ok:
             continue
-        if approx_after is not None and approx_after.group().strip() == "+":
-            found.append(_Candidate(start, approx_after.end(), lo, None, True))
-            continue
-        if lo == hi and ((cue and cue[0] == "approx") or approx_after is not None):
-            lo, hi = lo - _tolerance(lo), hi + _tolerance(hi)
         if approx_after is not None:
+            lo, hi = _approximate(lo, hi, approx_after.group())
             end = approx_after.end()
+        elif cue is not None and cue[0] == "approx":
+            lo, hi = _approximate(lo, hi, "about")
         if cue is not None:
             start = cue[2]
         found.append(_Candidate(start, end, lo, hi, True))
