@@ -30,39 +30,18 @@ from dataclasses import dataclass
 
 from app.conversation.facts import Age
 
-_UNITS = {
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-}
+_UNITS = {w: n for n, w in enumerate("two three four five six seven eight nine".split(), 2)}
 _TEENS = {
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
+    w: n
+    for n, w in enumerate(
+        "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split(),
+        10,
+    )
 }
 _TENS = {
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fourty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
+    w: 10 * n
+    for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)
+} | {"fourty": 40}
 # "one" is left out on purpose: "one of them", "the one in kent".
 NUM_WORD = (
     r"(?:(?:" + "|".join(_TENS) + r")(?:[\s-]?(?:" + "|".join(_UNITS) + r"|one))?"
@@ -152,9 +131,10 @@ _PLACE = frozenset(
     "platform plat coach carriage train seat bus stop gate it that this there which what time"
     " number".split()
 )
-_SKIP = frozenset(["of", "a", "an", "only", "just", "like", "i", "id", "would", "only", "all"])
+_SKIP = frozenset(["of", "a", "an", "only", "just", "like", "i", "id", "would", "all"])
 
-_DECADE = r"(?:[2-9]0['’]?s|twenties|thirties|forties|fourties|fifties|sixties|seventies|eighties|nineties)"
+_DECADE_WORDS = {word[:-1] + "ies": n for word, n in _TENS.items()}  # "twenties": 20
+_DECADE = r"(?:[2-9]0['’]?s|" + "|".join(_DECADE_WORDS) + ")"
 _DECADES = re.compile(
     r"(?<![\w£$€#:./])(?:in\s+(?:his|her|their)\s+)?(?:(?P<q1>early|mid|late)[\s-]*)?(?P<d1>"
     + _DECADE
@@ -163,17 +143,6 @@ _DECADES = re.compile(
     r"(?!\w)"
     r"|(?<!\w)(?P<ds>[2-9]0|twenty|thirty|forty|fifty|sixty|seventy)[\s-]*somethings?(?!\w)"
 )
-_DECADE_WORDS = {
-    "twenties": 20,
-    "thirties": 30,
-    "forties": 40,
-    "fourties": 40,
-    "fifties": 50,
-    "sixties": 60,
-    "seventies": 70,
-    "eighties": 80,
-    "nineties": 90,
-}
 _SCHOOL_YEAR = re.compile(
     r"(?<![\w])(?P<pre>\w+\s+)?year\s*(?P<y>[1-9]|1[0-3])(?!\w)(?!\s*(?:ago|old))"
 )

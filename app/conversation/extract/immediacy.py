@@ -46,14 +46,6 @@ _STILL_AS_MOTIONLESS = (
     "standing stood stand sit sat stay keep kept sitting staying lie lying hold be".split()
 )
 _NOW = re.compile(
-    r"just\s+now|not|isn|gone|left|over|finished|stopped|ended|off|done|away|moved|calmed"
-)
-
-# "standing still" is about keeping still, not about it going on.
-_STILL_AS_MOTIONLESS = (
-    "standing stood stand sit sat stay keep kept sitting staying lie lying hold be".split()
-)
-_NOW = re.compile(
     _W + r"(?:right\s+now|happening\s+now|now+|rn|atm|at\s+the\s+moment|as\s+we\s+speak"
     r"|as\s+i\s+(?:type|text|write|speak)|currently|ongoing|on-going|in\s+progress"
     r"|(?:still\s+)?happening|(?:still\s+)?going\s+on"
@@ -68,8 +60,8 @@ _NOW = re.compile(
     r")" + _E
 )
 
+# Minutes per unit, by the unit's first letter ("m" is minutes: months become weeks first).
 _UNIT_MINUTES = {"s": 1 / 60, "m": 1, "h": 60, "d": 1440, "n": 1440, "w": 10080, "y": 525600}
-_UNIT_MINUTES["m"] = 1  # minutes; months are turned into weeks first
 _COUNT = (
     r"(?P<n>\d{1,3}|" + NUM_WORD + r"|an?|one|a\s+few|few|a\s+couple(?:\s+of)?|couple(?:\s+of)?"
     r"|several|half(?:\s+an?)?|a\s+half|a\s+quarter\s+of\s+an|quarter\s+of\s+an|a\s+bit|a\s+little)"
@@ -77,7 +69,7 @@ _COUNT = (
 _AGO = re.compile(
     _W + r"(?P<over>over\s+|more\s+than\s+)?" + _COUNT + r"\s*-?\s*"
     r"(?P<u>secs?|seconds?|mins?|minutes?|mns|m|hrs?|hours?|h|days?|nights?|weeks?|wks?|months?"
-    r"|mo|years?|yrs?|while|bit|moments?|mo)(?P<half>\s+and\s+a\s+half)?"
+    r"|mo|years?|yrs?|while|bit|moments?)(?P<half>\s+and\s+a\s+half)?"
     r"\s+(?:ago|back|before|earlier)" + _E
 )
 _RECENT = re.compile(
@@ -108,9 +100,9 @@ _TRAVEL_JUST = re.compile(
 )
 _JUST_VERB = re.compile(
     _W + r"just\s+(?:\w+ed|got|left|ran|hit|took|stole|nicked|went|saw|came|did|threw|said|had"
-    r"|put|stuck|bit|spat|swung|grabbed|fought|stood|shot|cut|sent|made|gave|tried|started"
-    r"|happened|been|drove|rode|fled|fell|broke|spoke|hid|sped|caught|told|sold|held|kept|stood"
-    r"|sat|met|led|lost|paid|heard|found|beat|blew|drew|flew|gave|knew|rang|shook|shut|swore"
+    r"|put|stuck|bit|spat|swung|fought|stood|shot|cut|sent|made|gave|started|happened|been"
+    r"|drove|rode|fled|fell|broke|spoke|hid|sped|caught|told|sold|held|kept|sat|met|led|lost"
+    r"|paid|heard|found|beat|blew|drew|flew|knew|rang|shook|shut|swore"
     r"|struck|tore|woke|wore|wrote|pushed|legged)" + _E
 )
 _ENDED = re.compile(
@@ -122,7 +114,7 @@ _ENDED = re.compile(
     r"|(?:drove|driven|ran|run|walked|went|rode|sped|cycled|legged\s+it)\s+(?:off|away)"
     r"|got\s+away)" + _E
 )
-_SUBORDINATE = re.compile(r"(?:since|when|after|before|as|until|once|till|til)\s+$")
+_SUBORDINATE = re.compile(r"(?<!\w)(?:since|when|after|before|as|until|once|till|til)\s+$")
 _YES = re.compile(
     r"\s*(?:yes+|yeah+|yea|yeh|ya|yah|yep|yup|yh|ye|y|aye|correct|it\s+is|yes\s+it\s+is)"
     r"(?![a-z])"
