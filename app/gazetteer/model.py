@@ -41,9 +41,14 @@ GENERIC_TOKENS = frozenset(
     village valley bay harbour docks dock pier beach sands spa regis on upon in by the of le la and terminal
     terminals main low level interchange parade place court palace gardens fields wood woods marsh moor mill
     mills farm grove row station wells sea water river london rail railway line centre center platform
-    platforms bridges east north west south hall hills lakes lake""".split()
+    platforms bridges east north west south hall hills lakes lake arena chapel crossing district estate
+    general haven holes lanes link links major manor mount port priory quay quays rise riverside stadium
+    strand temple triangle tunnel warren wharf western eastern bishop bishops borough broad camp chase
+    crescent downs ferry forge fort grange hospital university racecourse technology church pleasure
+    kings queens castle tower abbey""".split()
 )
 
+_LINK_WORDS = frozenset({"at", "on", "in", "the", "of", "upon", "le", "la", "by", "and", "under"})
 _QUALIFIER_RE = re.compile(r"\s*\(([^)]*)\)")
 
 
@@ -96,6 +101,15 @@ class _Builder:
             for j in range(i + 1, min(n, i + MAX_PHRASE_TOKENS) + 1):
                 part = tokens[i:j]
                 if all(t in GENERIC_TOKENS or t in words.common or t.isdigit() for t in part):
+                    continue
+                if part[0] in _LINK_WORDS or part[-1] in _LINK_WORDS:
+                    continue  # "at stone" is not Watton-at-Stone
+                # One word stands for a place only if it starts the name, or follows words
+                # such as "east", "new", "london": "croydon" (East Croydon) yes; "arms"
+                # (Craven Arms), "awe" (Loch Awe), "snow" (Birmingham Snow Hill) no.
+                if j == i + 1 and (
+                    len(part[0]) < 4 or not all(t in GENERIC_TOKENS for t in tokens[:i])
+                ):
                     continue
                 phrase = " ".join(part)
                 prev = self.contains[phrase].get(st.crs)
@@ -234,8 +248,11 @@ class Gazetteer:
         cue = CUE_NONE
         if single and (kind == "contains" or stations[0].rank >= OBSCURE_RANK) and kind != "alias":
             # a word several names contain, or a one-word name of a little-used station (more
-            # likely an ordinary word or a surname)
-            cue = CUE_ANY
+            # likely an ordinary word or a surname; when short, as likely a word as a place:
+            # Ore, Par, Rye, Wem)
+            cue = CUE_STRONG if len(phrase) <= 4 and kind != "contains" else CUE_ANY
+            if kind == "contains" and all(s.rank >= OBSCURE_RANK for s in stations):
+                cue = CUE_STRONG  # "in cherry", "to rose": only "at cherry" for Cherry Tree
         if phrase in words.needs_cue or (single and toks[0] in words.common):
             cue = CUE_STRONG
         if phrase in words.needs_station:

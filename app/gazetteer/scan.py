@@ -23,6 +23,7 @@ from app.gazetteer.model import (
     CUE_NONE,
     CUE_STATION,
     CUE_STRONG,
+    OBSCURE_RANK,
     Gazetteer,
     NameEntry,
     Station,
@@ -113,8 +114,25 @@ def _cue(tokens: list[Token], i: int, j: int, covered: list[bool] | None = None)
     return ""
 
 
-def _accept(entry: NameEntry, cue: str, fuzzy_single: bool) -> bool:
-    need = max(entry.cue, CUE_ANY if fuzzy_single else CUE_NONE)
+_LINK_WORDS = frozenset({"in", "on", "the", "of", "by", "and", "upon", "le", "la", "at", "under"})
+# Endings of inflected English words: "reaching", "settled", "strikers" are words, not typos.
+_INFLECTED = ("ing", "ed", "es", "ers", "ly", "ness", "ment")
+
+
+def _accept(
+    entry: NameEntry, cue: str, fuzzy_single: bool, word: str = "", fixed: str = ""
+) -> bool:
+    if fuzzy_single:
+        # One corrected word on its own is the weakest evidence: it must become a whole name
+        # (not a word several names contain), one edit away, not look like an inflected word,
+        # and when short, be a busy station's name.
+        if entry.kind == "contains" or entry.ambiguous:
+            return False
+        if OSA.distance(word, fixed, score_cutoff=1) > 1 or word.endswith(_INFLECTED):
+            return False
+        if len(word) < 6 and entry.stations[0].rank >= OBSCURE_RANK:
+            return False
+    need = max(entry.cue, CUE_STRONG if fuzzy_single else CUE_NONE)
     return _CUE_STRENGTH[cue] >= need
 
 
@@ -203,8 +221,10 @@ def _scan(
                 found = True
                 break
             cue = _cue(tokens, i, j, covered)
-            fuzzy_single = via == "fuzzy" and length == 1
-            if not _accept(entry, cue, fuzzy_single):
+            # A corrected window counts as one word unless two of its words carry meaning:
+            # "finsbry park" is a name, "in fairness" is not "in furness".
+            fuzzy_single = via == "fuzzy" and sum(w not in _LINK_WORDS for w in words[i:j]) < 2
+            if not _accept(entry, cue, fuzzy_single, (original or words)[i], words[i]):
                 continue
             out.append(Mention(tokens[i].start, tokens[j - 1].end, i, j, entry, cue, via))
             for k in range(i, j):
@@ -239,12 +259,12 @@ def _scan_crs(
         )
         before = tokens[k - 1].text if k else ""
         after = tokens[k + 1].text if k + 1 < len(tokens) else ""
-        explicit = before == "at" or after in ("station", "platform")
         if raw.isupper():
+            explicit = before == "at" or after in ("station", "stn", "platform")
             if (shouting or ordinary) and not explicit:
                 continue
-        elif ordinary or not explicit:
-            continue
+        elif ordinary or after not in ("station", "stn"):
+            continue  # lower case: "kgx station" yes, "at bay", "at sea" no
         entry = NameEntry("crs", (station,))
         out.append(Mention(tok.start, tok.end, k, k + 1, entry, cue or "strong", "crs"))
         covered[k] = True
