@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -23,7 +24,6 @@ from starlette.concurrency import run_in_threadpool
 from app.auth import sessions as svc
 from app.auth.service import Principal
 from app.bootstrap import ensure_secret_key
-from app.dashboard.render import pages
 from app.db import unit_of_work, utcnow
 from app.errors import AppError, Forbidden
 from app.runtime import Runtime
@@ -61,6 +61,11 @@ class PageUser:
 
 def _rt(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def pages(request: Request) -> Any:
+    """The dashboard's templates (app.dashboard.render.Pages), installed on the app."""
+    return request.app.state.pages
 
 
 def is_secure(request: Request) -> bool:

@@ -95,7 +95,7 @@ def waiting_since_column():  # type: ignore[no-untyped-def]
     inbound = aliased(Message)
     last_answer = (
         select(func.max(answered.created_at))
-        .where(answered.case_id == Case.id, answered.direction == "outbound",
+        .where(answered.case_id == inbound.case_id, answered.direction == "outbound",
                answered.author.like("operator:%"))
         .scalar_subquery()
     )

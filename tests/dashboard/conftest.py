@@ -1,0 +1,130 @@
+"""Browser tests: a real server on a free port, and Debian's chromium driven by Playwright.
+
+Without chromium or Playwright the browser tests skip, saying why; with CI=true they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import IN_CI, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+
+CHROMIUM = os.environ.get("TEXTLINE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _browser_missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed"
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"chromium not found at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+def require_browser() -> None:
+    why = _browser_missing()
+    if why is None:
+        return
+    if IN_CI:
+        pytest.fail(f"browser tests must run in CI: {why}")
+    pytest.skip(f"browser tests skipped: {why}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Any
+
+
+@pytest.fixture
+def live(server: LiveServer) -> LiveServer:
+    require_browser()
+    return server
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A migrated SQLite database, the app on uvicorn in a thread, and an outbox worker."""
+    import uvicorn
+
+    from app import migrate
+    from app.auth.web import LoginThrottle
+    from app.config import Settings
+    from app.main import create_app
+
+    db = f"sqlite:///{tmp_path / 'live.db'}"
+    migrate.upgrade(db)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings(database_url=db, public_url=url, twilio_auth_token=TEST_AUTH_TOKEN,
+                        twilio_account_sid=TEST_ACCOUNT_SID, sms_provider="console",
+                        secret_key="browser-test-secret-0123456789")
+    app = create_app(settings)
+    app.state.login_throttle = LoginThrottle(base_delay=0.0)
+    # Open event streams would hold a graceful shutdown forever: give them a second.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on", access_log=False, timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    worker = None
+    try:
+        from app.sms.worker import OutboxWorker
+
+        worker = OutboxWorker(app.state.runtime, poll=0.2)
+        worker.start()
+    except ImportError:
+        pass
+    try:
+        yield LiveServer(url, app)
+    finally:
+        if worker is not None:
+            worker.stop(timeout=5)
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def contexts(browser: Any, live: LiveServer) -> Iterator[list[Any]]:
+    """Browser contexts opened by a test, closed before its server stops (their event streams
+    would otherwise be cut by the shutdown)."""
+    opened: list[Any] = []
+    yield opened
+    for context in opened:
+        context.close()

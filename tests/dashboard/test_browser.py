@@ -1,0 +1,225 @@
+"""The dashboard in a real browser: live queue, case page, simulator, presence, escaping."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.simulate import post_text
+from tests.dashboard.signin import PASSWORD, add_user
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+TIMEOUT = 10_000
+
+
+def texter(live: Any, phone: str, *texts: str) -> None:
+    """Text the live server as Twilio would (signed), one text after another."""
+    settings = live.app.state.runtime.settings
+    with httpx.Client(timeout=10) as client:
+        for body in texts:
+            resp = post_text(client, settings, live.url + "/webhooks/twilio/sms", phone, body)
+            assert resp.status_code == 200, resp.text
+
+
+def watched(page: Any) -> Any:
+    """Collect script errors, failed loads (CSP refusals among them) and any alert()."""
+    page.problems = []
+    page.on("pageerror", lambda exc: page.problems.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: page.problems.append(f"console: {msg.text}")
+            if msg.type == "error" else None)
+    page.on("dialog", lambda dialog: (page.problems.append(f"dialog: {dialog.message}"),
+                                      dialog.dismiss()))
+    return page
+
+
+def signed_in_page(browser: Any, live: Any, username: str, contexts: list[Any]) -> Any:
+    """A fresh browser context at 1366x768, signed in through the login form by keyboard."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live.url)
+    contexts.append(context)
+    page = watched(context.new_page())
+    page.goto("/")
+    assert "/login" in page.url
+    page.keyboard.type(username)  # the username box has focus on arrival
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/$"))
+    return page
+
+
+def expect_live(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("#live")).to_have_text("Live", timeout=TIMEOUT)
+
+
+def no_problems(page: Any) -> None:
+    assert page.problems == [], page.problems
+
+
+def test_simulated_text_arrives_live_and_the_operator_answers_and_closes(browser, live, contexts):
+    from playwright.sync_api import expect
+
+    add_user(live.app, "alice")
+    queue = signed_in_page(browser, live, "alice", contexts)
+    expect_live(queue)
+    expect(queue.locator("#queue-rows")).to_contain_text("No cases here.")
+
+    sim = watched(queue.context.new_page())
+    sim.goto("/simulator")
+    phone = sim.input_value("#sim-phone")
+    assert re.fullmatch(r"\+447700900\d{3}", phone)
+    sim.fill("#sim-body", "someone shouting at people at clapham jn, he is about 40, its now")
+    sim.keyboard.press("Enter")
+    expect(sim.locator(".sim-theirs").first).to_contain_text("Your reference is TL-",
+                                                             timeout=TIMEOUT)
+    reference = re.search(r"TL-\d{6}-\d{4}", sim.locator(".sim-theirs").first.inner_text())
+    assert reference
+
+    row = queue.locator("#queue-rows tr[data-case-id]")
+    expect(row).to_have_count(1, timeout=TIMEOUT)  # arrived without a reload
+    expect(row).to_contain_text(reference.group(0))
+    expect(row).to_contain_text("Clapham Junction")
+
+    queue.locator("#queue-rows a", has_text=reference.group(0)).click()
+    case = queue
+    case.wait_for_url(re.compile(r"/cases/\d+$"))
+    expect(case.locator(".msg-reporter").first).to_contain_text("someone shouting")
+    expect(case.locator(".msg-bot").first).to_contain_text(reference.group(0))
+    expect(case.locator("#live-facts")).to_contain_text("Clapham Junction")
+    expect(case.locator("#live-facts")).to_contain_text("from “")
+
+    case.locator(".canned-reply", has_text="Officers on the way").click()
+    expect(case.locator("#reply-count")).to_contain_text("1 text")
+    case.locator("#reply-body").press("End")
+    case.keyboard.type(" Which exit are you near?")
+    case.locator("#reply-body").press("Control+Enter")
+    expect(case.locator(".done")).to_have_text("Text queued for sending.")
+    mine = case.locator(".msg-operator").last
+    expect(mine).to_contain_text("Officers are on their way")
+    expect(mine).to_contain_text("Operator · alice")
+
+    # On the phone: the operator's text, sent by the outbox through the console provider.
+    theirs = sim.locator(".sim-theirs").last
+    expect(theirs).to_contain_text("Which exit are you near?", timeout=TIMEOUT)
+    expect(theirs.locator("small")).to_have_count(0, timeout=TIMEOUT)
+
+    sim.fill("#sim-body", "the main exit, he went towards the buses")
+    sim.keyboard.press("Enter")
+    expect(case.locator(".msg-reporter").last).to_contain_text("towards the buses",
+                                                               timeout=TIMEOUT)
+    case.fill("#note-body", "CCTV asked to look at the bus station.")
+    case.locator("#note button[type=submit]").click()
+    expect(case.locator(".msg-note").last).to_contain_text("never texted")
+    case.evaluate("window.scrollTo(0, 0)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    case.screenshot(path=str(SCREENSHOTS / "case.png"))
+
+    case.locator("#close summary").click()
+    case.fill("#close-outcome", "Officers attended")
+    case.locator("#close button[type=submit]").click()
+    expect(case.locator(".done")).to_have_text("Case closed.")
+    expect(case.locator("#live-head")).to_contain_text("Officers attended")
+    expect(case.locator("#reply-body")).to_have_count(0)
+    no_problems(case)
+    no_problems(sim)
+
+
+def test_a_p1_arriving_goes_to_the_top_and_alerts(browser, live, contexts):
+    from playwright.sync_api import expect
+
+    add_user(live.app, "alice")
+    texter(live, "+447700900201", "someone stole my bike from outside luton station",
+           "adult", "this morning")
+    texter(live, "+447700900202", "man being really aggressive to staff at york station",
+           "about 40", "yes now")
+    texter(live, "+447700900203", "2 lads smoking weed at bristol temple meads")
+    queue = signed_in_page(browser, live, "alice", contexts)
+    expect_live(queue)
+    rows = queue.locator("#queue-rows tr[data-case-id]")
+    expect(rows).to_have_count(3)
+    expect(queue.locator("#p1-alert")).to_be_hidden()
+
+    texter(live, "+447700900204",
+           "girl about 13 in school uniform with two older men at manchester piccadilly "
+           "platform 13 right now, she looks scared, they keep giving her vodka")
+    expect(rows).to_have_count(4, timeout=TIMEOUT)
+    top = rows.first
+    expect(top).to_have_attribute("data-priority", "P1")
+    expect(top).to_contain_text("Manchester Piccadilly")
+    expect(top).to_have_class(re.compile(r"\bflash\b"))
+    alert = queue.locator("#p1-alert")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("New P1 case")
+    assert queue.title().startswith("(!) P1")
+    colour = top.evaluate("el => getComputedStyle(el.querySelector('th')).borderLeftColor")
+    assert colour == "rgb(179, 0, 27)"
+    queue.wait_for_timeout(300)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    queue.screenshot(path=str(SCREENSHOTS / "queue.png"))
+
+    # Filters: the safeguarding and general queues hold none of the P1.
+    queue.select_option("#f-queue", "emergency")
+    queue.locator("#filters button").click()
+    expect(rows).to_have_count(1)
+    no_problems(queue)
+
+
+def test_a_second_operator_sees_who_else_has_the_case_open(browser, live, contexts):
+    from playwright.sync_api import expect
+
+    add_user(live.app, "alice")
+    add_user(live.app, "bob")
+    texter(live, "+447700900301", "someone shouting at people at leeds station now")
+    alice = signed_in_page(browser, live, "alice", contexts)
+    alice.locator("#queue-rows a").first.click()
+    alice.wait_for_url(re.compile(r"/cases/\d+$"))
+    expect(alice.locator("#viewers")).to_be_hidden()
+
+    bob = signed_in_page(browser, live, "bob", contexts)
+    expect(bob.locator("#queue-rows")).to_contain_text("open: alice", timeout=TIMEOUT)
+    bob.locator("#queue-rows a").first.click()
+    bob.wait_for_url(re.compile(r"/cases/\d+$"))
+    expect(bob.locator("#viewers")).to_be_visible(timeout=TIMEOUT)
+    expect(bob.locator("#viewer-names")).to_have_text("alice")
+    expect(alice.locator("#viewers")).to_be_visible(timeout=TIMEOUT)
+    expect(alice.locator("#viewer-names")).to_have_text("bob")
+
+    bob.context.close()
+    expect(alice.locator("#viewers")).to_be_hidden(timeout=TIMEOUT)
+    no_problems(alice)
+
+
+def test_texter_markup_never_runs(browser, live, contexts):
+    from playwright.sync_api import expect
+
+    add_user(live.app, "alice")
+    script = "<script>window.__xss = 1; alert('xss')</script> help at kings x"
+    image = "<img src=x onerror=\"window.__xss = 2; alert('xss')\"> they are on platform 1"
+    texter(live, "+447700900401", script, image)
+    page = signed_in_page(browser, live, "alice", contexts)
+    expect(page.locator("#queue-rows tr[data-case-id]")).to_have_count(1)
+    page.locator("#queue-rows a").first.click()
+    page.wait_for_url(re.compile(r"/cases/\d+$"))
+    bodies = page.locator(".msg-reporter .msg-body")
+    expect(bodies.nth(0)).to_have_text(script)
+    expect(bodies.nth(1)).to_have_text(image)
+    assert page.locator("#messages img, #messages script").count() == 0
+    # Arriving live must be just as inert as arriving with the page.
+    texter(live, "+447700900401", "<svg onload=\"window.__xss = 3\"></svg><b>bold</b>")
+    expect(bodies).to_have_count(3, timeout=TIMEOUT)
+    expect(bodies.nth(2)).to_have_text("<svg onload=\"window.__xss = 3\"></svg><b>bold</b>")
+
+    sim = watched(page.context.new_page())
+    sim.goto("/simulator")
+    sim.fill("#sim-phone", "+447700900401")
+    sim.locator("#sim-phone").dispatch_event("change")
+    expect(sim.locator(".sim-mine").first).to_have_text(script, timeout=TIMEOUT)
+    for p in (page, sim):
+        assert p.evaluate("window.__xss") is None
+        no_problems(p)

@@ -1,0 +1,78 @@
+"""/simulator: texts go through the signed webhook; only fictional numbers; never notes."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.dashboard.simulator import fictional
+from app.models import Message, Reporter
+from tests.dashboard.signin import sign_in
+
+PHONE = "+447700900777"
+
+
+def _send(client, csrf: str, body: str, phone: str = PHONE):  # type: ignore[no-untyped-def]
+    return client.post("/simulator/send", json={"phone": phone, "body": body},
+                       headers={"X-CSRF-Token": csrf})
+
+
+def test_only_fictional_numbers():
+    assert fictional("+447700900000") == "+447700900000"
+    assert fictional("07700 900123") == "+447700900123"
+    for real in ("+447700901000", "+447911123456", "+4477009001234", "61016", "", None):
+        assert fictional(real) is None, real
+
+
+def test_a_simulated_text_goes_through_the_webhook(app, client):
+    csrf = sign_in(client, app)
+    page = client.get("/simulator")
+    assert page.status_code == 200 and 'id="sim-phone"' in page.text
+    resp = _send(client, csrf, "someone shouting at leeds station")
+    assert resp.status_code == 200
+    replies = resp.json()["replies"]
+    assert replies and "TL-" in replies[0]
+    with app.state.sessions() as s:
+        inbound = s.execute(select(Message).where(Message.direction == "inbound")).scalar_one()
+        phone = s.execute(select(Reporter.phone)).scalar_one()
+    assert phone == PHONE and inbound.provider_sid.startswith("SM")  # type: ignore[union-attr]
+
+    listed = client.get("/simulator/messages", params={"phone": PHONE}).json()["messages"]
+    assert [m["mine"] for m in listed[:2]] == [True, False]
+    assert listed[0]["body"] == "someone shouting at leeds station"
+    assert listed[1]["body"] == replies[0]
+
+
+def test_the_phone_never_shows_internal_notes_but_shows_operator_texts(app, client):
+    csrf = sign_in(client, app)
+    _send(client, csrf, "someone shouting at leeds station")
+    client.post("/cases/1/note", data={"body": "internal only", "csrf_token": csrf})
+    client.post("/cases/1/reply", data={"body": "Are they still there?", "csrf_token": csrf})
+    bodies = [m["body"] for m in
+              client.get("/simulator/messages", params={"phone": PHONE}).json()["messages"]]
+    assert "internal only" not in bodies
+    assert bodies[-1] == "Are they still there?"
+
+
+def test_real_numbers_and_missing_csrf_are_refused(app, client):
+    csrf = sign_in(client, app)
+    assert _send(client, csrf, "hi", phone="+447911123456").status_code == 422
+    assert client.get("/simulator/messages", params={"phone": "+447911123456"}).status_code == 422
+    no_token = client.post("/simulator/send", json={"phone": PHONE, "body": "hi"})
+    assert no_token.status_code == 403
+    with app.state.sessions() as s:
+        assert s.execute(select(Message)).first() is None
+
+
+def test_simulator_is_off_with_a_real_sms_provider(settings_kwargs):
+    from fastapi.testclient import TestClient
+
+    from app.config import Settings
+    from app.main import create_app
+
+    app = create_app(Settings(**{**settings_kwargs, "sms_provider": "twilio",
+                                 "twilio_from": "61016"}))
+    with TestClient(app, base_url="https://textline.example.org") as client:
+        csrf = sign_in(client, app)
+        page = client.get("/simulator")
+        assert page.status_code == 409 and "console SMS provider" in page.text
+        assert _send(client, csrf, "hello").status_code == 409
