@@ -246,13 +246,12 @@ class Gazetteer:
         toks = phrase.split()
         single = len(toks) == 1
         cue = CUE_NONE
-        if single and (kind == "contains" or stations[0].rank >= OBSCURE_RANK) and kind != "alias":
-            # a word several names contain, or a one-word name of a little-used station (more
-            # likely an ordinary word or a surname; when short, as likely a word as a place:
-            # Ore, Par, Rye, Wem)
-            cue = CUE_STRONG if len(phrase) <= 4 and kind != "contains" else CUE_ANY
-            if kind == "contains" and all(s.rank >= OBSCURE_RANK for s in stations):
-                cue = CUE_STRONG  # "in cherry", "to rose": only "at cherry" for Cherry Tree
+        if single and kind == "contains":
+            # a word several names contain: "at manchester", "to croydon"; and only "at cherry"
+            # when it only begins little-used names ("in cherry", "to rose" are not places)
+            cue = CUE_ANY
+            if all(s.rank >= OBSCURE_RANK for s in stations):
+                cue = CUE_STRONG
         if phrase in words.needs_cue or (single and toks[0] in words.common):
             cue = CUE_STRONG
         if phrase in words.needs_station:

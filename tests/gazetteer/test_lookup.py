@@ -94,7 +94,9 @@ def test_ordinary_word_names_need_a_cue() -> None:
     assert g.entry("manchester").cue == CUE_ANY  # a contained word: "at manchester", "to manchester"
     assert g.entry("university").cue == CUE_STATION
     assert both("full").entry("hope").cue == CUE_STRONG
-    assert both("full").entry("kemble").cue == CUE_ANY  # a one-word name of a little-used station
+    assert both("full").entry("kemble").cue == CUE_NONE  # a place name, if a little-used one
+    assert both("full").entry("ore").cue == CUE_STRONG  # an ordinary word
+    assert both("full").entry("cherry").cue == CUE_STRONG  # only begins little-used names
 
 
 def test_a_small_custom_list_builds_its_own_ambiguities() -> None:

@@ -109,7 +109,13 @@ def test_longest_name_wins() -> None:
     assert found("kings cross st pancras") == [["KGX"]]
 
 
-def test_obscure_one_word_names_need_a_cue_in_the_full_list() -> None:
+def test_little_used_names_in_the_full_list() -> None:
     assert found("hope you are ok", "full") == []
     assert found("get off at hope", "full") == [["HOP", "HPE"]]
     assert found("at wool station", "full") == [["WOO"]]
+    assert found("aldershot", "full") == [["AHT"]]  # a bare answer to "where are you?"
+    assert found("at the lakes", "full") == []
+    assert found("the lakes station", "full") == [["TLK"]]
+    assert found("at stone", "full") == [["SNE"]]  # not Watton-at-Stone
+    assert found("in fairness", "full") == []  # not "in furness"
+    assert found("in cherry", "full") == []
