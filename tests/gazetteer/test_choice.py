@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.conversation.facts import StationRef
 from app.gazetteer.choice import resolve_choice
@@ -81,3 +83,11 @@ def test_the_plain_name_is_the_main_one() -> None:
 
 def test_no_candidates() -> None:
     assert resolve_choice("1", (), both("builtin")) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_no_answer_crashes(text: str) -> None:
+    options = candidates("builtin", "birmingham")
+    pick = resolve_choice(text, options, both("builtin"))
+    assert pick is None or isinstance(pick, StationRef)

@@ -91,7 +91,9 @@ def test_ordinary_word_names_need_a_cue() -> None:
     entry = g.entry("reading")
     assert entry is not None and entry.stations[0].crs == "RDG" and entry.cue == CUE_STRONG
     assert g.entry("paddington").cue == CUE_NONE
-    assert g.entry("manchester").cue == CUE_ANY  # a contained word: "at manchester", "to manchester"
+    assert (
+        g.entry("manchester").cue == CUE_ANY
+    )  # a contained word: "at manchester", "to manchester"
     assert g.entry("university").cue == CUE_STATION
     assert both("full").entry("hope").cue == CUE_STRONG
     assert both("full").entry("kemble").cue == CUE_NONE  # a place name, if a little-used one
