@@ -1,13 +1,14 @@
 """Finding station mentions in free text.
 
 Left to right, the longest phrase that names something wins ("london waterloo east" over
-"waterloo"). A CRS code counts when typed in capitals ("KGX"); in lower case only right after
-"at" or before "station". A word that is not an ordinary word and is not known may be a typo:
+"waterloo"). A CRS code counts when typed in capitals ("KGX"), in lower case only before
+"station" ("kgx station"). A word that is not an ordinary word and is not known may be a typo:
 it is corrected to a known name word one or two edits away (first letter kept), and the corrected
 phrase is looked up again.
 
-Mentions of ordinary words or little-known names ("reading", "deal", "march", "high street")
-count only with a location cue: "at", "near", "outside", "from", "station" after, a platform.
+Names that are ordinary words ("reading", "deal", "march", "high street") count only with a
+location cue: "at", "near", "outside", "from", "station" after, a platform; a word several names
+contain ("manchester") with any cue, "in" and "to" included.
 """
 
 from __future__ import annotations
@@ -104,8 +105,8 @@ def _cue(tokens: list[Token], i: int, j: int, covered: list[bool] | None = None)
     if before in _STRONG_BEFORE or before == "@":
         return "strong"
     if before in _WEAK_BEFORE:
-        # "train to reading", "the 18:05 to reading" license even ordinary-word names
-        # "train to reading", "the 18:05 to reading", "paddington to reading": a journey's end
+        # "train to reading", "the 18:05 to reading", "paddington to reading": a journey's end,
+        # strong enough for an ordinary-word name
         if before == "to" and (
             before2 in _TRAIN_WORDS or before2.isdigit() or (covered is not None and covered[i - 2])
         ):

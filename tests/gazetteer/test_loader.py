@@ -147,3 +147,11 @@ def test_naptan_bad_easting(tmp_path: Path) -> None:
 
 def test_full_list_path_is_relative_to_the_repo() -> None:
     assert FULL_LIST.parts[-3:] == ("shared", "data", "gb_rail_stations.csv")
+
+
+def test_the_odbl_supplement_loads_as_a_plain_list() -> None:
+    path = FULL_LIST.parent / "gb_rail_stations_additions_odbl.csv"
+    full()  # skip or fail with the shared data
+    g = load_gazetteer(str(path))
+    assert len(g) == 33
+    assert all(s.area in ("B", "C", "D") for s in g.stations)
