@@ -150,6 +150,22 @@ def test_ambiguous_stations_give_candidates(text: str, first: list[str]) -> None
     assert [c.crs for c in found.candidates] == first
 
 
+@pytest.mark.parametrize(
+    ("text", "crs"),
+    [
+        ("at newport in south wales", "NWP"),
+        ("newport station, essex", "NWE"),
+        ("at gillingham in kent", "GLM"),
+        ("at whitchurch (hants)", "WCH"),
+        ("ashford in surrey", "AFS"),
+    ],
+)
+def test_a_region_after_an_ambiguous_name_settles_it(text: str, crs: str) -> None:
+    found = loc(text)
+    assert found is not None and found.station is not None and found.station.crs == crs
+    assert found.candidates == ()
+
+
 def test_candidates_then_choice_round_trip() -> None:
     g = both("builtin")
     found = extract_location("drunk guy at glasgow", g)

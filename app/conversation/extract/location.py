@@ -16,9 +16,10 @@ import re
 from dataclasses import dataclass
 
 from app.conversation.facts import Location, StationRef
-from app.gazetteer import Gazetteer, normalise
+from app.gazetteer import Gazetteer, Station, normalise
 from app.gazetteer.choice import resolve_choice
 from app.gazetteer.normalise import Token, tokenize
+from app.gazetteer.regions import regions_in
 from app.gazetteer.scan import Mention, find_mentions
 
 __all__ = ["extract_location", "normalise", "resolve_choice"]
@@ -121,7 +122,10 @@ def extract_location(text: str, gazetteer: Gazetteer) -> Location | None:
     if chosen is not None:
         spans.append((chosen.start, chosen.end))
         refs = tuple(s.ref() for s in chosen.stations)
-        if chosen.ambiguous:
+        settled = _settled_by_region(text, chosen) if chosen.ambiguous else None
+        if settled is not None:
+            station = settled.ref()
+        elif chosen.ambiguous:
             candidates = refs
         else:
             station = refs[0]
@@ -153,6 +157,15 @@ def _choose(mentions: list[Mention], endpoints: set[int], has_train: bool) -> Me
         if m.first_token == chosen.last_token and not m.ambiguous and id(m) not in endpoints:
             return m
     return chosen
+
+
+def _settled_by_region(text: str, mention: Mention) -> Station | None:
+    """ "newport in wales", "gillingham, kent": a region right after an ambiguous name."""
+    for region in regions_in(text[mention.end : mention.end + 30]):
+        inside = [s for s in mention.stations if region.contains(s)]
+        if len(inside) == 1:
+            return inside[0]
+    return None
 
 
 def _platform(text: str) -> _Found | None:
