@@ -3,21 +3,66 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from app.cases.conversation import AcknowledgeOnly
-from app.config import Settings
+from app.cases.conversation import ConversationIntake
+from app.config import ConfigError, Settings
 from app.db import insert_ignoring_conflict, make_engine, make_sessionmaker, unit_of_work
+from app.dispatch.decide import Decision
 from app.events import EventBus
-from app.models import AppSetting
+from app.models import AppSetting, Case, Reporter, User
 from app.runtime import Runtime
+
+
+def build_intake(settings: Settings) -> ConversationIntake:
+    """The engine, the station list, the wording and the routing rules, each checked at start."""
+    from app.conversation.engine import Engine
+    from app.conversation.wording import WordingError, load_wording
+    from app.dispatch.rules import RulesError, load_rules
+    from app.gazetteer.loader import GazetteerError, load_gazetteer
+
+    def _path(p: Any) -> str | None:
+        return str(p) if p is not None else None
+
+    try:
+        gazetteer = load_gazetteer(_path(settings.stations_file))
+        wording = load_wording(_path(settings.wording_file))
+        rules = load_rules(_path(settings.routing_file))
+    except (GazetteerError, WordingError, RulesError, OSError) as exc:
+        raise ConfigError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    return ConversationIntake(Engine(gazetteer, wording), rules, settings.tz,
+                              on_decision=integration_hook(settings))
+
+
+def integration_hook(settings: Settings) -> Any:
+    """Each decision change becomes one signed call to the CAD-style integration, if configured."""
+    if not settings.integration_url:
+        return None
+
+    def hook(session: Session, case: Case, decision: Decision) -> None:
+        from app.cases.schemas import case_out
+        from app.dispatch.handlers import on_decision
+
+        reporter = session.get(Reporter, case.reporter_id)
+        username = None
+        if case.assigned_to_id is not None:
+            username = session.execute(
+                select(User.username).where(User.id == case.assigned_to_id)).scalar_one_or_none()
+        case_json = case_out(case, reporter, username).model_dump(mode="json")  # type: ignore[arg-type]
+        on_decision(session, settings, case.id, case_json,
+                    {**decision.to_dict(), "by": case.decision_by,
+                     "at": case.decision_at.isoformat() if case.decision_at else None})
+
+    return hook
 
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
     return Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                   intake=AcknowledgeOnly(), events=EventBus())
+                   intake=build_intake(settings), events=EventBus())
 
 
 def ensure_secret_key(rt: Runtime) -> str:
@@ -30,3 +75,20 @@ def ensure_secret_key(rt: Runtime) -> str:
         return session.execute(
             select(AppSetting.value).where(AppSetting.key == "secret_key")
         ).scalar_one()
+
+
+def start_background(rt: Runtime) -> list[Any]:
+    """The in-process outbox worker and the silence timer; each has stop()."""
+    from app.cases.sweeper import Periodic, sweep_silence
+    from app.sms.worker import OutboxWorker
+
+    worker = OutboxWorker(rt)
+    # Wake the worker as soon as a committed change may have queued a text.
+    rt.events.add_listener(lambda ev: worker.notify() if ev.kind in WAKE_WORKER else None)
+    worker.start()
+    sweeper = Periodic("silence-sweeper", 30.0, lambda: sweep_silence(rt))
+    sweeper.start()
+    return [worker, sweeper]
+
+
+WAKE_WORKER = frozenset({"message.new", "case.updated", "case.opened"})

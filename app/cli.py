@@ -37,7 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.no_worker:
         import os
 
-        os.environ["TEXTLINE_RUN_WORKER"] = "0"
+        os.environ["TEXTLINE_RUN_WORKER"] = "false"
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_config=None, proxy_headers=True,
                 server_header=False, access_log=False)
@@ -105,6 +105,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return run_simulator(settings, url, args.from_number, sys.stdin, sys.stdout)
 
 
+def cmd_worker(_args: argparse.Namespace) -> int:
+    from app.bootstrap import build_runtime
+    from app.logs import configure_logging
+    from app.sms.worker import run_worker
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return run_worker(build_runtime(settings))
+
+
 def cmd_audit_verify(_args: argparse.Namespace) -> int:
     from app.audit.service import verify
     from app.db import make_engine, make_sessionmaker
@@ -154,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--from", dest="from_number", default="+447700900123")
     m.add_argument("--url")
     m.set_defaults(func=cmd_simulate)
+
+    w = sub.add_parser("worker", help="drain the outbox in this process")
+    w.set_defaults(func=cmd_worker)
 
     a = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_cmd", required=True)
     av = a.add_parser("verify", help="check the hash chain end to end")

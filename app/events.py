@@ -10,7 +10,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,11 +34,20 @@ class EventBus:
         self._lock = threading.Lock()
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]] = set()
         self._max_queue = max_queue
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def add_listener(self, fn: Callable[[Event], None]) -> None:
+        """A plain function called on every event, in the publisher's thread (keep it quick)."""
+        with self._lock:
+            self._listeners.append(fn)
 
     def publish(self, kind: str, case_id: int | None = None, **data: Any) -> None:
         event = Event(kind, case_id, data)
         with self._lock:
             subscribers = list(self._subscribers)
+            listeners = list(self._listeners)
+        for fn in listeners:
+            fn(event)
         for loop, queue in subscribers:
             try:
                 loop.call_soon_threadsafe(self._offer, queue, event)

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.audit.router import router as audit_router
-from app.bootstrap import build_runtime, ensure_secret_key
+from app.bootstrap import build_runtime, ensure_secret_key, start_background
 from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
 from app.config import Settings, load_settings
@@ -21,6 +21,7 @@ from app.health import router as health_router
 from app.middleware import RequestContext
 from app.migrate import head_revision
 from app.sms.router import router as sms_router
+from app.sms.status_router import router as status_router
 
 log = logging.getLogger("textline")
 
@@ -35,7 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.twilio_auth_token is None:
             log.warning("UNSIGNED WEBHOOKS ACCEPTED: no TEXTLINE_TWILIO_AUTH_TOKEN is set and the "
                         "SMS provider is console. Never expose this server to the internet so.")
+        background = start_background(runtime) if settings.run_worker else []
+        app.state.background = background
         yield
+        for task in reversed(background):
+            task.stop()
         runtime.engine.dispose()
 
     app = FastAPI(title="Textline", version="0.1.0", lifespan=lifespan,
@@ -56,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health_router)
     app.include_router(sms_router)
+    app.include_router(status_router)
     app.include_router(cases_router)
     app.include_router(case_actions_router)
     app.include_router(audit_router)

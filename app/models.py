@@ -47,7 +47,7 @@ class Case(Base):
     decision: Mapped[str | None] = mapped_column(String(8))
     queue: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[str | None] = mapped_column(String(2))
-    decision_by: Mapped[str | None] = mapped_column(String(64))
+    decision_by: Mapped[str | None] = mapped_column(String(80))  # operator:<64-char name>
     decision_rule: Mapped[str | None] = mapped_column(String(64))
     decision_reasons: Mapped[list[str] | None] = mapped_column(JSONType)
     decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -127,6 +127,8 @@ def settings_kwargs(database_url: str) -> dict[str, object]:
         "twilio_account_sid": TEST_ACCOUNT_SID,
         "sms_provider": "console",
         "secret_key": "test-secret-key-0123456789abcdef",
+        # Tests drive the outbox themselves; a background worker would race them.
+        "run_worker": False,
     }
 
 

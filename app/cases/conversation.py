@@ -1,24 +1,177 @@
-"""The host side of the conversation seam: load the case's state, step the engine, store the result."""
+"""The host side of the pure parts: load a case's state, step the engine, decide, store it all.
+
+`cases.conversation_state` holds {"engine": State.to_dict(), "dispatch": the dispatcher's own
+latest Decision}. Keeping the dispatcher's own verdict apart from the decision in force lets a
+person's override stand: the dispatcher acts again only when the facts make it decide something
+stronger than it did before, never to undo the person on facts they already saw.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.audit.service import record
+from app.conversation.engine import Engine, Step
+from app.conversation.state import DONE, State
+from app.dispatch.decide import Decision, DispatchFacts, decide, escalation_only
+from app.dispatch.rules import Rules
 from app.models import Case, Message, Reporter
 
-ACKNOWLEDGEMENT = (
-    "Textline: thank you, we have your message. Your reference is {reference}. "
-    "If anyone is in immediate danger, call 999."
-)
+def send_bot_text(session: Session, case: Case, reporter: Reporter, body: str,
+                  now: datetime) -> Message:
+    """A bot text outside a webhook's answer: through the outbox, like an operator's."""
+    from app.sms.outbox import enqueue_sms
+
+    message = Message(case_id=case.id, direction="outbound", author="bot", body=body,
+                      status="new", created_at=now)
+    session.add(message)
+    session.flush()
+    enqueue_sms(session, message, reporter.phone, now=now)
+    record(session, "bot", "message.queued", case_id=case.id, data={"message_id": message.id})
+    return message
 
 
-class AcknowledgeOnly:
-    """Answers the first text with the reference and the 999 advice, and asks nothing more."""
+_STRENGTH = {("999", "P1"): 3, ("101", "P2"): 2, ("101", "P3"): 1}
+
+
+def strength(d: Decision | None) -> int:
+    return 0 if d is None else _STRENGTH.get((d.decision, d.priority), 0)
+
+
+def load_state(case: Case) -> State:
+    stored = (case.conversation_state or {}).get("engine")
+    return State.from_dict(stored) if stored else State.initial(case.reference or "")
+
+
+def _stage(case: Case, state: State) -> str:
+    if case.status == "closed":
+        return "closed"
+    if case.assigned_to_id is not None or state.operator_engaged:
+        return "with_operator"
+    return "awaiting_operator" if state.conversation == DONE else "collecting"
+
+
+class ConversationIntake:
+    """Runs the engine and the dispatcher on each inbound text, in the caller's transaction."""
+
+    def __init__(self, engine: Engine, rules: Rules, tz: Any, on_decision: Any = None) -> None:
+        self.engine, self.rules, self.tz = engine, rules, tz
+        # Called as on_decision(session, case, decision) after a decision change is stored.
+        self.on_decision = on_decision
+
+    # ---- the seam receive() calls
 
     def on_inbound(self, session: Session, case: Case, reporter: Reporter, message: Message,
                    now: datetime, *, opened: bool, reopened: bool) -> list[str]:
-        if opened:
-            return [ACKNOWLEDGEMENT.format(reference=case.reference)]
-        return []
+        state = load_state(case)
+        events: list[str] = []
+        if reopened:
+            step = self.engine.reopen(state, now)
+            state, events = step.state, list(step.events)
+        if reporter.opted_out and not state.opted_out:
+            state = state.with_(opted_out=True)  # opted out on an earlier case: still no texts
+        step = self.engine.step(state, message.body, now)
+        new = self._decide(step.state, now)
+        previous_auto = self._dispatcher_decision(case)
+        escalate = self._to_record(case, previous_auto, new)
+        if escalate is not None and escalate.decision == "999" and case.decision != "999":
+            # Flag first and read the text again, so this very reply leads with "call 999 now".
+            flagged = self.engine.flag_emergency(state).state
+            step = self.engine.step(flagged, message.body, now)
+        self._store(session, case, reporter, step, events, now)
+        self._dispatched(session, case, new, escalate, now)
+        return list(step.replies)
+
+    # ---- other moments the host tells the engine about
+
+    def operator_engaged(self, session: Session, case: Case, now: datetime) -> None:
+        step = self.engine.operator_engaged(load_state(case))
+        self._store(session, case, None, step, [], now)
+
+    def person_decided(self, session: Session, case: Case, reporter: Reporter,
+                       decision: Decision, now: datetime) -> None:
+        """A person's decision: tell the integration; a new 999 gets its advice texted now."""
+        if self.on_decision is not None:
+            self.on_decision(session, case, decision)
+        if decision.decision != "999":
+            return
+        step = self.engine.flag_emergency(load_state(case))
+        self._store(session, case, reporter, step, [], now)
+        for body in step.replies:
+            send_bot_text(session, case, reporter, body, now)
+
+    def silence(self, session: Session, case: Case, now: datetime, minutes: float) -> bool:
+        step = self.engine.silence(load_state(case), now, minutes)
+        if "silence_timeout" not in step.events:
+            return False
+        self._store(session, case, None, step, [], now)
+        return True
+
+    # ----
+
+    def _decide(self, state: State, now: datetime) -> Decision:
+        facts = DispatchFacts.from_facts(state.facts, discreet=state.discreet,
+                                         local_time=now.astimezone(self.tz).time())
+        return decide(facts, self.rules)
+
+    @staticmethod
+    def _dispatcher_decision(case: Case) -> Decision | None:
+        stored = (case.conversation_state or {}).get("dispatch")
+        return Decision.from_dict(stored) if stored else None
+
+    @staticmethod
+    def _current(case: Case) -> Decision | None:
+        if not case.decision:
+            return None
+        return Decision(case.decision, case.queue or "", case.priority or "P3",
+                        case.decision_rule or "", tuple(case.decision_reasons or ()))
+
+    def _to_record(self, case: Case, previous_auto: Decision | None, new: Decision) -> Decision | None:
+        if (case.decision_by or "").startswith("operator:"):
+            # A person decided: only something stronger than the dispatcher saw before, and
+            # stronger than the person's decision, brings the dispatcher back in.
+            if strength(new) > max(strength(previous_auto), strength(self._current(case))):
+                return new
+            return None
+        return escalation_only(self._current(case), new)
+
+    def _store(self, session: Session, case: Case, reporter: Reporter | None, step: Step,
+               extra_events: list[str], now: datetime) -> None:
+        state = step.state
+        before_facts = case.facts
+        case.conversation_state = {**(case.conversation_state or {}), "engine": state.to_dict()}
+        case.facts = state.facts.to_dict()
+        case.conversation = state.conversation
+        case.discreet = state.discreet
+        loc = state.facts.location
+        case.station_crs = loc.station.crs if loc and loc.station else None
+        case.stage = _stage(case, state)
+        case.updated_at = now
+        if reporter is not None and reporter.opted_out != state.opted_out:
+            reporter.opted_out = state.opted_out
+            record(session, "reporter", "reporter.opted_out" if state.opted_out
+                   else "reporter.opted_in", case_id=case.id)
+        events = extra_events + list(step.events)
+        if events:
+            record(session, "bot", "conversation.step", case_id=case.id,
+                   data={"events": events, "conversation": state.conversation})
+        if case.facts != before_facts:
+            record(session, "bot", "facts.changed", case_id=case.id, data={"facts": case.facts})
+
+    def _dispatched(self, session: Session, case: Case, new: Decision,
+                    escalate: Decision | None, now: datetime) -> None:
+        case.conversation_state = {**case.conversation_state, "dispatch": new.to_dict()}
+        if escalate is None:
+            return
+        previous = case.decision
+        case.decision, case.queue, case.priority = escalate.decision, escalate.queue, escalate.priority
+        case.decision_by, case.decision_rule = "dispatcher", escalate.rule
+        case.decision_reasons, case.decision_at = list(escalate.reasons), now
+        session.flush()
+        record(session, "dispatcher", "decision.made", case_id=case.id,
+               data={**escalate.to_dict(), "previous": previous})
+        if self.on_decision is not None:
+            self.on_decision(session, case, escalate)

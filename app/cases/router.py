@@ -7,10 +7,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from app.audit.service import record
 from app.auth.deps import require
 from app.auth.service import Principal
 from app.cases.queries import CaseFilter, get_case, list_cases
 from app.cases.schemas import CaseOut, CasePage
+from app.db import unit_of_work
 from app.errors import BadRequest
 from app.sms.phone import normalise_phone
 
@@ -49,7 +51,10 @@ def cases_index(
 def case_detail(
     request: Request,
     case_id: int = Path(ge=1, le=2**31 - 1),
-    _: Principal = Depends(require("operator")),
+    principal: Principal = Depends(require("operator")),
 ) -> CaseOut:
-    with request.app.state.sessions() as session:
-        return get_case(session, case_id)
+    # Who looked at which case is itself part of the record.
+    with unit_of_work(request.app.state.sessions) as session:
+        out = get_case(session, case_id)
+        record(session, principal.username, "case.viewed", case_id=case_id, data={"via": "api"})
+    return out

@@ -7,7 +7,6 @@ asks that its expected risks, age and immediacy are among what the extractors fo
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -132,20 +131,3 @@ def test_corpus_case(case: dict[str, Any]) -> None:
             if (f := extract_immediacy(text, answering=state == "asking_immediacy"))
         }
         assert expect["immediacy"] in values
-
-
-@pytestmark_corpus
-def test_whole_set_is_fast() -> None:
-    texts = [text for case in CASES for _, text in _texts(case)]
-    for text in texts:  # compile and cache first
-        extract_risks(text)
-    runs = 20
-    start = time.perf_counter()
-    for _ in range(runs):
-        for text in texts:
-            extract_age(text)
-            extract_immediacy(text)
-            extract_risks(text)
-            detect_intents(text)
-    per_text = (time.perf_counter() - start) / (runs * len(texts))
-    assert per_text < 0.001, f"{per_text * 1e6:.0f} us per text"
