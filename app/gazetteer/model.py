@@ -18,7 +18,7 @@ is in order of use, and its order ranks the stations of any other list too).
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -143,6 +143,10 @@ class Gazetteer:
         self.max_tokens = 1
         self._build(aliases or {})
         self.vocabulary: frozenset[str] = frozenset(t for p in self._names for t in p.split())
+        # How many stations' names use each word: a typo equally near "cross" and "croes" is "cross".
+        self.word_use: Counter[str] = Counter(
+            t for st in self.stations for t in set(normalise(st.name).split())
+        )
         by_letter: dict[str, list[str]] = defaultdict(list)
         for tok in self.vocabulary:
             if len(tok) >= 5 and tok.isalpha():

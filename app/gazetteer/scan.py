@@ -145,14 +145,18 @@ class _Fuzzy:
 
     def correct(self, word: str) -> str | None:
         g = self.g
-        if len(word) < 5 or not word.isalpha() or word in g.vocabulary or word in g.words.common:
+        # Four letters are corrected too ("kings cros"), but a corrected word on its own counts
+        # only from six letters (see _accept).
+        if len(word) < 4 or not word.isalpha() or word in g.vocabulary or word in g.words.common:
             return None
         bucket = g.vocabulary_by_letter.get(word[0])
         if not bucket:
             return None
         limit = 1 if len(word) < 8 else 2
-        best = process.extractOne(word, bucket, scorer=OSA.distance, score_cutoff=limit)
-        return best[0] if best else None
+        near = process.extract(word, bucket, scorer=OSA.distance, score_cutoff=limit, limit=None)
+        if not near:
+            return None
+        return min(near, key=lambda hit: (hit[1], -g.word_use[hit[0]], hit[0]))[0]
 
 
 def find_mentions(
@@ -181,11 +185,35 @@ def find_mentions(
                     corrected[k] = fix
                     changed = True
         if changed:
-            _scan(
-                text, tokens, corrected, gazetteer, mentions, covered, via="fuzzy", original=words
-            )
+            _merge_fuzzy(text, tokens, words, corrected, gazetteer, mentions, covered)
     mentions.sort(key=lambda m: m.start)
     return mentions
+
+
+def _merge_fuzzy(
+    text: str,
+    tokens: list[Token],
+    words: list[str],
+    corrected: list[str],
+    g: Gazetteer,
+    mentions: list[Mention],
+    covered: list[bool],
+) -> None:
+    """Scan again with typos corrected; a corrected window may replace shorter exact finds
+    ("at milton keyens": "milton keynes" over "milton")."""
+    in_mentions = {k for m in mentions for k in range(m.first_token, m.last_token)}
+    blocked = [c and k not in in_mentions for k, c in enumerate(covered)]  # "oxford circus"
+    found: list[Mention] = []
+    _scan(text, tokens, corrected, g, found, blocked, via="fuzzy", original=words)
+    for fm in found:
+        size = fm.last_token - fm.first_token
+        overlapped = [
+            m for m in mentions if m.first_token < fm.last_token and fm.first_token < m.last_token
+        ]
+        if all(m.last_token - m.first_token < size for m in overlapped):
+            for m in overlapped:
+                mentions.remove(m)
+            mentions.append(fm)
 
 
 def _scan(

@@ -41,6 +41,11 @@ def test_ordinary_sentences_mention_no_station(which: str) -> None:
         ("vauxall station", "VXH"),
         ("edinburgh wavrley", "EDB"),
         ("at peterbrough", "PBO"),
+        ("at kings cros", "KGX"),  # "cross", not "croes": the word more names use
+        ("at milton keyens", "MKC"),  # the corrected phrase beats the exact "milton"
+        ("at st pancreas", "STP"),
+        ("at liverpol street", "LST"),
+        ("at clapham junktion", "CLJ"),
     ],
 )
 def test_typos(which: str, text: str, crs: str) -> None:
