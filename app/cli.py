@@ -28,8 +28,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.demo import create_demo_users
     from app.logs import configure_logging
 
+    from app.bootstrap import build_intake
+
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
+    build_intake(settings)  # a bad station, wording or routing file stops here, in one line
     migrate.upgrade(settings.database_url)
     if args.demo:
         for username, password in create_demo_users(settings):

@@ -121,3 +121,14 @@ def test_simulate_conversation_appears_in_the_api(env, settings_kwargs):
     bot = [b for a, b in bodies if a == "bot"]
     assert bot and case["reference"] in bot[0]
     assert case["reference"] in done.stdout
+
+
+def test_serve_refuses_a_bad_routing_file_naming_the_rule(env, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: night\n    when: {imediacy: [now]}\n"
+                     "    then: {decision: '999', queue: q, priority: P1}\n"
+                     "  - name: rest\n    then: {decision: '101', queue: g, priority: P3}\n")
+    done = run(["serve"], {**env, "TEXTLINE_ROUTING_FILE": str(rules)})
+    assert done.returncode == 1
+    line = done.stderr.strip()
+    assert "\n" not in line and "night" in line and "imediacy" in line

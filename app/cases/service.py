@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
+from app.conversation.gsm import segments as count_segments
 from app.db import insert_ignoring_conflict
 from app.models import Case, Message, Reporter
 
@@ -103,9 +104,9 @@ def store_inbound(session: Session, case: Case, msg: Inbound, now: datetime) -> 
     return message
 
 
-def add_bot_reply(session: Session, case: Case, body: str, now: datetime, *,
-                  segments: int | None = None, encoding: str | None = None) -> Message:
+def add_bot_reply(session: Session, case: Case, body: str, now: datetime) -> Message:
     """A bot reply returned inline as TwiML: Twilio sends it as part of answering the webhook."""
+    segments, encoding = count_segments(body)
     message = Message(case_id=case.id, direction="outbound", author="bot", body=body,
                       status="sent", created_at=now, status_at=now, segments=segments,
                       encoding=encoding)
