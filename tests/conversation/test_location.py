@@ -338,6 +338,13 @@ def test_places_that_are_not_the_station_named(text: str) -> None:
     assert found is None or (found.station is None and found.candidates == ())
 
 
+def test_where_the_texter_is_now() -> None:
+    found = loc("got on at leeds, now at york")
+    assert found is not None and found.station is not None and found.station.crs == "YRK"
+    found = loc("at leeds, heading to york")
+    assert found is not None and found.station is not None and found.station.crs == "LDS"
+
+
 def test_city_then_station_is_the_station() -> None:
     found = loc("at edinburgh haymarket")
     assert found is not None and found.station is not None and found.station.crs == "HYM"

@@ -87,6 +87,8 @@ _OPERATORS = {
     "anglia": "Greater Anglia", "lumo": "Lumo", "emr": "EMR", "swr": "SWR", "tfw": "TfW",
     "caledonian": "Caledonian Sleeper", "northwestern": "London Northwestern",
 }  # fmt: skip
+_OPERATOR_WORDS = frozenset(_OPERATORS)
+_NOW_WORDS = frozenset({"now", "currently", "still"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,7 @@ def extract_location(text: str, gazetteer: Gazetteer) -> Location | None:
     coach = _coach(text)
     items = _items(text, tokens, mentions)
     train, endpoints = _train(items)
-    chosen = _choose(mentions, endpoints, has_train=train is not None)
+    chosen = _choose(mentions, [t.text for t in tokens], endpoints, has_train=train is not None)
     if chosen is None and platform is None and coach is None and train is None:
         return None
     spans = [(f.start, f.end) for f in (platform, coach, train) if f is not None]
@@ -139,7 +141,9 @@ def extract_location(text: str, gazetteer: Gazetteer) -> Location | None:
     )
 
 
-def _choose(mentions: list[Mention], endpoints: set[int], has_train: bool) -> Mention | None:
+def _choose(
+    mentions: list[Mention], words: list[str], endpoints: set[int], has_train: bool
+) -> Mention | None:
     """The station the texter is at: cued ("at X", "X station") before bare, never a train's end."""
     end_crs = {s.crs for m in mentions if id(m) in endpoints for s in m.stations}
     # "a lad from leeds" says where he came from, not where anyone is
@@ -151,7 +155,11 @@ def _choose(mentions: list[Mention], endpoints: set[int], has_train: bool) -> Me
     pool = strong or usable
     if not pool:
         return None
-    chosen = pool[0]
+    # "was at leeds, now at york": the place said to be now
+    current = [
+        m for m in pool if _NOW_WORDS.intersection(words[max(0, m.first_token - 3) : m.first_token])
+    ]
+    chosen = current[0] if current else pool[0]
     # "edinburgh haymarket", "manchester deansgate": the city, then the station in it
     for m in mentions:
         if m.first_token == chosen.last_token and not m.ambiguous and id(m) not in endpoints:
@@ -278,7 +286,7 @@ def _train(items: list[_Item]) -> tuple[_Found | None, set[int]]:
         if item.kind == "time":
             parts.append(item.text)
             j += 1
-        if _is(items, j, "word", _OPERATORS.keys()):
+        if _is(items, j, "word", _OPERATOR_WORDS):
             parts.append(_OPERATORS[items[j].text])
             j += 1
         said_train = _is(items, j, "word", {"train", "service"})
@@ -318,7 +326,7 @@ def _train(items: list[_Item]) -> tuple[_Found | None, set[int]]:
             if _is(items, j, "word", _TRAIN_WORDS) and items[j].text != "service":
                 det = items[k + 1].text if j == k + 2 else "the"
                 return _found(f"on {det} {items[j].text}", item, items[j]), set()
-            if j > k + 1 and _is(items, j, "word", _OPERATORS.keys()):  # "on the thameslink"
+            if j > k + 1 and _is(items, j, "word", _OPERATOR_WORDS):  # "on the thameslink"
                 return _found(_OPERATORS[items[j].text], item, items[j]), set()
     return None, set()
 
