@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
+from app.audit.textless import facts_summary, textless_decision
 from app.conversation.engine import Engine, Step
 from app.conversation.state import DONE, State
 from app.dispatch.decide import Decision, DispatchFacts, decide, escalation_only
 from app.dispatch.rules import Rules
 from app.models import Case, Message, Reporter
+
 
 def send_bot_text(session: Session, case: Case, reporter: Reporter, body: str,
                   now: datetime) -> Message:
@@ -159,7 +161,9 @@ class ConversationIntake:
             record(session, "bot", "conversation.step", case_id=case.id,
                    data={"events": events, "conversation": state.conversation})
         if case.facts != before_facts:
-            record(session, "bot", "facts.changed", case_id=case.id, data={"facts": case.facts})
+            # A summary, never the texter's words: the chained audit outlives retention.
+            record(session, "bot", "facts.changed", case_id=case.id,
+                   data={"facts": facts_summary(case.facts)})
 
     def _dispatched(self, session: Session, case: Case, new: Decision,
                     escalate: Decision | None, now: datetime) -> None:
@@ -172,6 +176,6 @@ class ConversationIntake:
         case.decision_reasons, case.decision_at = list(escalate.reasons), now
         session.flush()
         record(session, "dispatcher", "decision.made", case_id=case.id,
-               data={**escalate.to_dict(), "previous": previous})
+               data={**textless_decision(escalate.to_dict()), "previous": previous})
         if self.on_decision is not None:
             self.on_decision(session, case, escalate)
