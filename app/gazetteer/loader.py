@@ -63,6 +63,7 @@ def _builtin_aliases() -> dict[str, tuple[str, ...]]:
 
 
 def read_stations(path: str) -> list[Station]:
+    reader: csv.DictReader | None = None
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
             reader = csv.DictReader(f)
@@ -81,7 +82,8 @@ def read_stations(path: str) -> list[Station]:
     except UnicodeDecodeError as exc:
         raise GazetteerError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     except csv.Error as exc:
-        raise GazetteerError(f"{path}: malformed CSV ({exc})") from exc
+        line = reader.line_num + 1 if reader is not None else 1  # the line being read
+        raise GazetteerError(f"{path}, line {line}: malformed CSV ({exc})") from exc
     if not stations:
         raise GazetteerError(f"{path}: no stations in the file")
     return stations

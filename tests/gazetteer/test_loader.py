@@ -5,6 +5,7 @@ import pytest
 
 from app.gazetteer import GazetteerError, load_gazetteer
 from app.gazetteer.loader import BUILTIN_STATIONS
+from tests.gazetteer import lists
 from tests.gazetteer.lists import FULL_LIST, builtin, full
 
 CORPUS_STATIONS = """CLJ KGX BTN VXH FPK ECR BMH VIC LVC SLO PAD OXF GLD NCL WAT LBG HOV WRH HHY AFK GLQ
@@ -81,6 +82,7 @@ def test_plain_csv_minimal_header_and_bom(tmp_path: Path) -> None:
         ("name,crs,lat,lon\nX,AAA,51,0\nY,AAA,52,0\n", "line 3: CRS AAA already given on line 2"),
         ("name,crs,lat,lon\nX,AAA,0,51\n", "line 2: latitude '0' is outside Great Britain"),
         ("name,crs,lat,lon\n,AAA,51,0\n", "line 2: station name is empty"),
+        ('name,crs,lat,lon\nA,AAA,51,0\n"B,BBB,52,0\n', "line 3: bad CRS code ''"),
         ("station,code\nX,AAA\n", "line 1: not a station list"),
         ("name,crs,lat,lon\n", "no stations in the file"),
         ("", "line 1: not a station list"),
@@ -99,6 +101,13 @@ def test_missing_file(tmp_path: Path) -> None:
     path = str(tmp_path / "nope.csv")
     with pytest.raises(GazetteerError, match=r"nope\.csv: cannot read"):
         load_gazetteer(path)
+
+
+def test_malformed_csv_names_the_line(tmp_path: Path) -> None:
+    p = tmp_path / "huge.csv"
+    p.write_text("name,crs,lat,lon\nA,AAA,51,0\n" + "B" * 200_000 + ",BBB,52,0\n", encoding="utf-8")
+    with pytest.raises(GazetteerError, match=r"huge\.csv, line 3: malformed CSV"):
+        load_gazetteer(str(p))
 
 
 def test_binary_file(tmp_path: Path) -> None:
@@ -155,3 +164,13 @@ def test_the_odbl_supplement_loads_as_a_plain_list() -> None:
     g = load_gazetteer(str(path))
     assert len(g) == 33
     assert all(s.area in ("B", "C", "D") for s in g.stations)
+
+
+def test_full_list_is_required_in_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(lists, "FULL_LIST", tmp_path / "absent.csv")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true requires it"):
+        lists.full()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="full station list not found"):
+        lists.full()
