@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.auth.web import PageUser, page_user
 from app.dashboard.presence import Presence
-from app.dashboard.queue import NO_QUEUE, STATUSES, queue_names, queue_rows
+from app.dashboard.queue import NO_QUEUE, STATUSES, open_p1, queue_names, queue_rows
 from app.dashboard.render import pages
 from app.db import utcnow
 
@@ -23,8 +23,9 @@ def _rows_context(request: Request, status: str, queue: str) -> dict[str, object
     with request.app.state.sessions() as session:
         rows = queue_rows(session, status=status, queue=queue)
         names = queue_names(session)
+        p1s = open_p1(session)
     presence: Presence = request.app.state.presence
-    return {"rows": rows, "viewers": presence.snapshot(), "now": utcnow(), "status": status,
+    return {"rows": rows, "p1s": p1s, "viewers": presence.snapshot(), "now": utcnow(), "status": status,
             "queue": queue, "queues": names, "statuses": STATUSES, "no_queue": NO_QUEUE}
 
 

@@ -139,3 +139,12 @@ def queue_names(session: Session) -> list[str]:
         select(Case.queue).where(Case.queue.is_not(None)).distinct()
     ).scalars().all()
     return sorted(set(names) | {"emergency", "general", "safeguarding"})
+
+
+def open_p1(session: Session) -> list[tuple[int, str]]:
+    """Every open P1, whatever the page's filters: a new one must alert every operator."""
+    rows = session.execute(
+        select(Case.id, Case.reference).where(Case.status == "open", Case.priority == "P1")
+        .order_by(Case.id)
+    ).all()
+    return [(case_id, reference or f"#{case_id}") for case_id, reference in rows]

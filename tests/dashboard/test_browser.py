@@ -15,6 +15,20 @@ from tests.dashboard.signin import PASSWORD, add_user
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TIMEOUT = 10_000
+# Headless chromium may refuse to play sound without a gesture; count the attempts instead.
+COUNT_PLAYS = """
+window.__played = 0;
+const play = HTMLMediaElement.prototype.play;
+HTMLMediaElement.prototype.play = function () {
+  window.__played += 1;
+  return play.call(this).catch(() => {});
+};
+"""
+UNLABELLED = """
+() => Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+  .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label'))
+  .map((el) => el.id || el.name)
+"""
 
 
 def texter(live: Any, phone: str, *texts: str) -> None:
@@ -41,10 +55,14 @@ def signed_in_page(browser: Any, live: Any, username: str, contexts: list[Any]) 
     """A fresh browser context at 1366x768, signed in through the login form by keyboard."""
     context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live.url)
     contexts.append(context)
+    context.add_init_script(COUNT_PLAYS)
     page = watched(context.new_page())
+    from playwright.sync_api import expect
+
     page.goto("/")
     assert "/login" in page.url
-    page.keyboard.type(username)  # the username box has focus on arrival
+    expect(page.locator("#username")).to_be_focused()  # on arrival, no click needed
+    page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
@@ -111,6 +129,10 @@ def test_simulated_text_arrives_live_and_the_operator_answers_and_closes(browser
 
     sim.fill("#sim-body", "the main exit, he went towards the buses")
     sim.keyboard.press("Enter")
+    expect(sim.locator(".sim-mine").last).to_contain_text("towards the buses", timeout=TIMEOUT)
+    sim.set_viewport_size({"width": 900, "height": 700})
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    sim.screenshot(path=str(SCREENSHOTS / "simulator.png"))
     expect(case.locator(".msg-reporter").last).to_contain_text("towards the buses",
                                                                timeout=TIMEOUT)
     case.fill("#note-body", "CCTV asked to look at the bus station.")
@@ -141,6 +163,13 @@ def test_a_p1_arriving_goes_to_the_top_and_alerts(browser, live, contexts):
     texter(live, "+447700900203", "2 lads smoking weed at bristol temple meads")
     queue = signed_in_page(browser, live, "alice", contexts)
     expect_live(queue)
+    # A second operator watches only the general queue: a P1 must still alert them.
+    general = signed_in_page(browser, live, "alice", contexts)
+    expect_live(general)
+    general.select_option("#f-queue", "general")
+    general.locator("#filters button").click()
+    general.wait_for_url(re.compile(r"queue=general"))
+    expect_live(general)
     rows = queue.locator("#queue-rows tr[data-case-id]")
     expect(rows).to_have_count(3)
     expect(queue.locator("#p1-alert")).to_be_hidden()
@@ -157,6 +186,9 @@ def test_a_p1_arriving_goes_to_the_top_and_alerts(browser, live, contexts):
     expect(alert).to_be_visible()
     expect(alert).to_contain_text("New P1 case")
     assert queue.title().startswith("(!) P1")
+    assert queue.evaluate("window.__played") == 1
+    expect(general.locator("#p1-alert")).to_contain_text("New P1 case", timeout=TIMEOUT)
+    expect(general.locator("#queue-rows tr[data-priority=P1]")).to_have_count(0)
     colour = top.evaluate("el => getComputedStyle(el.querySelector('th')).borderLeftColor")
     assert colour == "rgb(179, 0, 27)"
     queue.wait_for_timeout(300)
@@ -223,3 +255,39 @@ def test_texter_markup_never_runs(browser, live, contexts):
     for p in (page, sim):
         assert p.evaluate("window.__xss") is None
         no_problems(p)
+
+
+def test_keyboard_only_and_fits_a_1366_by_768_screen(browser, live, contexts):
+    from playwright.sync_api import expect
+
+    add_user(live.app, "alice")
+    texter(live, "+447700900501", "someone shouting at people at leeds station now")
+    page = signed_in_page(browser, live, "alice", contexts)
+    expect_live(page)
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('#queue-rows') !== null"):
+            break
+    else:
+        raise AssertionError("the first case cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/cases/\d+$"))
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "reply-body":
+            break
+    else:
+        raise AssertionError("the reply box cannot be reached with Tab")
+    page.keyboard.type("Are they still there?")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".msg-operator")).to_contain_text("Are they still there?")
+
+    for path in ("/", page.url, "/simulator"):
+        page.goto(path)
+        assert page.evaluate(UNLABELLED) == [], path
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1366, (path, width)
+    page.goto("/cases/1")
+    box = page.locator("#reply-body").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 768, "reply box below the fold"
+    no_problems(page)

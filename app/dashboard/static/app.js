@@ -95,19 +95,24 @@
     });
     showSound();
 
-    const p1Rows = () => table.querySelectorAll('tbody tr[data-priority="P1"]');
-    p1Rows().forEach((tr) => known.add(tr.dataset.caseId));
+    // Every open P1 (the server lists them whatever the filters), as [id, reference] pairs.
+    const openP1 = () => (table.querySelector("tbody").dataset.p1 || "").split(",")
+      .filter(Boolean).map((pair) => pair.split(":"));
+    openP1().forEach(([id]) => known.add(id));
 
-    function alarm(rows) {
-      rows.forEach((tr) => tr.classList.add("flash"));
+    function alarm(arrived) {
+      arrived.forEach(([id]) => {
+        const tr = table.querySelector('tbody tr[data-case-id="' + id + '"]');
+        if (tr) tr.classList.add("flash");
+      });
       alertBox.textContent = "";
       const strong = document.createElement("strong");
-      strong.textContent = rows.length > 1 ? rows.length + " new P1 cases: " : "New P1 case: ";
+      strong.textContent = arrived.length > 1 ? arrived.length + " new P1 cases: " : "New P1 case: ";
       alertBox.appendChild(strong);
-      rows.forEach((tr, i) => {
+      arrived.forEach(([id, reference], i) => {
         const link = document.createElement("a");
-        link.href = "/cases/" + tr.dataset.caseId;
-        link.textContent = tr.querySelector("th a").textContent;
+        link.href = "/cases/" + encodeURIComponent(id);
+        link.textContent = reference;
         if (i) alertBox.appendChild(document.createTextNode(", "));
         alertBox.appendChild(link);
       });
@@ -138,10 +143,8 @@
           const link = table.querySelector('tr[data-case-id="' + focusedId + '"] a');
           if (link) link.focus();
         }
-        const arrived = [];
-        p1Rows().forEach((tr) => {
-          if (!known.has(tr.dataset.caseId)) { known.add(tr.dataset.caseId); arrived.push(tr); }
-        });
+        const arrived = openP1().filter(([id]) => !known.has(id));
+        arrived.forEach(([id]) => known.add(id));
         if (arrived.length) alarm(arrived);
         tickTimes();
       } catch (e) {
