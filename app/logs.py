@@ -63,7 +63,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "twilio.http_client"):
+    for noisy in ("uvicorn.access", "twilio.http_client", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
