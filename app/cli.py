@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_cmd", required=True)
     av = a.add_parser("verify", help="check the hash chain end to end")
     av.set_defaults(func=cmd_audit_verify)
+    from app.audit.cli import add_commands as add_audit_commands  # export, retention run
+
+    add_audit_commands(sub)
     return p
 
 

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     max_body_bytes: int = Field(16_384, ge=1024, le=1_048_576)
     reopen_hours: int = Field(24, ge=0, le=24 * 30)
+    # Closed cases older than this lose phone numbers and message bodies (`textline retention run`).
+    retention_days: int = Field(365, ge=1, le=100 * 365)
     run_worker: bool = True  # drain the outbox and run timers in the server process
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"

@@ -1,15 +1,21 @@
-"""Supervisor routes over the audit log."""
+"""Supervisor routes over the audit log, and the streamed exports."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from app.audit.exports import MEDIA_TYPES, build_request, record_export, stream
 from app.audit.service import verify
 from app.auth.deps import require
 from app.auth.service import Principal
+from app.db import unit_of_work
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(tags=["audit"])
+ERRORS = {401: {"description": "No credentials"}, 403: {"description": "Not a supervisor"}}
 
 
 class VerifyOut(BaseModel):
@@ -18,9 +24,40 @@ class VerifyOut(BaseModel):
     first_bad: int | None
 
 
-@router.get("/verify", response_model=VerifyOut,
-            responses={401: {"description": "No credentials"}, 403: {"description": "Not a supervisor"}})
+@router.get("/api/audit/verify", response_model=VerifyOut, responses=ERRORS)
 def audit_verify(request: Request, _: Principal = Depends(require("supervisor"))) -> VerifyOut:
     with request.app.state.sessions() as session:
         result = verify(session)
     return VerifyOut(ok=result.ok, events=result.events, first_bad=result.first_bad)
+
+
+@router.get(
+    "/api/exports/{kind}.{fmt}",
+    response_class=StreamingResponse,
+    responses={**ERRORS, 400: {"description": "Bad range, or personal data asked without a reason"},
+               200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["ndjson"]: {}},
+                     "description": "The rows, streamed"}},
+)
+def export(
+    request: Request,
+    kind: Literal["cases", "messages", "audit"],
+    fmt: Literal["csv", "ndjson"],
+    start: str = Query(alias="from", min_length=10, max_length=40,
+                       description="first day (YYYY-MM-DD, local) or an ISO date-time"),
+    end: str = Query(alias="to", min_length=10, max_length=40,
+                     description="last day, included whole, or an ISO date-time (excluded)"),
+    include_pii: bool = Query(False, description="unmasked phone numbers; needs a reason"),
+    reason: str | None = Query(None, max_length=500, description="why, when include_pii"),
+    principal: Principal = Depends(require("supervisor")),
+) -> StreamingResponse:
+    rt = request.app.state.runtime
+    req = build_request(kind, fmt, start, end, rt.settings.tz, include_pii=include_pii,
+                        reason=reason)
+    with unit_of_work(request.app.state.sessions) as session:
+        record_export(session, principal.username, req, via="api")
+    # A sync iterator: Starlette runs each step in a worker thread, off the event loop.
+    return StreamingResponse(
+        stream(request.app.state.sessions, req), media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{req.filename}"',
+                 "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )

@@ -1,0 +1,102 @@
+"""`textline export ...` and `textline retention run`: registered by app/cli.py's build_parser."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import IO, Any
+
+EXIT_OK = 0
+
+
+class ProgressBar:
+    """One line on stderr, redrawn at most ten times a second; nothing when not a terminal."""
+
+    def __init__(self, total: int, out: IO[str], width: int = 30) -> None:
+        self.total, self.out, self.width = max(total, 0), out, width
+        self.done, self._drawn = 0, 0.0
+
+    def advance(self, rows: int) -> None:
+        self.done += rows
+        now = time.monotonic()
+        if now - self._drawn >= 0.1 or self.done >= self.total:
+            self._drawn = now
+            self.draw()
+
+    def draw(self) -> None:
+        part = min(1.0, self.done / self.total) if self.total else 1.0
+        filled = int(part * self.width)
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.out.write(f"\r[{bar}] {self.done:,}/{self.total:,} rows {part:4.0%}")
+        self.out.flush()
+
+    def finish(self) -> None:
+        self.draw()
+        self.out.write("\n")
+        self.out.flush()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.audit.exports import build_request, count_rows, record_export, stream
+    from app.cli import CliError, _settings
+    from app.db import make_engine, make_sessionmaker, unit_of_work
+    from app.errors import AppError
+
+    settings = _settings()
+    if args.include_pii and not args.reason:
+        raise CliError("--include-pii needs --reason TEXT (it is audited)")
+    try:
+        req = build_request(args.kind, args.format, args.start, args.end, settings.tz,
+                            include_pii=args.include_pii, reason=args.reason)
+    except AppError as exc:
+        raise CliError(exc.message) from None
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with unit_of_work(factory) as session:
+        record_export(session, "cli", req, via="cli")
+    err: Any = sys.stderr
+    bar = ProgressBar(count_rows(factory, req), err) if err.isatty() else None
+    out = open(args.output, "wb") if args.output else sys.stdout.buffer
+    try:
+        for chunk in stream(factory, req, bar.advance if bar else None):
+            out.write(chunk)
+    finally:
+        out.flush()
+        if args.output:
+            out.close()
+        if bar:
+            bar.finish()
+    return EXIT_OK
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    from app.audit.retention import run_retention
+    from app.cli import _settings
+    from app.db import make_engine, make_sessionmaker, utcnow
+
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    result = run_retention(factory, now=utcnow(), retention_days=settings.retention_days,
+                           reopen_hours=settings.reopen_hours, actor="cli", dry_run=args.dry_run)
+    verb = "would redact" if result.dry_run else "redacted"
+    print(f"{verb} {result.cases} closed cases ({result.messages} messages, "
+          f"{result.reporters} reporters' numbers), closed before {result.cutoff:%Y-%m-%d %H:%M} UTC")
+    return EXIT_OK
+
+
+def add_commands(sub: Any) -> None:
+    e = sub.add_parser("export", help="cases, messages or the audit log as CSV or NDJSON")
+    e.add_argument("kind", choices=["cases", "messages", "audit"])
+    e.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    e.add_argument("--to", dest="end", required=True, help="last day (included), YYYY-MM-DD")
+    e.add_argument("--format", choices=["csv", "ndjson"], default="csv")
+    e.add_argument("-o", "--output", help="write to FILE instead of standard output")
+    e.add_argument("--include-pii", action="store_true", help="phone numbers unmasked")
+    e.add_argument("--reason", help="why personal data is exported (audited)")
+    e.set_defaults(func=cmd_export)
+
+    r = sub.add_parser("retention", help="data retention").add_subparsers(
+        dest="retention_cmd", required=True)
+    rr = r.add_parser("run", help="redact closed cases older than TEXTLINE_RETENTION_DAYS")
+    rr.add_argument("--dry-run", action="store_true", help="count only, change nothing")
+    rr.set_defaults(func=cmd_retention_run)
