@@ -56,6 +56,14 @@ def utcnow() -> datetime:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
+        if ":memory:" not in url and url.rstrip("/") not in ("sqlite:", "sqlite+pysqlite:"):
+            # Every transaction takes SQLite's write lock (BEGIN IMMEDIATE), so at most one runs
+            # at a time anyway. One pooled connection makes threads queue for it in order; with
+            # several, they poll SQLite's busy handler, whose sleeps grow to 100 ms, and under
+            # load a few requests waited seconds (bench/README.md, "profile").
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 30)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
