@@ -52,7 +52,8 @@ class Case(Base):
     decision_reasons: Mapped[list[str] | None] = mapped_column(JSONType)
     decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed for the supervisor's figures and the date-ranged exports.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_bot_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -83,7 +84,7 @@ class Message(Base):
     segments: Mapped[int | None] = mapped_column(Integer)
     encoding: Mapped[str | None] = mapped_column(String(8))
     media: Mapped[list[str] | None] = mapped_column(JSONType)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

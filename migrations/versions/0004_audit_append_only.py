@@ -1,4 +1,5 @@
-"""The audit log refuses UPDATE and DELETE at the database, on PostgreSQL and SQLite.
+"""The audit log refuses UPDATE and DELETE at the database, on PostgreSQL and SQLite; and
+cases.created_at and messages.created_at are indexed for the supervisor's figures and exports.
 
 The application has no path that changes or removes an audit event; these triggers make a stray
 statement (a console session, a buggy script) fail loudly too. They do not stop a database
@@ -24,6 +25,8 @@ MESSAGE = "audit_events is append-only"
 
 
 def upgrade() -> None:
+    op.create_index("ix_cases_created_at", "cases", ["created_at"])
+    op.create_index("ix_messages_created_at", "messages", ["created_at"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"""
             CREATE FUNCTION audit_events_append_only() RETURNS trigger AS $$
@@ -53,3 +56,5 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
         op.execute("DROP TRIGGER IF EXISTS audit_events_no_delete")
+    op.drop_index("ix_messages_created_at", table_name="messages")
+    op.drop_index("ix_cases_created_at", table_name="cases")
