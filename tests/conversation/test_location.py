@@ -190,6 +190,7 @@ def test_candidates_then_choice_round_trip() -> None:
         ("platform four", "4"),
         ("platfrom 3", "3"),
         ("on platforms 4", "4"),
+        ("platform: 7", "7"),
     ],
 )
 def test_platforms(text: str, platform: str) -> None:
@@ -232,6 +233,8 @@ def test_not_platforms(text: str) -> None:
         ("3rd carriage", "3"),
         ("the second coach", "2"),
         ("COACH B", "B"),
+        ("coach: E", "E"),
+        ("coach - 9", "9"),
     ],
 )
 def test_coaches(text: str, coach: str) -> None:

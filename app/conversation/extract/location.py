@@ -36,7 +36,8 @@ _ORDINAL_WORDS = {
 _NUM = r"[0-9]{1,2}|" + "|".join(_NUMBER_WORDS)
 
 _PLATFORM_RE = re.compile(
-    r"\b(?:platforms?|platfrom|platfom|platfor|pltfrm|pltfm|plat|plt|pf)\.?\s*(?:no\.?\s*|number\s*|#\s*)?"
+    r"\b(?:platforms?|platfrom|platfom|platfor|pltfrm|pltfm|plat|plt|pf)\.?\s*[:\-]?\s*"
+    r"(?:no\.?\s*|number\s*|#\s*)?"
     r"(?P<num>" + _NUM + r")(?P<letter>[a-d])?\b(?![:.][0-9])",
     re.IGNORECASE,
 )
@@ -47,7 +48,7 @@ _MAX_PLATFORM = 30
 
 _COACH_WORD = r"(?:coach|carriage|carrige|carrage|carraige|carridge)"
 _COACH_RE = re.compile(
-    r"\b(?i:" + _COACH_WORD + r")\s*(?i:no\.?\s*|number\s*|#\s*)?"
+    r"\b(?i:" + _COACH_WORD + r")\s*[:\-]?\s*(?i:no\.?\s*|number\s*|#\s*)?"
     r"(?P<value>[0-9]{1,2}|[A-Za-z])\b(?!['\u2019])"
 )
 _COACH_ORDINAL_RE = re.compile(
