@@ -57,7 +57,9 @@ _CAPS_WORDS = frozenset(
     """the and man bag car can not now yes got get out off for her his him she you are was had has bus run big
     old new two one ten six sit saw see say way day hit cut boy guy lad kid mum dad men van cab hat top red sad bad
     mad fat wet hot all any our who why how too let put try use own lol omg wtf btw idk pls sos bar pub sun ice
-    fit key war arm leg eye ear hop box lee ash dry""".split()
+    fit key war arm leg eye ear hop box lee ash dry abh asb btp dlr fgw mot mrs irl smh ppl swr uni bro app
+    add act air art ask ass bit buy cow cry egg fox god gun ink law lay led lip lot low net nor pen pet pin
+    pot ran rid row sea set son tea tip win won yet arg dms""".split()
 )
 
 

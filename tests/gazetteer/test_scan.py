@@ -81,6 +81,9 @@ def test_words_near_names_are_not_typos(which: str, text: str) -> None:
         ("THE MAN HAS A BAG", []),
         ("HE IS AT KGX NOW", [["KGX"]]),  # shouting, but "at" says it is a place
         ("HELP HE HAS A KNIFE AND HES ON THE SEAT", []),
+        ("lad from the UNI being followed", []),  # an acronym, not University (Birmingham)
+        ("reported it to BTP", []),
+        ("on the DLR", []),
     ],
 )
 def test_crs_codes(text: str, expected: list[list[str]]) -> None:
