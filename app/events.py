@@ -42,7 +42,12 @@ class EventBus:
             self._listeners.append(fn)
 
     def publish(self, kind: str, case_id: int | None = None, **data: Any) -> None:
-        event = Event(kind, case_id, data)
+        self.deliver(Event(kind, case_id, data))
+
+    # issue 8: relays (app/events_pg.py) hand over events built in another process, keeping
+    # their time.
+    def deliver(self, event: Event) -> None:
+        """Fan a ready-made event out to the listeners and subscribers."""
         with self._lock:
             subscribers = list(self._subscribers)
             listeners = list(self._listeners)

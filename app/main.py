@@ -17,7 +17,9 @@ from app.cases.router import router as cases_router
 from app.config import Settings, load_settings
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
 from app.errors import install_error_handlers
+from app.events_pg import start_relay  # issue 8: LISTEN/NOTIFY between processes
 from app.health import router as health_router
+from app.metrics import install_metrics  # issue 8: GET /metrics
 from app.middleware import RequestContext
 from app.migrate import head_revision
 from app.sms.router import router as sms_router
@@ -38,7 +40,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         "SMS provider is console. Never expose this server to the internet so.")
         background = start_background(runtime) if settings.run_worker else []
         app.state.background = background
+        relay = start_relay(runtime.events, runtime.engine)  # issue 8: None on SQLite
+        app.state.event_relay = relay
         yield
+        if relay is not None:
+            relay.stop()
         for task in reversed(background):
             task.stop()
         runtime.engine.dispose()
@@ -66,4 +72,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(case_actions_router)
     app.include_router(audit_router)
     install_dashboard(app)  # dashboard: pages, login, SSE, session hook
+    install_metrics(app)  # issue 8
     return app
