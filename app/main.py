@@ -24,6 +24,7 @@ from app.middleware import RequestContext
 from app.migrate import head_revision
 from app.sms.router import router as sms_router
 from app.sms.status_router import router as status_router
+from app.supervisor.router import router as supervisor_router  # supervisor: figures, exports
 
 log = logging.getLogger("textline")
 
@@ -72,5 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(case_actions_router)
     app.include_router(audit_router)
     install_dashboard(app)  # dashboard: pages, login, SSE, session hook
+    app.include_router(supervisor_router)  # supervisor: figures, exports
     install_metrics(app)  # issue 8
     return app

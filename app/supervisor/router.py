@@ -1,0 +1,118 @@
+"""/supervisor: the figures, their charts and the export form (role supervisor)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from app.auth.web import PageUser, page_user
+from app.dashboard.render import Pages, human_span
+from app.db import utcnow
+from app.supervisor.figures import MAX_DAYS, Figures, collect
+from app.supervisor.svg import Series, bar_chart, line_chart
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DAYS = 14
+router = APIRouter(include_in_schema=False)
+Supervisor = Depends(page_user("supervisor"))
+
+
+def _pages(request: Request) -> Pages:
+    """The dashboard's templates and filters, with this folder's templates in front."""
+    pages = getattr(request.app.state, "supervisor_pages", None)
+    if pages is None:
+        pages = Pages(request.app.state.runtime.settings.tz)
+        pages.env.loader = ChoiceLoader([FileSystemLoader(HERE / "templates"),
+                                         pages.env.loader])  # type: ignore[list-item]
+        pages.env.filters["span"] = lambda s: "–" if s is None else human_span(s)
+        request.app.state.supervisor_pages = pages
+    return pages  # type: ignore[no-any-return]
+
+
+def _range(start: str | None, end: str | None, today: date) -> tuple[date, date, str | None]:
+    try:
+        last = date.fromisoformat(end) if end else today
+        first = date.fromisoformat(start) if start else last - timedelta(days=DEFAULT_DAYS - 1)
+    except ValueError:
+        return today - timedelta(days=DEFAULT_DAYS - 1), today, "Dates are written YYYY-MM-DD."
+    if first > last:
+        first, last = last, first
+    if (last - first).days >= MAX_DAYS:
+        return last - timedelta(days=MAX_DAYS - 1), last, f"At most {MAX_DAYS} days at once."
+    return first, last, None
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+def charts(figs: Figures) -> dict[str, Any]:
+    labels = [d.strftime("%d %b") for d in figs.days]
+    rows = figs.by_day
+    return {
+        "volume": bar_chart(
+            "Texts received and cases opened per day", labels,
+            [Series("texts", [r.texts for r in rows], "#0b4f9c"),
+             Series("cases", [r.cases for r in rows], "#6b7f99"),
+             Series("999 flags", [r.flags_999 for r in rows], "#b3001b")]),
+        "replies": line_chart(
+            "Minutes from the first text to a reply, per day", labels,
+            [Series("human, median", [_minutes(r.human.p50) for r in rows], "#0b4f9c"),
+             Series("human, 90th percentile", [_minutes(r.human.p90) for r in rows], "#b3001b"),
+             Series("bot, median", [_minutes(r.bot.p50) for r in rows], "#2e7d32")],
+            unit="minutes"),
+    }
+
+
+def _render(request: Request, user: PageUser, start: str | None, end: str | None,
+            status: int = 200, export_error: str | None = None) -> Response:
+    settings = request.app.state.runtime.settings
+    now = utcnow()
+    first, last, error = _range(start, end, now.astimezone(settings.tz).date())
+    with request.app.state.sessions() as session:
+        figs = collect(session, first, last, settings.tz, now)
+    return _pages(request).render(
+        "supervisor.html", status, user=user, figs=figs, charts=charts(figs), error=error,
+        export_error=export_error, first=first.isoformat(), last=last.isoformat(),
+        retention_days=settings.retention_days)
+
+
+@router.get("/supervisor")
+def supervisor_page(request: Request,
+                    start: str | None = Query(None, alias="from", max_length=10),
+                    end: str | None = Query(None, alias="to", max_length=10),
+                    user: PageUser = Supervisor) -> Response:
+    return _render(request, user, start, end)
+
+
+@router.get("/supervisor/export")
+def supervisor_export(
+    request: Request,
+    kind: Literal["cases", "messages", "audit"] = Query("cases"),
+    fmt: Literal["csv", "ndjson"] = Query("csv"),
+    start: str = Query(alias="from", max_length=10),
+    end: str = Query(alias="to", max_length=10),
+    include_pii: bool = Query(False),
+    reason: str = Query("", max_length=500),
+    user: PageUser = Supervisor,
+) -> Response:
+    """The form's target: a plain GET, so no script builds the export's URL."""
+    if include_pii and not reason.strip():
+        return _render(request, user, start, end, 400,
+                       export_error="Personal data needs a reason: it is kept in the audit log.")
+    query: dict[str, str] = {"from": start, "to": end}
+    if include_pii:
+        query.update(include_pii="true", reason=reason.strip())
+    return RedirectResponse(f"/api/exports/{kind}.{fmt}?{urlencode(query)}", status_code=303)
+
+
+@router.get("/supervisor/supervisor.css")
+def supervisor_css(_user: PageUser = Supervisor) -> Response:
+    return FileResponse(HERE / "supervisor.css", media_type="text/css",
+                        headers={"Cache-Control": "no-cache"})
