@@ -13,8 +13,8 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 44
+WIDTH, HEIGHT = 640, 226
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 20, 44
 INK, GRID, MUTED = "#111827", "#d7dbe1", "#4b5563"
 
 
@@ -36,6 +36,14 @@ def nice_ceiling(value: float) -> float:
     return 10 * power
 
 
+def axis_top(largest: float, *, whole: bool = False) -> float:
+    """The top of a four-step axis; whole numbers only when counting things."""
+    step = nice_ceiling(largest / 4)
+    if whole:
+        step = max(1, math.ceil(step))
+    return 4 * step
+
+
 def _number(value: float) -> str:
     return f"{value:g}" if value < 10 else f"{value:,.0f}"
 
@@ -55,7 +63,7 @@ def _frame(title: str, labels: list[str], top: float, unit: str) -> list[str]:
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
                      f'fill="{MUTED}">{escape(_number(value))}</text>')
     if unit:
-        parts.append(f'<text x="4" y="{TOP - 2}" font-size="11" fill="{MUTED}">'
+        parts.append(f'<text x="{LEFT}" y="{TOP - 4}" font-size="11" fill="{MUTED}">'
                      f"{escape(unit)}</text>")
     step = (WIDTH - LEFT - RIGHT) / max(1, len(labels))
     every = max(1, math.ceil(len(labels) / 12))  # at most a dozen labels under the axis
@@ -80,7 +88,7 @@ def _legend(series: list[Series]) -> list[str]:
 
 def bar_chart(title: str, labels: list[str], series: list[Series], unit: str = "") -> Markup:
     """Grouped bars, one group per label."""
-    top = nice_ceiling(max((v or 0 for s in series for v in s.values), default=0))
+    top = axis_top(max((v or 0 for s in series for v in s.values), default=0), whole=True)
     parts = _frame(title, labels, top, unit)
     plot_h = HEIGHT - TOP - BOTTOM
     step = (WIDTH - LEFT - RIGHT) / max(1, len(labels))
@@ -101,7 +109,7 @@ def bar_chart(title: str, labels: list[str], series: list[Series], unit: str = "
 
 def line_chart(title: str, labels: list[str], series: list[Series], unit: str = "") -> Markup:
     """Lines with a dot per known value; a gap where a value is unknown (no cases that day)."""
-    top = nice_ceiling(max((v for s in series for v in s.values if v is not None), default=0))
+    top = axis_top(max((v for s in series for v in s.values if v is not None), default=0))
     parts = _frame(title, labels, top, unit)
     plot_h = HEIGHT - TOP - BOTTOM
     step = (WIDTH - LEFT - RIGHT) / max(1, len(labels))

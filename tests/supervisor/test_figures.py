@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from app.db import unit_of_work
 from app.models import Case, Message, Reporter
 from app.supervisor.figures import Spread, collect, day_bounds, percentile
-from app.supervisor.svg import Series, bar_chart, line_chart, nice_ceiling
+from app.supervisor.svg import Series, axis_top, bar_chart, line_chart, nice_ceiling
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
@@ -118,3 +118,4 @@ def test_charts_are_svg_with_escaped_labels():
     assert line.count("<circle") == 3 and line.count("<polyline") == 1  # a gap on no value
     assert nice_ceiling(0) == 1 and nice_ceiling(7) == 10 and nice_ceiling(23) == 25
     assert nice_ceiling(0.3) == pytest.approx(0.5)
+    assert axis_top(2, whole=True) == 4 and axis_top(9, whole=True) == 12 and axis_top(1) == 1
