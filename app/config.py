@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Closed cases older than this lose phone numbers and message bodies (`textline retention run`).
     retention_days: int = Field(365, ge=1, le=100 * 365)
     run_worker: bool = True  # drain the outbox and run timers in the server process
+    # How long a claimed outbox row stays claimed before another worker may take it over
+    # (app/sms/worker.py); well beyond one provider call. Tests of a crash shorten it.
+    outbox_lease_seconds: int = Field(60, ge=5, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 

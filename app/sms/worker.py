@@ -47,6 +47,7 @@ from app.sms.providers import (
 log = logging.getLogger("textline.outbox")
 
 LEASE = timedelta(seconds=60)  # far beyond one provider call (10 s timeout) and one commit
+# (the default of Settings.outbox_lease_seconds)
 SLACK = timedelta(minutes=5)  # our clock against the provider's, when looking for an earlier send
 MAX_ATTEMPTS = 10
 BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0  # seconds: 1-2, 2-4, 4-8 ... 7 to 14 minutes in all
@@ -66,6 +67,10 @@ class Claim:
     to: str = ""
     body: str = ""
     check_since: datetime | None = None  # an earlier attempt may have sent it: look first
+
+
+def lease(rt: Runtime) -> timedelta:
+    return timedelta(seconds=rt.settings.outbox_lease_seconds)
 
 
 def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
@@ -103,7 +108,7 @@ def drain_once(rt: Runtime, *, batch: int = 20, now: datetime | None = None,
 def _claim(rt: Runtime, now: datetime) -> Claim | None:
     with unit_of_work(rt.sessions) as session:
         due = or_(and_(Outbox.state == "pending", Outbox.next_attempt_at <= now),
-                  and_(Outbox.state == "sending", Outbox.claimed_at <= now - LEASE))
+                  and_(Outbox.state == "sending", Outbox.claimed_at <= now - lease(rt)))
         stmt = select(Outbox).where(due).order_by(Outbox.next_attempt_at, Outbox.id).limit(1)
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
@@ -133,7 +138,7 @@ def _claim(rt: Runtime, now: datetime) -> Claim | None:
 
 def _deliver(rt: Runtime, claim: Claim, provider: SmsProvider,
              integration: IntegrationSender | None, now: datetime | None) -> None:
-    if time.monotonic() - claim.started > LEASE.total_seconds() / 2:
+    if time.monotonic() - claim.started > lease(rt).total_seconds() / 2:
         # So late that another worker may soon reclaim it; sending now could race its check.
         log.warning("claim too old to send safely; left to the lease",
                     extra=log_fields(outbox=claim.id))

@@ -1,0 +1,213 @@
+"""SIGKILL under load: a real `textline serve`, killed mid-load, restarted on the same database.
+
+Several senders text at once while operators' replies queue in the outbox, and the fake Twilio
+is made to accept one text and hang before answering, so the kill lands with a send in flight.
+After the restart the senders retry every text that got no 200, as Twilio does. Then:
+every acknowledged text is stored exactly once (and every retried one too); every reply the API
+acknowledged reaches Twilio exactly once, the one in flight adopted rather than sent again.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import sessionmaker
+
+from app.auth.service import create_token, create_user
+from app.db import unit_of_work
+from app.models import Message, Outbox
+from app.sms.signature import sign
+from bench.harness import free_port, serving, stop, textline_argv
+from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from tests.sms.fake_twilio import FakeTwilio, fake_twilio  # noqa: F401
+
+SENDERS, PHONES_PER_SENDER = 4, 3
+PATH = "/webhooks/twilio/sms"
+
+
+def server_env(url: str, port: int, fake: FakeTwilio) -> dict[str, str]:
+    return {"TEXTLINE_DATABASE_URL": url, "TEXTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "TEXTLINE_TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+            "TEXTLINE_TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID, "TEXTLINE_SMS_PROVIDER": "twilio",
+            "TEXTLINE_TWILIO_API_BASE": fake.url, "TEXTLINE_TWILIO_FROM": "61016",
+            "TEXTLINE_SECRET_KEY": "crash-test-secret-0123456789abcdef",
+            "TEXTLINE_OUTBOX_LEASE_SECONDS": "5", "TEXTLINE_LOG_LEVEL": "WARNING"}
+
+
+def bearer_token(url: str) -> str:
+    engine = create_engine(url)
+    with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
+        create_user(session, "oscar", "operator", "correct-horse-battery", actor="test")
+        token = create_token(session, "oscar", "crash test", actor="test")
+    engine.dispose()
+    return token
+
+
+class Sender(threading.Thread):
+    """One texter's phone: texts on until told to stop; keeps what got a 200 and what did not."""
+
+    def __init__(self, n: int, port: int) -> None:
+        super().__init__(daemon=True)
+        self.n, self.port = n, port
+        self.acked: list[str] = []
+        self.unacked: list[dict[str, str]] = []
+        self.halt = threading.Event()
+
+    def post(self, client: httpx.Client, form: dict[str, str]) -> bool:
+        sig = sign(TEST_AUTH_TOKEN, f"http://127.0.0.1:{self.port}{PATH}", form)
+        try:
+            resp = client.post(f"http://127.0.0.1:{self.port}{PATH}", data=form,
+                               headers={"X-Twilio-Signature": sig})
+        except httpx.HTTPError:
+            return False
+        return resp.status_code == 200
+
+    def form(self, i: int) -> dict[str, str]:
+        phone = f"+4477009{self.n:02d}{i % PHONES_PER_SENDER:03d}"
+        return {"MessageSid": f"SM{self.n:02d}{i:06d}{'c' * 24}", "AccountSid": TEST_ACCOUNT_SID,
+                "From": phone, "To": "61016", "NumMedia": "0",
+                "Body": f"lad being followed at leeds station text {i}"}
+
+    def run(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            i = PHONES_PER_SENDER  # the opening texts were sent before the load
+            while not self.halt.is_set():
+                form = self.form(i)
+                if self.post(client, form):
+                    self.acked.append(form["MessageSid"])
+                else:
+                    self.unacked.append(form)
+                    time.sleep(0.05)
+                i += 1
+
+    def retry_unacked(self, deadline: float) -> None:
+        """What Twilio does with a webhook that got no 200: the same request again."""
+        with httpx.Client(timeout=10) as client:
+            while self.unacked and time.monotonic() < deadline:
+                if self.post(client, self.unacked[0]):
+                    self.acked.append(self.unacked.pop(0)["MessageSid"])
+                else:
+                    time.sleep(0.1)
+
+
+class Replier(threading.Thread):
+    """An operator replying on the cases, each reply's words unique."""
+
+    def __init__(self, port: int, token: str, case_ids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.port, self.case_ids = port, case_ids
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.acked: list[str] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            i = 0
+            while not self.halt.is_set():
+                body = f"Operator reply number {i}"
+                try:
+                    resp = client.post(
+                        f"http://127.0.0.1:{self.port}/api/cases/"
+                        f"{self.case_ids[i % len(self.case_ids)]}/messages",
+                        json={"body": body}, headers=self.headers)
+                    if resp.status_code == 201:
+                        self.acked.append(body)
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+                i += 1
+                time.sleep(0.02)
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_sigkill_mid_load_loses_nothing_and_sends_nothing_twice(database_url, fake_twilio,  # noqa: F811
+                                                                tmp_path: Path):
+    began = time.monotonic()
+    port = free_port()
+    env = server_env(database_url, port, fake_twilio)
+    token = bearer_token(database_url)
+    log = tmp_path / "server.log"
+    fake_twilio.hang_seconds = 3.0
+    fake_twilio.script("ok", "ok", "ok", "ok", "hang-accept")
+
+    senders = [Sender(n, port) for n in range(SENDERS)]
+    with serving(textline_argv(port), env, port, log=log) as first:
+        with httpx.Client(timeout=10) as client:
+            for s in senders:
+                for i in range(PHONES_PER_SENDER):
+                    assert s.post(client, s.form(i))
+                    s.acked.append(s.form(i)["MessageSid"])
+            cases = client.get(f"http://127.0.0.1:{port}/api/cases?limit=100",
+                               headers={"Authorization": f"Bearer {token}"}).json()["items"]
+        replier = Replier(port, token, [c["id"] for c in cases])
+        for s in senders:
+            s.start()
+        replier.start()
+        # Kill once Twilio has taken the text it will not answer for, with texts still coming.
+        wait_until(lambda: fake_twilio.posts >= 5 and len(replier.acked) >= 8, 20,
+                   "the hanging send")
+        stop(first, signal.SIGKILL)
+        killed_at = time.monotonic()
+        acked_before_kill = sum(len(s.acked) for s in senders)
+    assert acked_before_kill > SENDERS * PHONES_PER_SENDER
+
+    time.sleep(0.3)  # the senders meet a dead server
+    with serving(textline_argv(port), env, port, log=log):
+        restarted = time.monotonic()
+        time.sleep(0.5)
+        for s in senders:
+            s.halt.set()
+        replier.halt.set()
+        for t in [*senders, replier]:
+            t.join(15)
+        for s in senders:
+            s.retry_unacked(time.monotonic() + 15)
+            assert s.unacked == []
+
+        engine = create_engine(database_url)
+
+        def outbox_settled() -> bool:
+            with engine.connect() as conn:
+                return conn.execute(select(func.count()).select_from(Outbox).where(
+                    Outbox.state.in_(("pending", "sending")))).scalar_one() == 0
+
+        # The row in flight at the kill waits out its 5-second lease, then is checked, not resent.
+        wait_until(outbox_settled, 30, "the outbox to drain after the restart")
+
+    with engine.connect() as conn:
+        inbound = Counter(conn.execute(select(Message.provider_sid).where(
+            Message.direction == "inbound")).scalars())
+        outbound = conn.execute(select(Message.body, Message.provider_sid, Message.status).where(
+            Message.author.like("operator:%"))).all()
+        states = Counter(conn.execute(select(Outbox.state)).scalars())
+    engine.dispose()
+
+    acked = [sid for s in senders for sid in s.acked]
+    assert len(acked) == len(set(acked))
+    assert set(inbound) == set(acked), "an acknowledged text is missing, or an unknown one stored"
+    assert set(inbound.values()) == {1}
+
+    sent = Counter(m.body for m in fake_twilio.messages)
+    stored = {body: (sid, status) for body, sid, status in outbound}
+    assert set(replier.acked) <= set(stored), "an acknowledged reply was lost"
+    assert states == Counter({"done": len(stored)})
+    for body, (sid, status) in stored.items():
+        assert sent[body] == 1, f"{body!r} reached Twilio {sent[body]} times"
+        assert status == "sent"
+        assert sid in {m.sid for m in fake_twilio.messages if m.body == body}
+    assert len(fake_twilio.messages) == len(stored)
+    assert fake_twilio.lists >= 1, "the send in flight at the kill was never checked for"
+    assert "adopting an earlier send" in log.read_text()
+    print(f"\n{len(acked)} texts, {len(stored)} replies; killed after {killed_at - began:.1f}s, "
+          f"back {restarted - killed_at:.1f}s later; whole test {time.monotonic() - began:.1f}s")
