@@ -61,8 +61,11 @@ def integration_hook(settings: Settings) -> Any:
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
+    readers = None
+    if settings.is_sqlite:
+        readers = make_sessionmaker(make_engine(settings.database_url, read_only=True))
     return Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                   intake=build_intake(settings), events=EventBus())
+                   intake=build_intake(settings), events=EventBus(), read_sessions=readers)
 
 
 def ensure_secret_key(rt: Runtime) -> str:

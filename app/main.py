@@ -49,11 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for task in reversed(background):
             task.stop()
         runtime.engine.dispose()
+        runtime.read_sessions.kw["bind"].dispose()
 
     app = FastAPI(title="Textline", version="0.1.0", lifespan=lifespan,
                   description="Text-line intake for transport police control rooms.")
     app.state.runtime = runtime
     app.state.sessions = runtime.sessions
+    app.state.read_sessions = runtime.read_sessions
     app.state.head_revision = head_revision()
     app.add_middleware(RequestContext)
     install_error_handlers(app)

@@ -26,3 +26,10 @@ class Runtime:
     sessions: sessionmaker[Session]
     intake: Intake
     events: EventBus
+    # For reads only: on SQLite a separate pool that never takes the write lock; on
+    # PostgreSQL the same sessions as writes.
+    read_sessions: sessionmaker[Session] | None = None
+
+    def __post_init__(self) -> None:
+        if self.read_sessions is None:
+            self.read_sessions = self.sessions

@@ -26,7 +26,7 @@ class VerifyOut(BaseModel):
 
 @router.get("/api/audit/verify", response_model=VerifyOut, responses=ERRORS)
 def audit_verify(request: Request, _: Principal = Depends(require("supervisor"))) -> VerifyOut:
-    with request.app.state.sessions() as session:
+    with request.app.state.read_sessions() as session:
         result = verify(session)
     return VerifyOut(ok=result.ok, events=result.events, first_bad=result.first_bad)
 

@@ -18,7 +18,7 @@ def current_principal(
     request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Principal:
     if creds is not None and creds.scheme.lower() == "bearer":
-        with request.app.state.sessions() as session:
+        with request.app.state.read_sessions() as session:
             principal = principal_for_token(session, creds.credentials, utcnow())
         if principal is None:
             raise Unauthorized("invalid or expired token")

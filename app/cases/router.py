@@ -42,7 +42,7 @@ def cases_index(
             raise BadRequest("phone is not a phone number")
     f = CaseFilter(status=status, priority=priority, decision=decision, queue=queue,
                    phone=wanted_phone, since=since)
-    with request.app.state.sessions() as session:
+    with request.app.state.read_sessions() as session:
         items, next_cursor = list_cases(session, f, limit, cursor)
     return CasePage(items=items, next_cursor=next_cursor)
 
