@@ -59,10 +59,13 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
     transactions that WAL lets run beside the writer, so a long read such as an export never
     holds the write lock that every webhook needs."""
     if url.startswith("sqlite"):
-        if read_only:
+        in_memory = ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite+pysqlite:")
+        if in_memory:
+            pass  # SQLAlchemy's own single-connection pool
+        elif read_only:
             kwargs.setdefault("pool_size", 4)
             kwargs.setdefault("max_overflow", 4)
-        elif ":memory:" not in url and url.rstrip("/") not in ("sqlite:", "sqlite+pysqlite:"):
+        else:
             # Every transaction takes SQLite's write lock (BEGIN IMMEDIATE), so at most one runs
             # at a time anyway. One pooled connection makes threads queue for it in order; with
             # several, they poll SQLite's busy handler, whose sleeps grow to 100 ms, and under

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
 from app.auth.deps import require
 from app.auth.service import Principal
@@ -20,6 +20,7 @@ from app.db import unit_of_work, utcnow
 from app.dispatch.decide import Decision
 from app.models import Reporter
 from app.runtime import Runtime
+from app.validation import typed_text
 
 router = APIRouter(prefix="/api", tags=["case actions"])
 
@@ -27,32 +28,27 @@ CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Operator = Annotated[Principal, Depends(require("operator"))]
 
 
-def _text(limit: int) -> StringConstraints:
-    """Stripped first, so a blank or whitespace-padded value is judged by what remains."""
-    return StringConstraints(strip_whitespace=True, min_length=1, max_length=limit)
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ReplyIn(_Strict):
-    body: Annotated[str, _text(actions.MAX_REPLY)]
+    body: typed_text(actions.MAX_REPLY)
     confirm_discreet: bool = False
 
 
 class NoteIn(_Strict):
-    body: Annotated[str, _text(actions.MAX_NOTE)]
+    body: typed_text(actions.MAX_NOTE)
 
 
 class DecisionIn(_Strict):
     decision: Literal["999", "101"]
-    queue: Annotated[str, _text(actions.MAX_QUEUE)]
-    reason: Annotated[str, _text(actions.MAX_REASON)]
+    queue: typed_text(actions.MAX_QUEUE)
+    reason: typed_text(actions.MAX_REASON)
 
 
 class CloseIn(_Strict):
-    outcome: Annotated[str, _text(actions.MAX_OUTCOME)]
+    outcome: typed_text(actions.MAX_OUTCOME)
 
 
 def _err(*codes: int) -> dict[int | str, dict[str, str]]:
