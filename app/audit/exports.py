@@ -27,7 +27,7 @@ from app.models import AuditEvent, Case, Message, Reporter, User
 KINDS = ("cases", "messages", "audit")
 FORMATS = ("csv", "ndjson")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
-BATCH = 2000
+BATCH = 5000
 MAX_REASON = 500
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP's list: = + - @,
 # and tab / carriage return, which some programs strip before looking).
