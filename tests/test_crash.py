@@ -17,36 +17,16 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, func, select
-from sqlalchemy.orm import sessionmaker
 
-from app.auth.service import create_token, create_user
-from app.db import unit_of_work
 from app.models import Message, Outbox
 from app.sms.signature import sign
 from bench.harness import free_port, serving, stop, textline_argv
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-from tests.sms.fake_twilio import FakeTwilio, fake_twilio  # noqa: F401
+from tests.serverproc import operator_token, server_env, wait_until
+from tests.sms.fake_twilio import fake_twilio  # noqa: F401
 
 SENDERS, PHONES_PER_SENDER = 4, 3
 PATH = "/webhooks/twilio/sms"
-
-
-def server_env(url: str, port: int, fake: FakeTwilio) -> dict[str, str]:
-    return {"TEXTLINE_DATABASE_URL": url, "TEXTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "TEXTLINE_TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-            "TEXTLINE_TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID, "TEXTLINE_SMS_PROVIDER": "twilio",
-            "TEXTLINE_TWILIO_API_BASE": fake.url, "TEXTLINE_TWILIO_FROM": "61016",
-            "TEXTLINE_SECRET_KEY": "crash-test-secret-0123456789abcdef",
-            "TEXTLINE_OUTBOX_LEASE_SECONDS": "5", "TEXTLINE_LOG_LEVEL": "WARNING"}
-
-
-def bearer_token(url: str) -> str:
-    engine = create_engine(url)
-    with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
-        create_user(session, "oscar", "operator", "correct-horse-battery", actor="test")
-        token = create_token(session, "oscar", "crash test", actor="test")
-    engine.dispose()
-    return token
 
 
 class Sender(threading.Thread):
@@ -124,19 +104,12 @@ class Replier(threading.Thread):
                 time.sleep(0.02)
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 def test_sigkill_mid_load_loses_nothing_and_sends_nothing_twice(database_url, fake_twilio,  # noqa: F811
                                                                 tmp_path: Path):
     began = time.monotonic()
     port = free_port()
-    env = server_env(database_url, port, fake_twilio)
-    token = bearer_token(database_url)
+    env = server_env(database_url, port, fake_twilio, TEXTLINE_OUTBOX_LEASE_SECONDS="5")
+    token = operator_token(database_url)
     log = tmp_path / "server.log"
     fake_twilio.hang_seconds = 3.0
     fake_twilio.script("ok", "ok", "ok", "ok", "hang-accept")

@@ -1,0 +1,145 @@
+"""Two `textline serve` processes on different ports sharing one PostgreSQL database.
+
+Texts go to both in turn. A dashboard stream open on the first sees the cases opened on the
+second (LISTEN/NOTIFY, app/events_pg.py). Operators' replies, posted to both, are drained by both
+in-process workers through FOR UPDATE SKIP LOCKED: each reaches Twilio exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from app.models import Case, Outbox, Reporter
+from app.sms.signature import sign
+from bench.harness import free_port, serving, textline_argv
+from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from tests.serverproc import PASSWORD, operator_token, server_env, wait_until
+from tests.sms.fake_twilio import fake_twilio  # noqa: F401
+
+PHONES, REPLIES = 12, 24
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def text(client: httpx.Client, port: int, phone: str, sid: str, body: str) -> None:
+    form = {"MessageSid": sid, "AccountSid": TEST_ACCOUNT_SID, "From": phone, "To": "61016",
+            "Body": body, "NumMedia": "0"}
+    url = f"http://127.0.0.1:{port}/webhooks/twilio/sms"
+    resp = client.post(url, data=form, headers={"X-Twilio-Signature": sign(TEST_AUTH_TOKEN, url,
+                                                                            form)})
+    assert resp.status_code == 200, resp.text
+
+
+class Stream(threading.Thread):
+    """A signed-in dashboard's event stream: (kind, case_id) of each event, as it arrives."""
+
+    def __init__(self, port: int, username: str) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            page = client.get("/login")
+            token = _CSRF.search(page.text)
+            assert token, "no CSRF token on the login form"
+            resp = client.post("/login", data={"username": username, "password": PASSWORD,
+                                               "csrf_token": token.group(1), "next": "/"})
+            assert resp.status_code == 303, resp.text
+            self.cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.events: list[tuple[str, int | None]] = []
+        self.connected = threading.Event()
+
+    def run(self) -> None:
+        request = (f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                   f"Cookie: {self.cookie}\r\nAccept: text/event-stream\r\n\r\n")
+        try:
+            self.sock.sendall(request.encode())
+            for raw in self.sock.makefile("rb"):
+                line = raw.decode().strip()
+                if line.startswith(": connected"):
+                    self.connected.set()
+                elif line.startswith("data: "):
+                    doc = json.loads(line[6:])
+                    self.events.append((doc["kind"], doc["case_id"]))
+        except (OSError, ValueError):
+            pass  # closed by close(), or the server went away
+
+    def close(self) -> None:
+        # An open stream would hold the server's graceful shutdown until it was killed.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.join(5)
+
+    def opened(self) -> set[int]:
+        return {case for kind, case in list(self.events) if kind == "case.opened"}
+
+
+def delivered(log: Path) -> int:
+    return sum(1 for line in log.read_text().splitlines() if "outbox delivered" in line)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_instances_share_events_and_outbox(database_url, fake_twilio, tmp_path):  # noqa: F811
+    began = time.monotonic()
+    token = operator_token(database_url)
+    ports = [free_port(), free_port()]
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    envs = [server_env(database_url, p, fake_twilio, TEXTLINE_LOG_LEVEL="INFO") for p in ports]
+    with serving(textline_argv(ports[0]), envs[0], ports[0], log=logs[0]), \
+            serving(textline_argv(ports[1]), envs[1], ports[1], log=logs[1]):
+        stream = Stream(ports[0], "oscar")
+        stream.start()
+        assert stream.connected.wait(10), "the event stream did not open"
+
+        phones = [f"+4477009550{i:02d}" for i in range(PHONES)]
+        with httpx.Client(timeout=10) as client:
+            for i, phone in enumerate(phones):  # first texts: to A, B, A, B ...
+                text(client, ports[i % 2], phone, f"SM{i:04d}{'a' * 28}",
+                     "someone is being followed at leeds station")
+            for i, phone in enumerate(phones):  # second texts: the other way round
+                text(client, ports[(i + 1) % 2], phone, f"SM{i:04d}{'b' * 28}", "platform 4")
+
+        engine = create_engine(database_url)
+        with engine.connect() as conn:
+            case_of = dict(conn.execute(select(Reporter.phone, Case.id)
+                                        .join(Case, Case.reporter_id == Reporter.id)).all())
+        assert sorted(case_of) == sorted(phones), "one case per phone, whichever server it met"
+        opened_on_b = {case_of[p] for i, p in enumerate(phones) if i % 2 == 1}
+        wait_until(lambda: opened_on_b <= stream.opened(), 10,
+                   "cases opened on B to reach A's stream")
+        # ...and each exactly once: A neither lost B's events nor echoed its own.
+        opened = Counter(case for kind, case in stream.events if kind == "case.opened")
+        assert set(opened.values()) == {1} and set(opened) == set(case_of.values())
+
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(timeout=10, headers=headers) as client:
+            for i in range(REPLIES):
+                case_id = case_of[phones[i % PHONES]]
+                resp = client.post(f"http://127.0.0.1:{ports[i % 2]}/api/cases/{case_id}/messages",
+                                   json={"body": f"Reply {i}: officers are on the way"})
+                assert resp.status_code == 201, resp.text
+
+        def drained() -> bool:
+            with engine.connect() as conn:
+                return conn.execute(select(func.count()).select_from(Outbox)
+                                    .where(Outbox.state != "done")).scalar_one() == 0
+
+        wait_until(drained, 20, "both workers to drain the outbox")
+        engine.dispose()
+        stream.close()
+
+    sent = Counter(m.body for m in fake_twilio.messages)
+    assert len(sent) == REPLIES and set(sent.values()) == {1}, "a reply was lost or sent twice"
+    by_server = [delivered(log) for log in logs]
+    assert sum(by_server) == REPLIES and all(by_server), "both workers take their share"
+    print(f"\nreplies delivered by A and B: {by_server}; {time.monotonic() - began:.1f}s")
