@@ -286,7 +286,8 @@
       try {
         const resp = await fetch("/simulator/messages?phone=" + encodeURIComponent(phone.value),
           { credentials: "same-origin" });
-        if (resp.ok) render((await resp.json()).messages);
+        if (resp.redirected) window.location.assign("/login?next=/simulator");
+        else if (resp.ok) render((await resp.json()).messages);
       } catch (e) { /* the next poll tries again */ }
     }
 
@@ -301,6 +302,10 @@
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
         body: JSON.stringify({ phone: phone.value, body: text }),
       });
+      if (resp.redirected) {  // the session ended: nothing was sent
+        window.location.assign("/login?next=/simulator");
+        return;
+      }
       if (resp.ok) {
         body.value = "";
       } else {
