@@ -109,16 +109,22 @@ def _redact_reporters(session: Session, reporter_ids: set[int], cutoff: datetime
     """Replace the number of each reporter none of whose cases is open or recent."""
     if not reporter_ids:
         return 0
+    # Lock first, as receive() does (by phone), then look for their other cases: a text
+    # arriving now either opens its case before this looks, so the number stays, or waits and
+    # finds the number gone, and starts a new reporter.
+    reporters = session.execute(
+        select(Reporter).where(Reporter.id.in_(reporter_ids),
+                               ~Reporter.phone.startswith(PHONE_PREFIX))
+        .order_by(Reporter.id).with_for_update()
+    ).scalars().all()
     keep = set(session.execute(
         select(Case.reporter_id).where(Case.reporter_id.in_(reporter_ids), ~_aged_out(cutoff))
     ).scalars())
     count = 0
-    for reporter in session.execute(
-        select(Reporter).where(Reporter.id.in_(reporter_ids - keep),
-                               ~Reporter.phone.startswith(PHONE_PREFIX))
-    ).scalars():
-        reporter.phone = f"{PHONE_PREFIX}{reporter.id}"  # unique, and never a phone number
-        count += 1
+    for reporter in reporters:
+        if reporter.id not in keep:
+            reporter.phone = f"{PHONE_PREFIX}{reporter.id}"  # unique, and never a phone number
+            count += 1
     return count
 
 
@@ -152,6 +158,7 @@ def run_retention(factory: sessionmaker[Session], *, now: datetime, retention_da
         with unit_of_work(factory) as session:
             batch = session.execute(
                 select(Case).where(_due(cutoff)).order_by(Case.id).limit(BATCH)
+                .with_for_update()  # a late note (allowed on closed cases) waits its turn
             ).scalars().all()
             for case in batch:
                 messages += _redact_case(session, case, actor, now)

@@ -154,3 +154,37 @@ def test_retention_command(app, world, database_url):
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("redacted 2 closed cases")
     assert set(bodies(app, world["old_a"])) == {REDACTED}
+
+
+def test_a_text_arriving_during_retention_keeps_its_number(app, world):
+    """receive() locks the reporter by phone and opens a case; retention, running meanwhile,
+    must wait for it and then leave the number alone (both backends)."""
+    import threading
+    import time
+
+    from app.cases.service import lock_reporter
+    from app.db import unit_of_work
+
+    locked, failures = threading.Event(), []
+
+    def incoming() -> None:
+        try:
+            with unit_of_work(app.state.sessions) as s:
+                reporter = lock_reporter(s, ALICE, utcnow())
+                locked.set()
+                time.sleep(1.0)
+                s.add(Case(reporter_id=reporter.id, open_reporter_id=reporter.id,
+                           created_at=utcnow(), updated_at=utcnow(), conversation_state={},
+                           facts={}))
+        except Exception as exc:  # reported below, not lost in the thread
+            failures.append(exc)
+            locked.set()
+
+    thread = threading.Thread(target=incoming)
+    thread.start()
+    assert locked.wait(10)
+    result = run(app)
+    thread.join(10)
+    assert failures == []
+    assert result.cases == 2 and result.reporters == 0
+    assert phone_of(app, world["old_a"]) == ALICE  # the new open case still needs it
