@@ -43,7 +43,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["TEXTLINE_RUN_WORKER"] = "false"
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_config=None, proxy_headers=True,
-                server_header=False, access_log=False)
+                server_header=False, access_log=False,
+                # Open dashboards hold event streams; don't let them block a restart.
+                timeout_graceful_shutdown=5)
     return EXIT_OK
 
 
