@@ -27,8 +27,13 @@ test: install
 lint: install
 	$(BIN)/ruff check app tests bench
 
+## Extraction timing, then load (real webhook against a bare FastAPI baseline), dashboard events,
+## and the queue with 100,000 cases (bench/README.md). PostgreSQL parts run where it is reachable.
 bench: install
 	$(BIN)/python bench/bench_extract.py
+	$(BIN)/python bench/bench_load.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_sse.py
+	$(BIN)/python bench/bench_queue.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache textline.db textline.db-wal textline.db-shm

@@ -1,0 +1,205 @@
+"""From a webhook's 200 to the event on a connected dashboard's stream (GET /events).
+
+    .venv/bin/python bench/bench_sse.py [--conversations 300] [--connections 8]
+                                        [--postgres URL | --no-postgres]
+
+Serves Textline (SQLite, one process; then PostgreSQL with two workers, where the stream sits
+on one worker and half the texts land on the other, so their events cross by LISTEN/NOTIFY),
+signs a dashboard in, keeps its event stream open, and drives four-text conversations through
+the webhook. Each acknowledged text should bring one event for its case (case.opened for the
+first, message.new after); the delay is taken from the moment the client read the 200 to the
+moment it read the event (0 when the event came first). Target (issue 8): p99 under 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import tempfile
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+
+from bench.bench_load import (
+    PATH,
+    PG_DEFAULT,
+    drop_schema,
+    pg_schema_url,
+    signed,
+    textline_env,
+)
+from bench.conversations import Text, conversations
+from bench.harness import Connection, free_port, percentile, serving, textline_argv
+
+PASSWORD = "correct-horse-battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_REF = re.compile(r"TL-\d{6}-(\d+)")
+WANTED = ("case.opened", "message.new")
+
+
+def add_operator(url: str) -> None:
+    from app import migrate
+    from app.auth.service import create_user
+    from app.db import make_engine, make_sessionmaker, unit_of_work
+
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        create_user(session, "bench", "operator", PASSWORD, actor="bench")
+    engine.dispose()
+
+
+def sign_in(port: int) -> str:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        token = _CSRF.search(client.get("/login").text)
+        assert token, "no CSRF token on the login form"
+        resp = client.post("/login", data={"username": "bench", "password": PASSWORD,
+                                           "csrf_token": token.group(1), "next": "/"})
+        if resp.status_code != 303:
+            raise RuntimeError(f"sign-in failed: {resp.status_code}")
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+
+class Matcher:
+    """Pairs the k-th acknowledged text of a case with the k-th event for that case."""
+
+    def __init__(self) -> None:
+        self.acks: dict[int, deque[float]] = defaultdict(deque)
+        self.events: dict[int, deque[float]] = defaultdict(deque)
+        self.delays: list[float] = []
+        self.early = 0
+
+    def ack(self, case_id: int, at: float) -> None:
+        self._pair(case_id, ack=at)
+
+    def event(self, case_id: int, at: float) -> None:
+        self._pair(case_id, event=at)
+
+    def _pair(self, case_id: int, ack: float | None = None, event: float | None = None) -> None:
+        if ack is not None:
+            if self.events[case_id]:
+                self.events[case_id].popleft()
+                self.early += 1
+                self.delays.append(0.0)
+            else:
+                self.acks[case_id].append(ack)
+        if event is not None:
+            if self.acks[case_id]:
+                self.delays.append((event - self.acks[case_id].popleft()) * 1000)
+            else:
+                self.events[case_id].append(event)
+
+    def missing(self) -> int:
+        return sum(len(q) for q in self.acks.values())
+
+
+async def stream(port: int, cookie: str, matcher: Matcher, ready: asyncio.Event,
+                 stop: asyncio.Event) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write((f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n"
+                  "Accept: text/event-stream\r\n\r\n").encode())
+    try:
+        while not stop.is_set():
+            try:
+                line = await asyncio.wait_for(reader.readline(), 0.5)
+            except TimeoutError:
+                continue
+            if not line:
+                break
+            text = line.decode().strip()
+            if text.startswith(": connected"):
+                ready.set()
+            elif text.startswith("data: "):
+                doc = json.loads(text[6:])
+                if doc["kind"] in WANTED and doc["case_id"] is not None:
+                    matcher.event(int(doc["case_id"]), time.perf_counter())
+    finally:
+        writer.close()
+
+
+async def drive(port: int, cookie: str, convs: list[list[Text]], connections: int) -> Matcher:
+    matcher = Matcher()
+    ready, stop = asyncio.Event(), asyncio.Event()
+    reader = asyncio.create_task(stream(port, cookie, matcher, ready, stop))
+    await asyncio.wait_for(ready.wait(), 10)
+    pending = deque(convs)
+
+    async def one_connection() -> None:
+        conn = Connection(port)
+        while pending:
+            conv = pending.popleft()
+            case_id = None
+            for text in conv:
+                form, headers = signed(port, text)
+                status, body = await conn.post_form(PATH, form, headers)
+                at = time.perf_counter()
+                if status != 200:
+                    continue
+                if case_id is None:
+                    found = _REF.search(body.decode())
+                    if found is None:
+                        break  # no reference to follow this conversation by
+                    case_id = int(found.group(1))
+                matcher.ack(case_id, at)
+        await conn.close()
+
+    await asyncio.gather(*(one_connection() for _ in range(connections)))
+    deadline = time.perf_counter() + 5
+    while matcher.missing() and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    stop.set()
+    await reader
+    return matcher
+
+
+def run(name: str, url: str, workers: int, args: argparse.Namespace, run_no: int) -> str:
+    add_operator(url)
+    port = free_port()
+    log = Path(tempfile.gettempdir()) / "textline-bench-sse.log"
+    with serving(textline_argv(port, workers), textline_env(url, port), port, log=log):
+        cookie = sign_in(port)
+        convs = list(conversations(args.conversations, run_no))
+        matcher = asyncio.run(drive(port, cookie, convs, args.connections))
+    delays = sorted(matcher.delays)
+    p99 = percentile(delays, 99)
+    verdict = "ok" if p99 < 500 and not matcher.missing() else "OVER TARGET"
+    return (f"{name:<28} events {len(delays):>5}  p50 {percentile(delays, 50):6.1f} ms  "
+            f"p99 {p99:6.1f} ms  max {delays[-1] if delays else float('nan'):6.1f} ms  "
+            f"before the 200: {matcher.early}  missing: {matcher.missing()}  {verdict}")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--conversations", type=int, default=300)
+    p.add_argument("--connections", type=int, default=8)
+    p.add_argument("--postgres", default=PG_DEFAULT)
+    p.add_argument("--no-postgres", action="store_true")
+    args = p.parse_args()
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="textline-bench-sse-") as workdir:
+        lines.append(run("SQLite (1 process)", f"sqlite:///{workdir}/sse.db", 1, args, 7))
+    if not args.no_postgres:
+        try:
+            schema, url = pg_schema_url(args.postgres)
+        except Exception as exc:
+            lines.append(f"PostgreSQL: skipped ({type(exc).__name__})")
+        else:
+            try:
+                lines.append(run("PostgreSQL (2 workers)", url, 2, args, 8))
+            finally:
+                drop_schema(args.postgres, schema)
+    print(f"webhook 200 -> dashboard event, {args.conversations} conversations x 4 texts over "
+          f"{args.connections} connections")
+    print("\n".join(lines))
+    return 0 if all(line.endswith("ok") for line in lines) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
