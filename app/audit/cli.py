@@ -7,7 +7,7 @@ import sys
 import time
 from typing import IO, Any
 
-EXIT_OK = 0
+EXIT_OK, EXIT_USAGE = 0, 2
 
 
 class ProgressBar:
@@ -43,9 +43,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from app.db import make_engine, make_sessionmaker, unit_of_work
     from app.errors import AppError
 
+    if args.include_pii and not (args.reason or "").strip():
+        print("textline: --include-pii needs --reason TEXT (it is audited)", file=sys.stderr)
+        return EXIT_USAGE
     settings = _settings()
-    if args.include_pii and not args.reason:
-        raise CliError("--include-pii needs --reason TEXT (it is audited)")
     try:
         req = build_request(args.kind, args.format, args.start, args.end, settings.tz,
                             include_pii=args.include_pii, reason=args.reason)

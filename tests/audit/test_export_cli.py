@@ -44,7 +44,7 @@ def test_export_with_personal_data_needs_a_reason(app, client, database_url):
     open_case(client, app, "someone following me at leeds", ALICE)
     refused = run(["export", "messages", "--from", today(), "--to", today(), "--include-pii"],
                   database_url, capture_output=True, text=True)
-    assert refused.returncode == 1
+    assert refused.returncode == 2  # a usage error
     assert refused.stderr.strip() == "textline: --include-pii needs --reason TEXT (it is audited)"
     done = run(["export", "cases", "--from", today(), "--to", today(), "--include-pii",
                 "--reason", "court order 7"], database_url, capture_output=True, text=True)
