@@ -6,7 +6,8 @@ statement (a console session, a buggy script) fail loudly too. They do not stop 
 superuser, who can disable triggers (PostgreSQL: ALTER TABLE ... DISABLE TRIGGER, or
 session_replication_role = replica; SQLite: DROP TRIGGER): the hash chain is what detects that,
 and `textline audit verify` names the first event touched. TRUNCATE fires no row trigger, so test
-fixtures that empty every table keep working.
+fixtures that empty every table keep working. On SQLite, a later batch migration that rebuilds
+audit_events (copy, drop, rename) drops these triggers with the old table: recreate them there.
 
 Revision ID: 0004
 Revises: 0003
