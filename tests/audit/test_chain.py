@@ -201,3 +201,14 @@ def test_facts_summary_and_reasons_keep_the_structure_only():
     assert textless_reasons(["happening now", "weapon: 'blade'", "child (about 14)",
                              "at London Kings Cross (KGX)"]) == [
         "happening now", "weapon", "child", "at London Kings Cross"]
+
+
+@pytest.mark.parametrize("seq", [1, 2, 3, 6])
+def test_small_batches_find_the_same_event(app, database_url, seq):
+    """verify() reads the chain in batches; a fault on either side of a boundary is found."""
+    seed(app)
+    with superuser(database_url) as conn:
+        conn.execute(update(AuditEvent).where(AuditEvent.seq == seq).values(actor="mallory"))
+    with app.state.sessions() as session:
+        result = verify(session, batch=2)
+    assert (result.ok, result.first_bad, result.events) == (False, seq, seq)
