@@ -36,13 +36,17 @@ def postgres_reachable() -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
+def unavailable(what: str, why: str) -> None:
+    """Skip outside CI, saying why; in CI nothing may be skipped, so fail instead."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI: {why}")
+    pytest.skip(f"{what} not available ({why}); these tests run in CI")
+
+
 def require_postgres() -> None:
     why = postgres_reachable()
-    if why is None:
-        return
-    if IN_CI:
-        pytest.fail(f"PostgreSQL is required in CI but unreachable at {PG_BASE}: {why}")
-    pytest.skip(f"PostgreSQL not reachable at {PG_BASE} ({why}); these tests run in CI")
+    if why is not None:
+        unavailable("PostgreSQL", f"unreachable at {PG_BASE}: {why}")
 
 
 class Database:

@@ -19,10 +19,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(app: Any, port: int | None = None) -> Iterator[str]:
+def live_server(app: Any, port: int | None = None, *,
+                graceful_seconds: int | None = None) -> Iterator[str]:
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", access_log=False)
+                            lifespan="on", access_log=False,
+                            timeout_graceful_shutdown=graceful_seconds)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from app import migrate
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import IN_CI, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, unavailable
 from tests.corpus.runner import CORPUS, Driver, load_corpus, play, report
 from tests.helpers import PUBLIC, token_for
 
@@ -20,11 +20,8 @@ FULL_STATIONS = CORPUS.parents[1] / "data" / "gb_rail_stations.csv"
 
 
 def _need(path: Path, what: str) -> None:
-    if path.exists():
-        return
-    if IN_CI:
-        pytest.fail(f"{what} is required in CI but missing at {path}")
-    pytest.skip(f"{what} not found at {path}; it runs where ../shared is present")
+    if not path.exists():
+        unavailable(what, f"missing at {path}")
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, unavailable
+from tests.live import free_port, live_server
 
 CHROMIUM = os.environ.get("TEXTLINE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -35,17 +33,8 @@ def _browser_missing() -> str | None:
 
 def require_browser() -> None:
     why = _browser_missing()
-    if why is None:
-        return
-    if IN_CI:
-        pytest.fail(f"browser tests must run in CI: {why}")
-    pytest.skip(f"browser tests skipped: {why}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    if why is not None:
+        unavailable("a browser (chromium and Playwright)", why)
 
 
 @dataclass
@@ -63,48 +52,29 @@ def live(server: LiveServer) -> LiveServer:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     """A migrated SQLite database, the app on uvicorn in a thread, and an outbox worker."""
-    import uvicorn
-
     from app import migrate
     from app.auth.web import LoginThrottle
     from app.config import Settings
     from app.main import create_app
+    from app.sms.worker import OutboxWorker
 
     db = f"sqlite:///{tmp_path / 'live.db'}"
     migrate.upgrade(db)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(database_url=db, public_url=url, twilio_auth_token=TEST_AUTH_TOKEN,
                         twilio_account_sid=TEST_ACCOUNT_SID, sms_provider="console",
                         secret_key="browser-test-secret-0123456789")
     app = create_app(settings)
     app.state.login_throttle = LoginThrottle(base_delay=0.0)
+    worker = OutboxWorker(app.state.runtime, poll=0.2)
     # Open event streams would hold a graceful shutdown forever: give them a second.
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", access_log=False, timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    worker = None
-    try:
-        from app.sms.worker import OutboxWorker
-
-        worker = OutboxWorker(app.state.runtime, poll=0.2)
+    with live_server(app, port, graceful_seconds=1):
         worker.start()
-    except ImportError:
-        pass
-    try:
-        yield LiveServer(url, app)
-    finally:
-        if worker is not None:
+        try:
+            yield LiveServer(url, app)
+        finally:
             worker.stop(timeout=5)
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
