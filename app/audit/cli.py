@@ -52,9 +52,10 @@ def cmd_export(args: argparse.Namespace) -> int:
                             include_pii=args.include_pii, reason=args.reason)
     except AppError as exc:
         raise CliError(exc.message) from None
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with unit_of_work(factory) as session:
+    with unit_of_work(make_sessionmaker(make_engine(settings.database_url))) as session:
         record_export(session, "cli", req, via="cli")
+    # Reads in deferred transactions: on SQLite they never hold the lock writers need.
+    factory = make_sessionmaker(make_engine(settings.database_url, read_only=True))
     err: Any = sys.stderr
     bar = ProgressBar(count_rows(factory, req), err) if err.isatty() else None
     out = open(args.output, "wb") if args.output else sys.stdout.buffer

@@ -1,9 +1,10 @@
 """Exports of cases, messages and the audit log, as CSV or NDJSON, streamed from the database.
 
-Rows are read in keyset batches (id > last id, LIMIT n), each batch in its own short session, so
-memory stays flat however long the range, and on SQLite no transaction is held open while a slow
-client reads (every transaction there takes the write lock). Phone numbers are masked unless the
-caller asked for personal data with a reason; that request is itself an audit event.
+Rows are read in keyset batches (id > last id, LIMIT n), each batch in its own short session from
+the read-only pool, so memory stays flat however long the range, and no transaction stays open
+while a slow client reads (on SQLite a long reader would stop the WAL from being checkpointed).
+Phone numbers are masked unless the caller asked for personal data with a reason; that request is
+itself an audit event.
 """
 
 from __future__ import annotations

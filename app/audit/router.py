@@ -57,7 +57,7 @@ def export(
         record_export(session, principal.username, req, via="api")
     # A sync iterator: Starlette runs each step in a worker thread, off the event loop.
     return StreamingResponse(
-        stream(request.app.state.sessions, req), media_type=MEDIA_TYPES[fmt],
+        stream(request.app.state.read_sessions, req), media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{req.filename}"',
                  "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )

@@ -75,7 +75,7 @@ def _render(request: Request, user: PageUser, start: str | None, end: str | None
     settings = request.app.state.runtime.settings
     now = utcnow()
     first, last, error = _range(start, end, now.astimezone(settings.tz).date())
-    with request.app.state.sessions() as session:
+    with request.app.state.read_sessions() as session:
         figs = collect(session, first, last, settings.tz, now)
     return _pages(request).render(
         "supervisor.html", status, user=user, figs=figs, charts=charts(figs), error=error,
