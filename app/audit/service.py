@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,33 +38,72 @@ def record(
     session: Session, actor: str, action: str, *, case_id: int | None = None,
     data: dict[str, Any] | None = None, at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction (flushed with the caller's next flush)."""
-    head = _locked_head(session)
+    """Append one event in the caller's transaction: chained and written when it commits.
+
+    The chain's head is one row that every writer must lock, so it is locked as late as it can
+    be: at commit, for one short statement batch, not from the transaction's first event on.
+    On PostgreSQL with several processes that lock is what serialises webhooks; holding it
+    through a whole conversation step made two workers slower than one (bench/README.md).
+    """
     at = at or utcnow()
     data = json.loads(json.dumps(data or {}, default=str))  # exactly what the JSON column returns
-    seq = head.seq + 1
-    digest = hashlib.sha256(canonical(seq, at, actor, action, case_id, data, head.hash)).hexdigest()
-    event = AuditEvent(seq=seq, at=at, actor=actor, action=action, case_id=case_id, data=data,
-                       prev_hash=head.hash, hash=digest)
-    session.add(event)
-    head.seq, head.hash = seq, digest
+    event = AuditEvent(at=at, actor=actor, action=action, case_id=case_id, data=data)
+    tx = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((tx, event))
     return event
 
 
-def _locked_head(session: Session) -> AuditHead:
-    # One text writes four or five events: the head is read and locked once per transaction,
-    # not once per event, and the events go to the database together at the next flush
-    # (bench/README.md, "profile"). The cache is keyed by the transaction object, so a new
-    # transaction, or one rolled back, always reads the head afresh.
-    tx = session.get_transaction()
-    cached = session.info.get("audit_head")
-    if cached is not None and tx is not None and cached[0] is tx and tx.is_active:
-        return cached[1]
+_PENDING = "audit_pending"
+
+
+def append_pending(session: Session) -> int:
+    """Lock the head, chain the transaction's recorded events onto it, add them; how many."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return 0
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one()
-    session.info["audit_head"] = (tx or session.get_transaction(), head)
-    return head
+    seq, prev = head.seq, head.hash
+    for _tx, event in pending:
+        seq += 1
+        event.seq, event.prev_hash = seq, prev
+        event.hash = prev = hashlib.sha256(canonical(
+            seq, event.at, event.actor, event.action, event.case_id, event.data, prev,
+        )).hexdigest()
+        session.add(event)
+    head.seq, head.hash = seq, prev
+    return len(pending)
+
+
+def _within(tx: Any, ancestor: Any) -> bool:
+    while tx is not None:
+        if tx is ancestor:
+            return True
+        tx = tx.parent
+    return False
+
+
+# Registered on every Session, where record() is defined: whichever sessionmaker made the
+# session, an event recorded in it is chained at its commit and dropped with its rollback.
+@sa_event.listens_for(Session, "before_commit")
+def _chain_at_commit(session: Session) -> None:
+    if not session.in_nested_transaction():
+        append_pending(session)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [(tx, ev) for tx, ev in pending
+                                  if not _within(tx, previous_transaction)]
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)
