@@ -81,8 +81,10 @@ def ensure_secret_key(rt: Runtime) -> str:
 
 
 def start_background(rt: Runtime) -> list[Any]:
-    """The in-process outbox worker and the silence timer; each has stop()."""
+    """The in-process outbox worker, the silence timer and hourly retention; each has stop()."""
+    from app.audit.retention import run_retention
     from app.cases.sweeper import Periodic, sweep_silence
+    from app.db import utcnow
     from app.sms.worker import OutboxWorker
 
     worker = OutboxWorker(rt)
@@ -91,7 +93,11 @@ def start_background(rt: Runtime) -> list[Any]:
     worker.start()
     sweeper = Periodic("silence-sweeper", 30.0, lambda: sweep_silence(rt))
     sweeper.start()
-    return [worker, sweeper]
+    retention = Periodic("retention", 3600.0, lambda: run_retention(
+        rt.sessions, now=utcnow(), retention_days=rt.settings.retention_days,
+        reopen_hours=rt.settings.reopen_hours))
+    retention.start()
+    return [worker, sweeper, retention]
 
 
 WAKE_WORKER = frozenset({"message.new", "case.updated", "case.opened"})
