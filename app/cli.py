@@ -25,10 +25,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app import migrate
+    from app.bootstrap import build_intake
     from app.demo import create_demo_users
     from app.logs import configure_logging
-
-    from app.bootstrap import build_intake
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)

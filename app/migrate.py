@@ -11,7 +11,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 
-
 def _migrations_dir() -> Path:
     """Beside the package in a checkout; in the working directory for a plain install (Docker)."""
     for candidate in (Path(__file__).resolve().parent.parent / "migrations",

@@ -14,8 +14,12 @@ from pydantic import AfterValidator, StringConstraints
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def has_controls(value: str) -> bool:
+    return _CONTROL.search(value) is not None
+
+
 def _no_controls(value: str) -> str:
-    if _CONTROL.search(value):
+    if has_controls(value):
         raise ValueError("must not contain control characters")
     return value
 

@@ -61,6 +61,7 @@ def append_pending(session: Session) -> int:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return 0
+    session.flush()  # the rest of the transaction's writes first, outside the head's lock
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one()

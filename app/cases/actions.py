@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.auth.service import Principal
+from app.dispatch.decide import Decision
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import Case, Message, Reporter, User
 from app.runtime import Runtime
+from app.validation import has_controls
 
 MAX_REPLY = 1600  # what Twilio accepts in one outbound message
 MAX_NOTE = 4000
@@ -45,6 +47,8 @@ def _required_text(value: str, field: str, limit: int) -> str:
         raise Unprocessable(f"{field} must not be blank")
     if len(text) > limit:
         raise Unprocessable(f"{field} is longer than {limit} characters")
+    if has_controls(text):  # forms reach here without the API's pydantic check
+        raise Unprocessable(f"{field} must not contain control characters")
     return text
 
 
@@ -160,10 +164,10 @@ def add_note(session: Session, case_id: int, principal: Principal, body: str, *,
     return note
 
 
-def override_decision(session: Session, case_id: int, principal: Principal, decision: str,
-                      queue: str, reason: str, *, now: datetime) -> Case:
+def override_decision(session: Session, rt: Runtime, case_id: int, principal: Principal,
+                      decision: str, queue: str, reason: str, *, now: datetime) -> Case:
     """A human's 999/101 decision. decision_by "operator:<name>" tells the dispatcher never to
-    move it back."""
+    move it back; the integration hears of it, and a new 999 texts the reporter its advice."""
     if decision not in DECISIONS:
         raise Unprocessable("decision must be 999 or 101")
     queue = _required_text(queue, "queue", MAX_QUEUE)
@@ -188,6 +192,11 @@ def override_decision(session: Session, case_id: int, principal: Principal, deci
            data={"previous": previous,
                  "new": {"decision": decision, "queue": queue, "priority": priority},
                  "reason": reason})
+    person_decided = getattr(rt.intake, "person_decided", None)
+    if person_decided is not None:
+        reporter = session.get(Reporter, case.reporter_id)
+        person_decided(session, case, reporter,
+                       Decision(decision, queue, priority, OVERRIDE_RULE, (reason,)), now)
     return case
 
 

@@ -17,8 +17,6 @@ from app.cases import actions
 from app.cases.queries import get_case
 from app.cases.schemas import CaseOut, MessageOut, message_out
 from app.db import unit_of_work, utcnow
-from app.dispatch.decide import Decision
-from app.models import Reporter
 from app.runtime import Runtime
 from app.validation import typed_text
 
@@ -103,15 +101,8 @@ def post_decision(request: Request, case_id: CaseId, payload: DecisionIn,
                   principal: Operator) -> CaseOut:
     rt = _rt(request)
     with unit_of_work(rt.sessions) as session:
-        now = utcnow()
-        case = actions.override_decision(session, case_id, principal, payload.decision,
-                                         payload.queue, payload.reason, now=now)
-        person_decided = getattr(rt.intake, "person_decided", None)
-        if person_decided is not None:
-            reporter = session.get(Reporter, case.reporter_id)
-            person_decided(session, case, reporter, Decision(
-                case.decision or "", case.queue or "", case.priority or "", "override",
-                (payload.reason,)), now)
+        actions.override_decision(session, rt, case_id, principal, payload.decision,
+                                  payload.queue, payload.reason, now=utcnow())
         out = get_case(session, case_id)
     rt.events.publish("case.updated", case_id, action="decision", by=principal.username)
     return out

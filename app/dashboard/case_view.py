@@ -139,7 +139,7 @@ def decision_form(request: Request, case_id: int = CaseId, decision: str = Form(
                   queue: str = Form(""), reason: str = Form(""), csrf_token: str = Form(""),
                   user: PageUser = Operator) -> Response:
     def work(session: Any, rt: Runtime) -> None:
-        actions.override_decision(session, case_id, user.principal, decision, queue, reason,
+        actions.override_decision(session, rt, case_id, user.principal, decision, queue, reason,
                                   now=utcnow())
     return _act(request, user, case_id, csrf_token, "decision",
                 {"decision": decision, "queue": queue, "reason": reason}, work,

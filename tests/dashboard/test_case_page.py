@@ -139,3 +139,30 @@ def test_canned_replies_fit_one_plain_text():
     assert len(replies) >= 5
     for reply in replies:
         assert segments(reply["text"]) == (1, "GSM-7"), reply
+
+
+
+def test_form_text_with_control_characters_is_refused_not_a_500(app, client):
+    """Forms reach the case service without the JSON API's validation: the service checks too."""
+    csrf = sign_in(client, app)
+    text_in(client, "someone shouting at kings cross")
+    for route, data in (("decision", {"decision": "101", "queue": "general", "reason": "x\x00y"}),
+                        ("note", {"body": "bad\x00note"}), ("close", {"outcome": "\x00"})):
+        resp = client.post(f"/cases/1/{route}", data={**data, "csrf_token": csrf})
+        assert resp.status_code < 500, route
+        assert "control characters" in resp.text, route
+    assert _case(app).status == "open"
+
+
+def test_a_person_s_999_reaches_the_texter_and_the_integration(app, client):
+    """The form override goes through the same service as the API: 999 advice is texted."""
+    csrf = sign_in(client, app)
+    text_in(client, "lad about 30 arguing with staff at kings cross, its over now")
+    resp = client.post("/cases/1/decision", data={"decision": "999", "queue": "emergency",
+                                                  "reason": "CCTV shows a weapon",
+                                                  "csrf_token": csrf}, follow_redirects=False)
+    assert resp.status_code in (302, 303)
+    with app.state.sessions() as s:
+        bot = s.execute(select(Message).where(Message.author == "bot")
+                        .order_by(Message.id.desc())).scalars().first()
+    assert bot is not None and "999" in bot.body and bot.status == "queued"
