@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -39,6 +39,8 @@ def record(
     data: dict[str, Any] | None = None, at: datetime | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction: chained and written when it commits.
+
+    The returned event is not added to the session; it holds its seq and hash once committed.
 
     The chain's head is one row that every writer must lock, so it is locked as late as it can
     be: at commit, for one short statement batch, not from the transaction's first event on.
@@ -66,13 +68,18 @@ def append_pending(session: Session) -> int:
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one()
     seq, prev = head.seq, head.hash
+    rows = []
     for _tx, event in pending:
         seq += 1
         event.seq, event.prev_hash = seq, prev
         event.hash = prev = hashlib.sha256(canonical(
             seq, event.at, event.actor, event.action, event.case_id, event.data, prev,
         )).hexdigest()
-        session.add(event)
+        rows.append({"seq": seq, "at": event.at, "actor": event.actor, "action": event.action,
+                     "case_id": event.case_id, "data": event.data, "prev_hash": event.prev_hash,
+                     "hash": event.hash})
+    # One executemany, not an ORM insert a row: nothing needs the new rows' ids back.
+    session.execute(insert(AuditEvent), rows)
     head.seq, head.hash = seq, prev
     return len(pending)
 

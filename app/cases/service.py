@@ -47,11 +47,15 @@ def lock_reporter(session: Session, phone: str, now: datetime) -> Reporter:
     The lock serialises every text from one number, so their conversation steps never
     interleave and two first texts cannot both open a case.
     """
+    locked = select(Reporter).where(Reporter.phone == phone).with_for_update()
+    # Most texts come from a number already known: look first, insert only when missing
+    # (one statement fewer on three texts in four; bench/README.md, "profile").
+    reporter = session.execute(locked).scalar_one_or_none()
+    if reporter is not None:
+        return reporter
     insert_ignoring_conflict(session, Reporter, {"phone": phone, "opted_out": False,
                                                  "created_at": now}, ["phone"])
-    return session.execute(
-        select(Reporter).where(Reporter.phone == phone).with_for_update()
-    ).scalar_one()
+    return session.execute(locked).scalar_one()
 
 
 def already_received(session: Session, sid: str) -> bool:
