@@ -7,7 +7,6 @@ asks that its expected risks, age and immediacy are among what the extractors fo
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,8 @@ from app.conversation.extract.immediacy import extract_immediacy
 from app.conversation.extract.intent import detect_intents
 from app.conversation.extract.risk import extract_risks
 from app.conversation.facts import RISK_INDICATORS
+from tests.corpus.runner import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "conversations.yaml"
 INTENTS = {"stop", "start", "help", "discreet", "dont_know"}
 
 WORDS = (
