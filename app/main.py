@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from app.bootstrap import build_runtime, ensure_secret_key, start_background
 from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
 from app.config import Settings, load_settings
+from app.conversation.extract.risk import default_lexicon  # issue 8: warmed before gc.freeze
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
 from app.errors import install_error_handlers
 from app.events_pg import start_relay  # issue 8: LISTEN/NOTIFY between processes
@@ -43,7 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.background = background
         relay = start_relay(runtime.events, runtime.engine)  # issue 8: None on SQLite
         app.state.event_relay = relay
+        # issue 8: what start built stays for the process's life; kept out of the collector's
+        # full passes, which otherwise walked it (~80 ms) inside whichever request set one off.
+        default_lexicon()  # else loaded by the first text
+        gc.freeze()
         yield
+        gc.unfreeze()
         if relay is not None:
             relay.stop()
         for task in reversed(background):
