@@ -92,6 +92,15 @@ def delivered(log: Path) -> int:
 def test_two_instances_share_events_and_outbox(database_url, fake_twilio, tmp_path):  # noqa: F811
     began = time.monotonic()
     token = operator_token(database_url)
+    # Twilio takes 0.1 s a text here, so that neither worker, sending one at a time, can drain
+    # the burst of replies alone before the other looks.
+    answer = fake_twilio.next_answer
+
+    def slow_answer() -> str:
+        time.sleep(0.1)
+        return answer()
+
+    fake_twilio.next_answer = slow_answer  # type: ignore[method-assign]
     ports = [free_port(), free_port()]
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     envs = [server_env(database_url, p, fake_twilio, TEXTLINE_LOG_LEVEL="INFO") for p in ports]
