@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -64,10 +64,10 @@ def append_pending(session: Session) -> int:
     if not pending:
         return 0
     session.flush()  # the rest of the transaction's writes first, outside the head's lock
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
-    seq, prev = head.seq, head.hash
+    # Plain statements from here to the commit: the lock is held for as little Python as can be.
+    seq, prev = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).one()
     rows = []
     for _tx, event in pending:
         seq += 1
@@ -80,7 +80,7 @@ def append_pending(session: Session) -> int:
                      "hash": event.hash})
     # One executemany, not an ORM insert a row: nothing needs the new rows' ids back.
     session.execute(insert(AuditEvent), rows)
-    head.seq, head.hash = seq, prev
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
     return len(pending)
 
 
