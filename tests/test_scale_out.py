@@ -152,3 +152,17 @@ def test_two_instances_share_events_and_outbox(database_url, fake_twilio, tmp_pa
     by_server = [delivered(log) for log in logs]
     assert sum(by_server) == REPLIES and all(by_server), "both workers take their share"
     print(f"\nreplies delivered by A and B: {by_server}; {time.monotonic() - began:.1f}s")
+
+
+def test_relay_payloads_round_trip_and_stay_under_the_notify_limit():
+    from app.events import Event
+    from app.events_pg import MAX_PAYLOAD, channel_for, decode, encode
+
+    event = Event("case.updated", 7, {"action": "claim"}, 1234.5)
+    assert decode(encode(event, "host:1:ab")) == ("host:1:ab", event)
+    big = Event("message.new", 8, {"blob": "x" * 20_000}, 1.0)
+    payload = encode(big, "host:1:ab")
+    assert len(payload.encode()) <= MAX_PAYLOAD
+    assert decode(payload) == ("host:1:ab", Event("message.new", 8, {}, 1.0))
+    assert decode("not json") is None and decode('{"k": "x"}') is None
+    assert channel_for("T_Ab-9") == "textline_events_t_ab_9"
