@@ -67,6 +67,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_status_updated", "status", "updated_at", "id"),
         Index("ix_cases_updated", "updated_at", "id"),
+        # The dashboard's closed view lists closed cases newest first.
+        Index("ix_cases_status_closed", "status", "closed_at", "id"),
     )
 
 
