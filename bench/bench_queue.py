@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import random
-import re
 import shutil
 import sys
 import tempfile
@@ -26,17 +25,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx
 
 from bench.bench_load import PG_DEFAULT, drop_schema, pg_schema_url
-from bench.harness import Connection, free_port, percentile, serving, textline_argv
+from bench.harness import (
+    BENCH_PASSWORD,
+    Connection,
+    free_port,
+    percentile,
+    serving,
+    sign_in,
+    textline_argv,
+)
 
-PASSWORD = "correct-horse-battery"
+PASSWORD = BENCH_PASSWORD
 STATIONS = [("Leeds", "LDS"), ("Clapham Junction", "CLJ"), ("London Kings Cross", "KGX"),
             ("Brighton", "BTN"), ("Manchester Piccadilly", "MAN"), ("York", "YRK")]
 PRIORITIES = [("999", "emergency", "P1"), ("101", "safeguarding", "P2"),
               ("101", "general", "P2"), ("101", "general", "P3"), (None, None, None)]
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def seed(url: str, cases: int, open_cases: int, batch: int = 5000) -> float:
@@ -105,17 +110,6 @@ def seed(url: str, cases: int, open_cases: int, batch: int = 5000) -> float:
         create_user(session, "bench", "operator", PASSWORD, actor="bench")
     app_engine.dispose()
     return time.perf_counter() - began
-
-
-def sign_in(port: int) -> str:
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        token = _CSRF.search(client.get("/login").text)
-        assert token, "no CSRF token on the login form"
-        resp = client.post("/login", data={"username": "bench", "password": PASSWORD,
-                                           "csrf_token": token.group(1), "next": "/"})
-        if resp.status_code != 303:
-            raise RuntimeError(f"sign-in failed: {resp.status_code}")
-        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
 
 async def time_paths(port: int, cookie: str, rounds: int) -> dict[str, tuple[float, float, int]]:

@@ -25,7 +25,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx
 
 from bench.bench_load import (
     PATH,
@@ -36,10 +35,17 @@ from bench.bench_load import (
     textline_env,
 )
 from bench.conversations import Text, conversations
-from bench.harness import Connection, free_port, percentile, serving, textline_argv
+from bench.harness import (
+    BENCH_PASSWORD,
+    Connection,
+    free_port,
+    percentile,
+    serving,
+    sign_in,
+    textline_argv,
+)
 
-PASSWORD = "correct-horse-battery"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = BENCH_PASSWORD
 _REF = re.compile(r"TL-\d{6}-(\d+)")
 WANTED = ("case.opened", "message.new")
 
@@ -54,17 +60,6 @@ def add_operator(url: str) -> None:
     with unit_of_work(make_sessionmaker(engine)) as session:
         create_user(session, "bench", "operator", PASSWORD, actor="bench")
     engine.dispose()
-
-
-def sign_in(port: int) -> str:
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        token = _CSRF.search(client.get("/login").text)
-        assert token, "no CSRF token on the login form"
-        resp = client.post("/login", data={"username": "bench", "password": PASSWORD,
-                                           "csrf_token": token.group(1), "next": "/"})
-        if resp.status_code != 303:
-            raise RuntimeError(f"sign-in failed: {resp.status_code}")
-        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
 
 class Matcher:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -159,3 +160,21 @@ class Figures:
 
     def p(self, q: float) -> float:
         return percentile(sorted(self.latencies_ms), q)
+
+
+BENCH_PASSWORD = "correct-horse-battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def sign_in(port: int, username: str = "bench", password: str = BENCH_PASSWORD) -> str:
+    """Log in through the dashboard's own form; the session cookie, as a Cookie header value."""
+    import httpx
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        token = _CSRF.search(client.get("/login").text)
+        assert token, "no CSRF token on the login form"
+        resp = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": token.group(1), "next": "/"})
+        if resp.status_code != 303:
+            raise RuntimeError(f"sign-in failed: {resp.status_code}")
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
