@@ -64,8 +64,11 @@ def build_runtime(settings: Settings) -> Runtime:
     readers = None
     if settings.is_sqlite:
         readers = make_sessionmaker(make_engine(settings.database_url, read_only=True))
+    from app.sms.inbox import InboxWriter
+
     return Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                   intake=build_intake(settings), events=EventBus(), read_sessions=readers)
+                   intake=build_intake(settings), events=EventBus(), read_sessions=readers,
+                   inbox=InboxWriter(engine))
 
 
 def ensure_secret_key(rt: Runtime) -> str:
@@ -81,15 +84,21 @@ def ensure_secret_key(rt: Runtime) -> str:
 
 
 def start_background(rt: Runtime) -> list[Any]:
-    """The in-process outbox worker, the silence timer and hourly retention; each has stop()."""
+    """The inbox processor, the outbox worker, the silence timer and hourly retention; each has
+    stop()."""
     from app.audit.retention import run_retention
+    from app.cases.processor import InboxProcessor
     from app.cases.sweeper import Periodic, sweep_silence
     from app.db import utcnow
-    from app.sms.worker import OutboxWorker
+    from app.sms.worker import WAKE_ON, OutboxWorker
 
+    processor = InboxProcessor(rt)
+    if rt.inbox is not None:
+        rt.inbox.on_commit = processor.notify  # read each text as soon as it is safe
+    processor.start()
     worker = OutboxWorker(rt)
     # Wake the worker as soon as a committed change may have queued a text.
-    rt.events.add_listener(lambda ev: worker.notify() if ev.kind in WAKE_WORKER else None)
+    rt.events.add_listener(lambda ev: worker.notify() if ev.kind in WAKE_ON else None)
     worker.start()
     sweeper = Periodic("silence-sweeper", 30.0, lambda: sweep_silence(rt))
     sweeper.start()
@@ -97,7 +106,5 @@ def start_background(rt: Runtime) -> list[Any]:
         rt.sessions, now=utcnow(), retention_days=rt.settings.retention_days,
         reopen_hours=rt.settings.reopen_hours))
     retention.start()
-    return [worker, sweeper, retention]
+    return [processor, worker, sweeper, retention]
 
-
-WAKE_WORKER = frozenset({"message.new", "case.updated", "case.opened"})

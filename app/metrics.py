@@ -2,6 +2,8 @@
 
 - textline_webhook_seconds: histogram of the inbound webhook's latency in this process, from
   the request's arrival to the last byte of the answer (a middleware, so every outcome counts);
+- textline_inbox_depth and textline_inbox_oldest_seconds: texts acknowledged and not yet read
+  by the processor, and how long the oldest has waited (a growing figure: see docs/scaling.md);
 - textline_outbox_depth{kind,state} and textline_outbox_oldest_seconds{kind}: what waits to be
   delivered and for how long the oldest has waited, read from the database at each scrape;
 - textline_cases_waiting{priority}: open cases that no person has answered yet;
@@ -26,6 +28,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.cases.processor import inbox_depth
 from app.db import utcnow
 from app.models import Case, Outbox
 from app.runtime import Runtime
@@ -130,7 +133,14 @@ def database_lines(rt: Runtime) -> list[str]:
             select(Case.created_at, Case.first_response_at)
             .where(Case.first_response_at >= now - REPLY_WINDOW)
         ).all()
+        unread, unread_age = inbox_depth(session, now)
         session.rollback()
+
+    out += ["# HELP textline_inbox_depth Texts acknowledged to Twilio and not yet read.",
+            "# TYPE textline_inbox_depth gauge", f"textline_inbox_depth {unread}",
+            "# HELP textline_inbox_oldest_seconds How long the oldest unread text has waited.",
+            "# TYPE textline_inbox_oldest_seconds gauge",
+            f"textline_inbox_oldest_seconds {unread_age:.3f}"]
 
     out += ["# HELP textline_outbox_depth Outbox rows waiting to be delivered, by kind and state.",
             "# TYPE textline_outbox_depth gauge"]

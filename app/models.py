@@ -90,6 +90,27 @@ class Message(Base):
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class Inbox(Base):
+    """Texts acknowledged to Twilio and not yet read by the conversation.
+
+    The webhook's whole job is to put a row here, durably, and answer 200; the processor turns
+    each row into a message on its case (with the bot's replies and the dispatcher's decision)
+    and deletes the row in the same transaction. A row here is a text that is safe but unread.
+    """
+
+    __tablename__ = "inbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    to_number: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    media: Mapped[list[str] | None] = mapped_column(JSONType)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
 class Outbox(Base):
     """Work to deliver outside the transaction that decided it: texts and integration calls."""
 

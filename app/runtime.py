@@ -29,6 +29,8 @@ class Runtime:
     # For reads only: on SQLite a separate pool that never takes the write lock; on
     # PostgreSQL the same sessions as writes.
     read_sessions: sessionmaker[Session] | None = None
+    # The webhook's group-committing writer (app/sms/inbox.py); None where nothing receives texts.
+    inbox: Any = None
 
     def __post_init__(self) -> None:
         if self.read_sessions is None:

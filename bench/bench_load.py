@@ -92,9 +92,28 @@ async def drive(port: int, convs: list[list[Text]], connections: int
     return Figures("", len(latencies), errors, seconds, latencies), acked
 
 
+def unread(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM inbox")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def wait_until_read(url: str, timeout: float = 600.0) -> float:
+    """Seconds from now until the server has read every text it acknowledged."""
+    began = time.perf_counter()
+    while unread(url) and time.perf_counter() - began < timeout:
+        time.sleep(0.1)
+    return time.perf_counter() - began
+
+
 def run_target(name: str, argv: list[str], env: dict[str, str], port: int, convs: list[list[Text]],
-               warmup: list[list[Text]], connections: int, profile: Path | None
-               ) -> tuple[Figures, set[str]]:
+               warmup: list[list[Text]], connections: int, profile: Path | None,
+               url: str | None = None) -> tuple[Figures, set[str], str]:
     log = Path(tempfile.gettempdir()) / f"textline-bench-{name.split()[0].lower()}.log"
     with serving(argv, env, port, log=log) as proc:
         warm, warm_acked = asyncio.run(drive(port, warmup, connections))
@@ -108,12 +127,21 @@ def run_target(name: str, argv: list[str], env: dict[str, str], port: int, convs
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
         figures, acked = asyncio.run(drive(port, convs, connections))
+        reading = ""
+        if url is not None:
+            # The webhook only stores; the processor reads each text (conversation, dispatch,
+            # replies) straight after, giving way to the webhook while a burst lasts.
+            behind = unread(url)
+            after = wait_until_read(url)
+            total = figures.seconds + after
+            reading = (f"{behind} of {len(acked)} texts unread when the load ended, all read "
+                       f"{after:.1f} s later: {len(acked) / total:.0f} texts/s read end to end")
         if spy is not None:
             spy.send_signal(2)
             spy.wait(30)
     figures.name = name
     figures.errors += warm.errors
-    return figures, acked | warm_acked
+    return figures, acked | warm_acked, reading
 
 
 def check_stored(url: str, acked: set[str]) -> str:
@@ -124,14 +152,19 @@ def check_stored(url: str, acked: set[str]) -> str:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT provider_sid, count(*) FROM messages "
                                  "WHERE direction = 'inbound' GROUP BY provider_sid")).all()
+        waiting = conn.execute(text("SELECT count(*) FROM inbox")).scalar_one()
+        replies = conn.execute(text("SELECT count(*) FROM messages WHERE author = 'bot'")
+                               ).scalar_one()
     engine.dispose()
     stored = {sid: n for sid, n in rows}
     lost = [s for s in acked if s not in stored]
     doubled = [s for s, n in stored.items() if n > 1]
     extra = [s for s in stored if s not in acked]
-    if not (lost or doubled or extra):
-        return f"ok: {len(acked)} acknowledged, each stored once"
-    return f"FAILED: {len(lost)} lost, {len(doubled)} stored twice, {len(extra)} unacknowledged"
+    if not (lost or doubled or extra or waiting):
+        return (f"ok: {len(acked)} acknowledged, each stored once and read "
+                f"({replies} bot replies queued)")
+    return (f"FAILED: {len(lost)} lost, {len(doubled)} stored twice, {len(extra)} "
+            f"unacknowledged, {waiting} still unread")
 
 
 def pg_schema_url(base: str) -> tuple[str, str]:
@@ -195,19 +228,20 @@ def main() -> int:
         if "baseline" in only:
             port = free_port()
             argv = [PYTHON, "-m", "bench.baseline_app", "--port", str(port)]
-            base, _ = run_target("bare FastAPI (1 process)", argv, {}, port,
+            base, _, _ = run_target("bare FastAPI (1 process)", argv, {}, port,
                                  list(conversations(args.conversations, 1)),
                                  list(conversations(args.warmup, 2)), args.connections, None)
             results.append(base)
         if "sqlite" in only:
             port = free_port()
             url = f"sqlite:///{workdir / 'bench.db'}"
-            figures, acked = run_target(
+            figures, acked, reading = run_target(
                 "Textline SQLite (1 process)", textline_argv(port, 1), textline_env(url, port),
                 port, list(conversations(args.conversations, 3)),
-                list(conversations(args.warmup, 4)), args.connections, args.profile)
+                list(conversations(args.warmup, 4)), args.connections, args.profile, url)
             results.append(figures)
             checks.append(f"SQLite: {check_stored(url, acked)}")
+            checks.append(f"SQLite: {reading}")
         if "postgres" in only and not args.no_postgres:
             try:
                 schema, url = pg_schema_url(args.postgres)
@@ -216,12 +250,13 @@ def main() -> int:
             else:
                 try:
                     port = free_port()
-                    figures, acked = run_target(
+                    figures, acked, reading = run_target(
                         "Textline PostgreSQL (2 wkrs)", textline_argv(port, 2),
                         textline_env(url, port), port, list(conversations(args.conversations, 5)),
-                        list(conversations(args.warmup, 6)), args.connections, args.profile)
+                        list(conversations(args.warmup, 6)), args.connections, args.profile, url)
                     results.append(figures)
                     checks.append(f"PostgreSQL: {check_stored(url, acked)}")
+                    checks.append(f"PostgreSQL: {reading}")
                 finally:
                     drop_schema(args.postgres, schema)
     finally:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from sqlalchemy import func, select
+
 from app.auth.service import create_token, create_user
+from app.cases.processor import process_pending
 from app.db import unit_of_work
+from app.models import Case, Message, Reporter
 from app.sms.signature import sign
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
@@ -30,9 +34,29 @@ def signed_headers(params: dict[str, str], path: str = SMS_PATH, query: str = ""
     return {"X-Twilio-Signature": sign(TEST_AUTH_TOKEN, url, params)}
 
 
-def text_in(client: Any, body: str, phone: str = "+447700900123", sid: str | None = None) -> Any:
+def text_in(client: Any, body: str, phone: str = "+447700900123", sid: str | None = None,
+            *, read: bool = True) -> Any:
+    """Post a signed text; then, unless read=False, read the inbox as the processor would."""
     params = sms_form(body, phone, sid)
-    return client.post(SMS_PATH, data=params, headers=signed_headers(params))
+    resp = client.post(SMS_PATH, data=params, headers=signed_headers(params))
+    if read:
+        process_pending(client.app.state.runtime)
+    return resp
+
+
+def converse(client: Any, body: str, phone: str = "+447700900123") -> list[str]:
+    """Text in and return the bot's replies to that text, as queued for the texter."""
+    rt = client.app.state.runtime
+    with rt.sessions() as session:
+        before = session.execute(select(func.max(Message.id))).scalar() or 0
+    resp = text_in(client, body, phone)
+    assert resp.status_code == 200, resp.text
+    with rt.sessions() as session:
+        return list(session.execute(
+            select(Message.body).join(Case, Case.id == Message.case_id)
+            .join(Reporter, Reporter.id == Case.reporter_id)
+            .where(Reporter.phone == phone, Message.author == "bot", Message.id > before)
+            .order_by(Message.id)).scalars())
 
 
 def token_for(app: Any, role: str = "operator", username: str | None = None) -> dict[str, str]:

@@ -102,7 +102,8 @@ def test_simulate_conversation_appears_in_the_api(env, settings_kwargs):
 
     port = free_port()
     public = f"http://127.0.0.1:{port}"
-    app = create_app(Settings(**{**settings_kwargs, "public_url": public}))
+    # The server reads each text in its background processor, as `textline serve` does.
+    app = create_app(Settings(**{**settings_kwargs, "public_url": public, "run_worker": True}))
     headers = token_for(app)
     token = settings_kwargs["twilio_auth_token"]
     with live_server(app, port):

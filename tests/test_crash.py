@@ -3,8 +3,9 @@
 Several senders text at once while operators' replies queue in the outbox, and the fake Twilio
 is made to accept one text and hang before answering, so the kill lands with a send in flight.
 After the restart the senders retry every text that got no 200, as Twilio does. Then:
-every acknowledged text is stored exactly once (and every retried one too); every reply the API
-acknowledged reaches Twilio exactly once, the one in flight adopted rather than sent again.
+every acknowledged text is stored exactly once (and every retried one too), those still unread
+in the inbox at the kill read after the restart; every reply, the bot's and those the API
+acknowledged, reaches Twilio exactly once, the one in flight adopted rather than sent again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, func, select
 
-from app.models import Message, Outbox
+from app.models import Inbox, Message, Outbox
 from app.sms.signature import sign
 from bench.harness import free_port, serving, stop, textline_argv
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
@@ -112,7 +113,6 @@ def test_sigkill_mid_load_loses_nothing_and_sends_nothing_twice(database_url, fa
     token = operator_token(database_url)
     log = tmp_path / "server.log"
     fake_twilio.hang_seconds = 3.0
-    fake_twilio.script("ok", "ok", "ok", "ok", "hang-accept")
 
     senders = [Sender(n, port) for n in range(SENDERS)]
     with serving(textline_argv(port), env, port, log=log) as first:
@@ -121,15 +121,23 @@ def test_sigkill_mid_load_loses_nothing_and_sends_nothing_twice(database_url, fa
                 for i in range(PHONES_PER_SENDER):
                     assert s.post(client, s.form(i))
                     s.acked.append(s.form(i)["MessageSid"])
+            wait_until(lambda: len(client.get(
+                f"http://127.0.0.1:{port}/api/cases?limit=100",
+                headers={"Authorization": f"Bearer {token}"}).json()["items"]) == len(senders) *
+                PHONES_PER_SENDER, 20, "the opening texts to be read")
             cases = client.get(f"http://127.0.0.1:{port}/api/cases?limit=100",
                                headers={"Authorization": f"Bearer {token}"}).json()["items"]
+        # The bot's first replies go out; the fifth text Twilio takes after them hangs.
+        wait_until(lambda: fake_twilio.posts >= len(cases), 20, "the first replies")
+        hang_after = fake_twilio.posts + 5
+        fake_twilio.script("ok", "ok", "ok", "ok", "hang-accept")
         replier = Replier(port, token, [c["id"] for c in cases])
         for s in senders:
             s.start()
         replier.start()
         # Kill while Twilio holds the fifth reply it took and has not answered (for 3 s), with
         # texts still coming in.
-        wait_until(lambda: fake_twilio.posts >= 5, 20, "the hanging send")
+        wait_until(lambda: fake_twilio.posts >= hang_after, 20, "the hanging send")
         stop(first, signal.SIGKILL)
         killed_at = time.monotonic()
         acked_before_kill = sum(len(s.acked) for s in senders)
@@ -150,19 +158,23 @@ def test_sigkill_mid_load_loses_nothing_and_sends_nothing_twice(database_url, fa
 
         engine = create_engine(database_url)
 
-        def outbox_settled() -> bool:
+        def settled() -> bool:
             with engine.connect() as conn:
-                return conn.execute(select(func.count()).select_from(Outbox).where(
-                    Outbox.state.in_(("pending", "sending")))).scalar_one() == 0
+                unread = conn.execute(select(func.count()).select_from(Inbox)).scalar_one()
+                unsent = conn.execute(select(func.count()).select_from(Outbox).where(
+                    Outbox.state.in_(("pending", "sending")))).scalar_one()
+                return unread == 0 and unsent == 0
 
-        # The row in flight at the kill waits out its 5-second lease, then is checked, not resent.
-        wait_until(outbox_settled, 30, "the outbox to drain after the restart")
+        # Texts acknowledged before the kill and not yet read are read after the restart; the
+        # row in flight at the kill waits out its 5-second lease, then is checked, not resent.
+        wait_until(settled, 60, "the inbox and the outbox to drain after the restart")
 
     with engine.connect() as conn:
         inbound = Counter(conn.execute(select(Message.provider_sid).where(
             Message.direction == "inbound")).scalars())
-        outbound = conn.execute(select(Message.body, Message.provider_sid, Message.status).where(
-            Message.author.like("operator:%"))).all()
+        outbound = conn.execute(select(Message.author, Message.body, Message.provider_sid,
+                                       Message.status).where(
+            Message.direction == "outbound")).all()
         states = Counter(conn.execute(select(Outbox.state)).scalars())
     engine.dispose()
 
@@ -171,16 +183,22 @@ def test_sigkill_mid_load_loses_nothing_and_sends_nothing_twice(database_url, fa
     assert set(inbound) == set(acked), "an acknowledged text is missing, or an unknown one stored"
     assert set(inbound.values()) == {1}
 
+    # Each operator reply's words are unique: each reached Twilio once.
+    operator = [m.body for m in outbound if m.author.startswith("operator:")]
+    assert set(replier.acked) <= set(operator), "an acknowledged reply was lost"
     sent = Counter(m.body for m in fake_twilio.messages)
-    stored = {body: (sid, status) for body, sid, status in outbound}
-    assert set(replier.acked) <= set(stored), "an acknowledged reply was lost"
-    assert states == Counter({"done": len(stored)})
-    for body, (sid, status) in stored.items():
+    for body in operator:
         assert sent[body] == 1, f"{body!r} reached Twilio {sent[body]} times"
-        assert status == "sent"
-        assert sid in {m.sid for m in fake_twilio.messages if m.body == body}
-    assert len(fake_twilio.messages) == len(stored)
+    # The bot's replies repeat their words across texters: match every text by its SID. Each
+    # stored reply has the SID of exactly one of the texts Twilio took, and Twilio took no other.
+    assert states == Counter({"done": len(outbound)})
+    assert all(m.status == "sent" for m in outbound)
+    stored_sids = Counter(m.provider_sid for m in outbound)
+    assert set(stored_sids.values()) == {1}
+    assert set(stored_sids) == {m.sid for m in fake_twilio.messages}
+    assert len(fake_twilio.messages) == len(outbound)
+    assert sum(m.author == "bot" for m in outbound) >= len(senders) * PHONES_PER_SENDER
     assert fake_twilio.lists >= 1, "the send in flight at the kill was never checked for"
     assert "adopting an earlier send" in log.read_text()
-    print(f"\n{len(acked)} texts, {len(stored)} replies; killed after {killed_at - began:.1f}s, "
+    print(f"\n{len(acked)} texts, {len(outbound)} replies; killed after {killed_at - began:.1f}s, "
           f"back {restarted - killed_at:.1f}s later; whole test {time.monotonic() - began:.1f}s")

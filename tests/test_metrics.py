@@ -11,7 +11,7 @@ from tests.helpers import text_in, token_for
 def sample(text: str, name: str, **labels: str) -> float:
     """The value of one sample line, found by name and exact labels."""
     want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = re.escape(name) + (r"\{" + re.escape(want) + r"\}" if want else "") + r" (\S+)$"
+    pattern = "^" + re.escape(name) + (r"\{" + re.escape(want) + r"\}" if want else "") + r" (\S+)$"
     found = [float(m.group(1)) for m in re.finditer(pattern, text, re.MULTILINE)]
     assert len(found) == 1, f"{name}{{{want}}} appears {len(found)} times"
     return found[0]
@@ -47,7 +47,11 @@ def test_metrics_count_webhooks_outbox_waiting_and_first_reply(client, app):
     assert sample(body, "textline_cases_waiting", priority="P1") == 1
     assert sum(sample(body, "textline_cases_waiting", priority=p)
                for p in ("P1", "P2", "P3", "none")) == 2
-    assert sample(body, "textline_outbox_depth", kind="sms", state="pending") == 0
+    # The bot's replies wait in the outbox (no worker runs here); the texts are all read.
+    bot_replies = sample(body, "textline_outbox_depth", kind="sms", state="pending")
+    assert bot_replies >= 2
+    assert sample(body, "textline_inbox_depth") == 0
+    assert sample(body, "textline_inbox_oldest_seconds") == 0
 
     headers = token_for(app)
     case_id = client.get("/api/cases?phone=%2B447700900201", headers=headers).json()["items"][0]["id"]
@@ -56,11 +60,15 @@ def test_metrics_count_webhooks_outbox_waiting_and_first_reply(client, app):
     assert reply.status_code == 201
 
     body = client.get("/metrics").text
-    assert sample(body, "textline_outbox_depth", kind="sms", state="pending") == 1
+    assert sample(body, "textline_outbox_depth", kind="sms", state="pending") == bot_replies + 1
     assert sample(body, "textline_outbox_oldest_seconds", kind="sms") >= 0
     assert sample(body, "textline_cases_waiting", priority="P1") == 0
     assert sample(body, "textline_first_human_reply_seconds_count") == 1
     assert sample(body, "textline_first_human_reply_seconds", quantile="0.5") >= 0
+    assert text_in(client, "hello?", "+447700900203", read=False).status_code == 200
+    body = client.get("/metrics").text
+    assert sample(body, "textline_inbox_depth") == 1  # acknowledged, not yet read
+    assert sample(body, "textline_inbox_oldest_seconds") >= 0
     # Every line is a comment or "name{labels} value".
     for line in body.splitlines():
         assert line.startswith("# ") or re.fullmatch(r"[a-z_]+(\{[^}]*\})? [-+0-9.eInf]+", line), line

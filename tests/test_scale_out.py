@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from app.models import Case, Outbox, Reporter
+from app.models import Case, Inbox, Message, Outbox, Reporter
 from app.sms.signature import sign
 from bench.harness import free_port, serving, textline_argv
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
@@ -84,8 +84,12 @@ class Stream(threading.Thread):
         return {case for kind, case in list(self.events) if kind == "case.opened"}
 
 
+def count_lines(log: Path, what: str) -> int:
+    return sum(1 for line in log.read_text().splitlines() if what in line)
+
+
 def delivered(log: Path) -> int:
-    return sum(1 for line in log.read_text().splitlines() if "outbox delivered" in line)
+    return count_lines(log, "outbox delivered")
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -119,12 +123,17 @@ def test_two_instances_share_events_and_outbox(database_url, fake_twilio, tmp_pa
                 text(client, ports[(i + 1) % 2], phone, f"SM{i:04d}{'b' * 28}", "platform 4")
 
         engine = create_engine(database_url)
+
+        def read() -> bool:
+            with engine.connect() as conn:
+                return conn.execute(select(func.count()).select_from(Inbox)).scalar_one() == 0
+
+        wait_until(read, 20, "both processors to read the inbox")
         with engine.connect() as conn:
             case_of = dict(conn.execute(select(Reporter.phone, Case.id)
                                         .join(Case, Case.reporter_id == Reporter.id)).all())
         assert sorted(case_of) == sorted(phones), "one case per phone, whichever server it met"
-        opened_on_b = {case_of[p] for i, p in enumerate(phones) if i % 2 == 1}
-        wait_until(lambda: opened_on_b <= stream.opened(), 10,
+        wait_until(lambda: set(case_of.values()) <= stream.opened(), 10,
                    "cases opened on B to reach A's stream")
         # ...and each exactly once: A neither lost B's events nor echoed its own.
         opened = Counter(case for kind, case in stream.events if kind == "case.opened")
@@ -144,14 +153,25 @@ def test_two_instances_share_events_and_outbox(database_url, fake_twilio, tmp_pa
                                     .where(Outbox.state != "done")).scalar_one() == 0
 
         wait_until(drained, 20, "both workers to drain the outbox")
+        with engine.connect() as conn:
+            stored_sids = conn.execute(select(Message.provider_sid)
+                                       .where(Message.direction == "outbound")).scalars().all()
         engine.dispose()
         stream.close()
 
     sent = Counter(m.body for m in fake_twilio.messages)
-    assert len(sent) == REPLIES and set(sent.values()) == {1}, "a reply was lost or sent twice"
+    operator = [b for b in sent if b.startswith("Reply ")]
+    assert len(operator) == REPLIES and {sent[b] for b in operator} == {1}, \
+        "an operator's reply was lost or sent twice"
+    sids = Counter(m.sid for m in fake_twilio.messages)
+    assert set(sids.values()) == {1} and set(sids) == set(stored_sids)
+    assert len(fake_twilio.messages) == len(stored_sids) > REPLIES  # the bot's replies too
     by_server = [delivered(log) for log in logs]
-    assert sum(by_server) == REPLIES and all(by_server), "both workers take their share"
-    print(f"\nreplies delivered by A and B: {by_server}; {time.monotonic() - began:.1f}s")
+    assert sum(by_server) == len(stored_sids) and all(by_server), "both workers take their share"
+    read_by = [count_lines(log, "text read") for log in logs]
+    assert sum(read_by) == 2 * PHONES and all(read_by), "both processors read texts"
+    print(f"\ntexts read by A and B: {read_by}; texts delivered by A and B: {by_server}; "
+          f"{time.monotonic() - began:.1f}s")
 
 
 def test_relay_payloads_round_trip_and_stay_under_the_notify_limit():

@@ -24,16 +24,10 @@ from app.models import Case, Message, Reporter
 
 def send_bot_text(session: Session, case: Case, reporter: Reporter, body: str,
                   now: datetime) -> Message:
-    """A bot text outside a webhook's answer: through the outbox, like an operator's."""
-    from app.sms.outbox import enqueue_sms
+    """A bot text: through the outbox, like an operator's."""
+    from app.cases.service import add_bot_reply
 
-    message = Message(case_id=case.id, direction="outbound", author="bot", body=body,
-                      status="new", created_at=now)
-    session.add(message)
-    session.flush()
-    enqueue_sms(session, message, reporter.phone, now=now)
-    record(session, "bot", "message.queued", case_id=case.id, data={"message_id": message.id})
-    return message
+    return add_bot_reply(session, case, reporter, body, now)
 
 
 _STRENGTH = {("999", "P1"): 3, ("101", "P2"): 2, ("101", "P3"): 1}

@@ -15,12 +15,20 @@ from app.cases.service import (
     lock_reporter,
     store_inbound,
 )
+from app.models import Reporter
 from app.runtime import Runtime
 
 
-def receive(session: Session, rt: Runtime, msg: Inbound, now: datetime) -> Received | None:
-    """Store one inbound text and everything it causes; None when it is a duplicate."""
-    reporter = lock_reporter(session, msg.phone, now)
+def receive(session: Session, rt: Runtime, msg: Inbound, now: datetime, *,
+            reporter: Reporter | None = None, converse: bool = True) -> Received | None:
+    """Store one inbound text and everything it causes; None when it is a duplicate.
+
+    `reporter` is the texter's row if the caller has already locked it. With converse=False the
+    text is only stored on its case, for an operator to read: the fallback when the
+    conversation itself has failed on it (app/cases/processor.py).
+    """
+    if reporter is None:
+        reporter = lock_reporter(session, msg.phone, now)
     if already_received(session, msg.sid):
         return None
     case, opened, reopened = find_or_open_case(
@@ -30,9 +38,11 @@ def receive(session: Session, rt: Runtime, msg: Inbound, now: datetime) -> Recei
     message = store_inbound(session, case, msg, now)
     if message is None:
         return None
-    replies = rt.intake.on_inbound(session, case, reporter, message, now, opened=opened,
-                                   reopened=reopened)
+    replies: list[str] = []
+    if converse:
+        replies = rt.intake.on_inbound(session, case, reporter, message, now, opened=opened,
+                                       reopened=reopened)
     for text in replies:
-        add_bot_reply(session, case, text, now)
+        add_bot_reply(session, case, reporter, text, now)
     session.flush()
     return Received(case=case, message=message, replies=replies, opened=opened, reopened=reopened)

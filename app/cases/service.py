@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
-from app.conversation.gsm import segments as count_segments
 from app.db import insert_ignoring_conflict
 from app.models import Case, Message, Reporter
 
@@ -108,16 +107,17 @@ def store_inbound(session: Session, case: Case, msg: Inbound, now: datetime) -> 
     return message
 
 
-def add_bot_reply(session: Session, case: Case, body: str, now: datetime) -> Message:
-    """A bot reply returned inline as TwiML: Twilio sends it as part of answering the webhook."""
-    segments, encoding = count_segments(body)
+def add_bot_reply(session: Session, case: Case, reporter: Reporter, body: str,
+                  now: datetime) -> Message:
+    """A bot reply, through the outbox: sent by the REST API and tracked to delivery."""
+    from app.sms.outbox import enqueue_sms
+
     message = Message(case_id=case.id, direction="outbound", author="bot", body=body,
-                      status="sent", created_at=now, status_at=now, segments=segments,
-                      encoding=encoding)
+                      status="new", created_at=now)
     session.add(message)
+    session.flush()
+    enqueue_sms(session, message, reporter.phone, now=now)
     if case.first_bot_reply_at is None:
         case.first_bot_reply_at = now
-    session.flush()
-    record(session, "bot", "message.sent", case_id=case.id,
-           data={"message_id": message.id, "via": "twiml"})
+    record(session, "bot", "message.queued", case_id=case.id, data={"message_id": message.id})
     return message

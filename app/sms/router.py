@@ -6,14 +6,13 @@ import logging
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
-from app.cases.intake import receive
 from app.cases.service import Inbound
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.errors import BadRequest, Forbidden
 from app.logs import log_fields, mask_phone
 from app.runtime import Runtime
+from app.sms.inbox import InboxUnavailable
 from app.sms.phone import normalise_phone
 from app.sms.signature import public_request_url, signature_valid
 from app.sms.twiml import messaging_response
@@ -23,6 +22,7 @@ router = APIRouter(tags=["webhooks"])
 
 MAX_MEDIA = 10
 FORM_TYPE = "application/x-www-form-urlencoded"
+EMPTY_TWIML = messaging_response([])
 
 
 async def read_signed_form(request: Request, rt: Runtime) -> dict[str, str]:
@@ -77,28 +77,23 @@ def parse_inbound(params: dict[str, str]) -> Inbound:
 
 @router.post("/webhooks/twilio/sms", summary="Twilio inbound message webhook",
              response_class=Response,
-             responses={200: {"content": {"text/xml": {}}, "description": "TwiML"}})
+             responses={200: {"content": {"text/xml": {}}, "description": "TwiML"},
+                        503: {"description": "the text could not be stored; Twilio may retry"}})
 async def inbound_sms(request: Request) -> Response:
+    """Store the text durably and answer: the replies follow by the REST API (docs/scaling.md).
+
+    Reading the text takes milliseconds of conversation and dispatch; acknowledging it takes
+    one shared commit. Under a burst, Twilio hears 200 at once and no text waits on another's
+    reading; app/cases/processor.py reads each one, in order, straight after.
+    """
     rt: Runtime = request.app.state.runtime
     params = await read_signed_form(request, rt)
     msg = parse_inbound(params)
-
-    def work() -> list[str] | None:
-        with unit_of_work(rt.sessions) as session:
-            result = receive(session, rt, msg, utcnow())
-            if result is None:
-                return None
-            case_id, opened = result.case.id, result.opened
-            replies = result.replies
-        rt.events.publish("case.opened" if opened else "message.new", case_id)
-        # Committed: only now may Twilio hear 200.
-        log.info("inbound stored", extra=log_fields(case=case_id, sid=msg.sid,
-                                                   phone=mask_phone(msg.phone),
-                                                   replies=len(replies)))
-        return replies
-
-    replies = await run_in_threadpool(work)
-    if replies is None:
-        log.info("duplicate webhook ignored", extra=log_fields(sid=msg.sid))
-        replies = []
-    return Response(messaging_response(replies), media_type="text/xml")
+    try:
+        await rt.inbox.accept(msg, utcnow())
+    except InboxUnavailable:
+        return Response(EMPTY_TWIML, status_code=503, media_type="text/xml",
+                        headers={"Retry-After": "5"})
+    # Committed: only now may Twilio hear 200.
+    log.info("inbound stored", extra=log_fields(sid=msg.sid, phone=mask_phone(msg.phone)))
+    return Response(EMPTY_TWIML, media_type="text/xml")

@@ -53,6 +53,7 @@ MAX_ATTEMPTS = 10
 BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0  # seconds: 1-2, 2-4, 4-8 ... 7 to 14 minutes in all
 POLL_SECONDS = 0.5
 WAKE_GAP = 0.05
+WAKE_ON = frozenset({"message.new", "case.updated", "case.opened"})  # may have queued a text
 
 
 @dataclass
@@ -351,28 +352,40 @@ class OutboxWorker:
             woken = self._wake.wait(
                 self.poll if failures == 0 else min(30.0, self.poll * 2 ** failures))
             if woken and handled == 0:
-                # Every committed webhook wakes the worker, and most queue nothing (the bot's
-                # replies go back in the webhook's answer): under load, gather the wake-ups into
-                # at most one empty look per WAKE_GAP instead of one per text (bench/README.md).
+                # Every text read and every case change wakes the worker, and many queue
+                # nothing: under load, gather the wake-ups into at most one empty look per
+                # WAKE_GAP instead of one per change (bench/README.md).
                 self._stop.wait(WAKE_GAP)
 
 
 def run_worker(rt: Runtime) -> int:
-    """`textline worker`: drain until SIGTERM or SIGINT, finishing the row in hand."""
+    """`textline worker`: read the inbox and drain the outbox until SIGTERM or SIGINT,
+    finishing the text in hand."""
+    from app.cases.processor import InboxProcessor
+    from app.events_pg import start_relay
+
     done = threading.Event()
 
     def _on_signal(_signum: int, _frame: object) -> None:
         done.set()
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    processor = InboxProcessor(rt)
     worker = OutboxWorker(rt)
+    # Texts this process reads wake its sender at once; other instances' wake theirs.
+    rt.events.add_listener(lambda ev: worker.notify() if ev.kind in WAKE_ON else None)
+    relay = start_relay(rt.events, rt.engine)  # dashboards elsewhere see the texts read here
+    processor.start()
     worker.start()
     log.info("outbox worker started", extra=log_fields(provider=worker.provider.name))
     try:
         while not done.wait(1.0):
             pass
     finally:
+        processor.stop()
         worker.stop()
+        if relay is not None:
+            relay.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.info("outbox worker stopped")

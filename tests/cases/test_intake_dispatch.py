@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 from sqlalchemy import select
 
 from app.config import Settings
 from app.main import create_app
 from app.models import AuditEvent, Message, Outbox
-from tests.helpers import text_in, token_for
-
-
-def replies(resp) -> list[str]:
-    return [m.text for m in ET.fromstring(resp.text).iter("Message")]
+from tests.helpers import converse, text_in, token_for
 
 
 def case_of(client, headers, phone):
@@ -24,11 +18,11 @@ def case_of(client, headers, phone):
 def test_999_known_mid_conversation_is_decided_at_once_and_advised(app, client):
     headers = token_for(app)
     phone = "+447700900801"
-    first = replies(text_in(client, "someone is being weird at leeds station", phone=phone))
+    first = converse(client, "someone is being weird at leeds station", phone=phone)
     case = case_of(client, headers, phone)
     assert case["decision"]["decision"] == "101"
     assert not any("call 999 now" in r.lower() for r in first)
-    second = replies(text_in(client, "hes got a knife out now", phone=phone))
+    second = converse(client, "hes got a knife out now", phone=phone)
     case = case_of(client, headers, phone)
     assert case["decision"]["decision"] == "999" and case["priority"] == "P1"
     assert case["decision"]["by"] == "dispatcher"
@@ -41,8 +35,8 @@ def test_999_known_mid_conversation_is_decided_at_once_and_advised(app, client):
 def test_discreet_texter_gets_no_999_text(app, client):
     headers = token_for(app)
     phone = "+447700900802"
-    out = replies(text_in(client, "cant talk hes watching me, man with a knife at leeds station now",
-                          phone=phone))
+    out = converse(client, "cant talk hes watching me, man with a knife at leeds station now",
+                   phone=phone)
     assert out == []
     case = case_of(client, headers, phone)
     assert case["reporter"]["discreet"] is True
@@ -110,9 +104,9 @@ def test_stop_then_operator_reply_is_refused(app, client):
     headers = token_for(app)
     phone = "+447700900807"
     text_in(client, "someone acting odd at leeds station", phone=phone)
-    out = replies(text_in(client, "STOP", phone=phone))
+    out = converse(client, "STOP", phone=phone)
     assert len(out) == 1 and "START" in out[0]
-    assert replies(text_in(client, "he has gone now", phone=phone)) == []
+    assert converse(client, "he has gone now", phone=phone) == []
     case = case_of(client, headers, phone)
     assert case["reporter"]["opted_out"] is True
     resp = client.post(f"/api/cases/{case['id']}/messages", json={"body": "hello"}, headers=headers)

@@ -12,6 +12,7 @@ import argparse
 import os
 import secrets
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,9 +66,16 @@ def _send(d: Driver, phone: str, body: str) -> list[str]:
     return [m.text or "" for m in ET.fromstring(resp.text).iter("Message")] if resp.text.strip() else []
 
 
-def _fetch(d: Driver, phone: str) -> dict[str, Any] | None:
-    items = d.get_json(f"/api/cases?phone={phone.replace('+', '%2B')}")["items"]
-    return d.get_json(f"/api/cases/{items[0]['id']}") if items else None
+def _fetch(d: Driver, phone: str, inbound: int, timeout: float = 15.0) -> dict[str, Any] | None:
+    """The texter's case once its `inbound`-th text has been read (the webhook only stores it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = d.get_json(f"/api/cases?phone={phone.replace('+', '%2B')}")["items"]
+        case = d.get_json(f"/api/cases/{items[0]['id']}") if items else None
+        seen = sum(m["direction"] == "inbound" for m in (case or {}).get("messages", []))
+        if seen >= inbound or time.monotonic() > deadline:
+            return case
+        time.sleep(0.02)
 
 
 def play(d: Driver, spec: dict[str, Any]) -> Outcome:
@@ -82,7 +90,7 @@ def play(d: Driver, spec: dict[str, Any]) -> Outcome:
         nonlocal n
         n += 1
         twiml = _send(d, phone, body)
-        case = _fetch(d, phone)
+        case = _fetch(d, phone, n)
         new_bot = [m for m in (case or {}).get("messages", [])
                    if m["author"] == "bot" and m["id"] not in seen_bot_ids]
         seen_bot_ids.update(m["id"] for m in new_bot)

@@ -6,8 +6,9 @@ import xml.etree.ElementTree as ET
 
 from sqlalchemy import func, select
 
-from app.models import AuditEvent, Case, Message
-from tests.helpers import SMS_PATH, new_sid, signed_headers, sms_form, text_in
+from app.cases.processor import process_pending
+from app.models import AuditEvent, Case, Inbox, Message, Outbox
+from tests.helpers import SMS_PATH, converse, new_sid, signed_headers, sms_form, text_in
 
 
 def count(app, model) -> int:
@@ -15,21 +16,49 @@ def count(app, model) -> int:
         return s.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def replies(resp) -> list[str]:
+def twiml_messages(resp) -> list[str]:
     return [m.text for m in ET.fromstring(resp.text).iter("Message")]
 
 
 def test_first_text_gets_reference_and_999_advice(app, client):
-    resp = text_in(client, "a lad is being hassled at leeds station")
-    assert resp.status_code == 200
-    assert resp.headers["content-type"].startswith("text/xml")
-    texts = replies(resp)
+    texts = converse(client, "a lad is being hassled at leeds station")
     assert len(texts) >= 1
     with app.state.sessions() as s:
         case = s.execute(select(Case)).scalar_one()
+        queued = s.execute(select(Outbox.payload).where(Outbox.kind == "sms")).scalars().all()
     assert case.reference in texts[0]
     assert "If anyone is in immediate danger, call 999." in texts[0]
     assert count(app, Message) == 1 + len(texts)
+    # Every reply goes by the REST API, through the outbox, to the texter's number.
+    assert [q["to"] for q in queued] == ["+447700900123"] * len(texts)
+    assert case.first_bot_reply_at is not None
+
+
+def test_webhook_answers_empty_twiml_once_the_text_is_safe(app, client):
+    resp = text_in(client, "a lad is being hassled at leeds station", read=False)
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/xml")
+    assert twiml_messages(resp) == []
+    # Acknowledged means committed: the text is in the inbox before anything has read it.
+    with app.state.sessions() as s:
+        waiting = s.execute(select(Inbox)).scalar_one()
+    assert waiting.body == "a lad is being hassled at leeds station"
+    assert waiting.phone == "+447700900123"
+    assert count(app, Message) == 0
+    assert process_pending(app.state.runtime) == 1
+    assert count(app, Inbox) == 0
+    assert count(app, Message) >= 2
+
+
+def test_texts_from_one_number_are_read_in_arrival_order(app, client):
+    for body in ("first", "second", "third"):
+        text_in(client, body, phone="+447700900555", read=False)
+    text_in(client, "other", phone="+447700900556", read=False)
+    assert process_pending(app.state.runtime) == 4
+    with app.state.sessions() as s:
+        bodies = s.execute(select(Message.body).where(Message.direction == "inbound")
+                           .order_by(Message.id)).scalars().all()
+    assert bodies == ["first", "second", "third", "other"]
 
 
 def test_signature_checked_against_public_url_behind_proxy(client, app):
@@ -54,19 +83,26 @@ def test_forged_and_missing_signatures_store_nothing(client, app):
     assert client.post(SMS_PATH, data=tampered, headers=headers).status_code == 403
     assert count(app, Message) == 0
     assert count(app, Case) == 0
+    assert count(app, Inbox) == 0
 
 
 def test_duplicate_message_sid_processed_once(client, app):
     params = sms_form("someone is following me at euston")
+    rt = app.state.runtime
     first = client.post(SMS_PATH, data=params, headers=signed_headers(params))
-    second = client.post(SMS_PATH, data=params, headers=signed_headers(params))
-    assert first.status_code == second.status_code == 200
-    assert replies(first) and replies(second) == []
+    waiting = client.post(SMS_PATH, data=params, headers=signed_headers(params))  # still unread
+    assert count(app, Inbox) == 1
+    assert process_pending(rt) == 1
+    with app.state.sessions() as s:
+        bot = s.execute(select(func.count()).where(Message.author == "bot")).scalar_one()
+    late = client.post(SMS_PATH, data=params, headers=signed_headers(params))  # after reading
+    assert process_pending(rt) == 1  # read, found stored, dropped
+    assert first.status_code == waiting.status_code == late.status_code == 200
     with app.state.sessions() as s:
         inbound = s.execute(select(func.count()).where(Message.direction == "inbound")).scalar_one()
-        bot = s.execute(select(func.count()).where(Message.author == "bot")).scalar_one()
-    assert inbound == 1
-    assert bot == len(replies(first))
+        assert s.execute(select(func.count()).where(Message.author == "bot")).scalar_one() == bot
+    assert inbound == 1 and bot >= 1
+    assert count(app, Inbox) == 0
 
 
 def test_malformed_requests_are_400_and_store_nothing(client, app):
@@ -86,6 +122,7 @@ def test_malformed_requests_are_400_and_store_nothing(client, app):
     resp = client.post(SMS_PATH, json={"From": "+447700900123"})
     assert resp.status_code == 400
     assert count(app, Message) == 0
+    assert count(app, Inbox) == 0
 
 
 def test_body_cap_applies_to_streamed_bodies_without_length(client, app):
@@ -121,6 +158,7 @@ def test_every_inbound_text_is_audited(client, app):
 def test_media_urls_are_kept(client, app):
     params = sms_form("photo of him", NumMedia="1", MediaUrl0="https://api.twilio.com/media/ME1")
     assert client.post(SMS_PATH, data=params, headers=signed_headers(params)).status_code == 200
+    process_pending(app.state.runtime)
     with app.state.sessions() as s:
         media = s.execute(select(Message.media).where(Message.direction == "inbound")).scalar_one()
     assert media == ["https://api.twilio.com/media/ME1"]

@@ -1,0 +1,156 @@
+"""The inbox writer: every webhook's text made durable by one thread, many texts per commit.
+
+A webhook hands its text to the writer and awaits the answer; the writer takes every text that
+is waiting, inserts them with one statement and commits once, then answers them all. A commit
+costs about the same for one row as for a hundred, so under a burst the price of durability is
+shared ("group commit"), and with one text waiting it is one insert and one commit, no added
+delay. The answer comes only after the commit: a webhook's 200 still means the text is safe.
+
+Reading the text (the conversation, the dispatcher, the replies) happens later, off the
+webhook's path: app/cases/processor.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from app.cases.service import Inbound
+from app.logs import log_fields
+from app.models import Inbox
+
+log = logging.getLogger("textline.inbox")
+
+MAX_BATCH = 256
+_STOP = object()
+
+
+class InboxUnavailable(Exception):
+    """The texts could not be committed: the webhook must not answer 200."""
+
+
+def inbox_insert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (provider_sid) DO NOTHING: a Twilio retry of a waiting text is a no-op."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(Inbox).on_conflict_do_nothing(index_elements=["provider_sid"])
+
+
+def inbox_row(msg: Inbound, received_at: datetime) -> dict[str, Any]:
+    return {"provider_sid": msg.sid, "phone": msg.phone, "to_number": msg.to[:32],
+            "body": msg.body, "media": msg.media or None, "received_at": received_at,
+            "attempts": 0, "next_attempt_at": received_at, "last_error": None}
+
+
+class InboxWriter:
+    """One daemon thread committing the texts handed to accept(), in batches."""
+
+    def __init__(self, engine: Engine, *, on_commit: Callable[[int], None] | None = None,
+                 max_batch: int = MAX_BATCH) -> None:
+        self.engine = engine
+        self.on_commit = on_commit
+        self.max_batch = max_batch
+        self._insert = inbox_insert(engine.dialect.name)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.last_commit = 0.0  # time.monotonic() of the last batch committed
+        self.committed = self.batches = 0
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
+                self._thread.start()
+
+    async def accept(self, msg: Inbound, received_at: datetime) -> None:
+        """Return once the text is committed; raise InboxUnavailable if it could not be."""
+        if self._thread is None:
+            self.start()
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._queue.put((inbox_row(msg, received_at), done, loop))
+        # Shielded: a client that hangs up does not un-queue a text the writer may be committing.
+        await asyncio.shield(done)
+
+    def accept_sync(self, msg: Inbound, received_at: datetime) -> None:
+        """accept() for callers outside an event loop (the CLI, tests)."""
+        self._write([inbox_row(msg, received_at)])
+
+    def busy(self, within: float = 0.05) -> bool:
+        """Whether texts were committed in the last `within` seconds: a burst is under way."""
+        return time.monotonic() - self.last_commit < within
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Commit what is already handed over, then end the thread."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._queue.put(_STOP)
+        thread.join(timeout)
+        self._thread = None
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self._insert, rows)
+        self.last_commit = time.monotonic()
+        self.committed += len(rows)
+        self.batches += 1
+        if self.on_commit is not None:
+            self.on_commit(len(rows))
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            batch = [item]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                batch.append(item)
+            error: Exception | None = None
+            try:
+                self._write([row for row, _, _ in batch])
+            except Exception as exc:  # the database is away: these webhooks answer 503
+                log.exception("inbox commit failed", extra=log_fields(texts=len(batch)))
+                error = exc
+            _answer(batch, error)
+
+
+def _answer(batch: list[Any], error: Exception | None) -> None:
+    """Resolve each waiting webhook's future on its own loop, one call per loop."""
+    by_loop: dict[Any, list[asyncio.Future[None]]] = {}
+    for _, done, loop in batch:
+        by_loop.setdefault(loop, []).append(done)
+    for loop, futures in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, futures, error)
+        except RuntimeError:  # that loop has closed: nobody is waiting any more
+            pass
+
+
+def _resolve(futures: list[asyncio.Future[None]], error: Exception | None) -> None:
+    for done in futures:
+        if done.done():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(InboxUnavailable(str(error).splitlines()[0][:200]))
