@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--demo", action="store_true", help="create demo users with one-time passwords")
-    s.add_argument("--no-worker", action="store_true", help="do not drain the outbox in-process")
+    s.add_argument("--no-worker", action="store_true",
+                   help="do not read the inbox or drain the outbox in-process")
     s.set_defaults(func=cmd_serve)
 
     d = sub.add_parser("db", help="database migrations")
@@ -169,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--url")
     m.set_defaults(func=cmd_simulate)
 
-    w = sub.add_parser("worker", help="drain the outbox in this process")
+    w = sub.add_parser("worker", help="read the inbox and drain the outbox in this process")
     w.set_defaults(func=cmd_worker)
 
     a = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_cmd", required=True)

@@ -20,7 +20,7 @@ from app.auth.web import PageUser, check_csrf, page_user
 from app.dashboard.render import pages
 from app.models import Case, Message, Reporter
 from app.runtime import Runtime
-from app.simulate import new_sid, twiml_messages
+from app.simulate import new_sid
 from app.sms.phone import normalise_phone
 from app.sms.signature import sign
 
@@ -79,7 +79,8 @@ async def simulator_send(request: Request, text: SimText, user: PageUser = Opera
         resp = await client.post(WEBHOOK, data=params, headers=headers)
     if resp.status_code != 200:
         return JSONResponse({"detail": f"the webhook answered {resp.status_code}"}, 502)
-    return JSONResponse({"replies": twiml_messages(resp.text)})
+    # Stored: the replies follow once the processor has read it; the page polls for them.
+    return JSONResponse({"sid": params["MessageSid"]})
 
 
 @router.get("/simulator/messages")

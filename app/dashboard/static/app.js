@@ -308,6 +308,7 @@
       }
       if (resp.ok) {
         body.value = "";
+        setTimeout(poll, 250);  // the replies follow once the text is read
       } else {
         const data = await resp.json().catch(() => ({}));
         error.textContent = data.detail || "Not sent (" + resp.status + ")";
