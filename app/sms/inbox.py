@@ -13,6 +13,7 @@ webhook's path: app/cases/processor.py.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import queue
 import threading
@@ -37,19 +38,40 @@ class InboxUnavailable(Exception):
     """The texts could not be committed: the webhook must not answer 200."""
 
 
-def inbox_insert(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT (provider_sid) DO NOTHING: a Twilio retry of a waiting text is a no-op."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(Inbox).on_conflict_do_nothing(index_elements=["provider_sid"])
+COLUMNS = ("provider_sid", "phone", "to_number", "body", "media", "received_at", "attempts",
+           "next_attempt_at")
+
+
+class InboxInsert:
+    """INSERT ... ON CONFLICT (provider_sid) DO NOTHING, as driver SQL with driver values.
+
+    A Twilio retry of a text still waiting is a no-op. The statement is written once and the
+    values converted by the columns' own SQLAlchemy types (so they read back exactly as the ORM
+    wrote them), skipping the ORM's per-row work: half of the writer's time per batch.
+    """
+
+    def __init__(self, dialect: Any) -> None:
+        marks = ["?" if dialect.paramstyle == "qmark" else "%s"] * len(COLUMNS)
+        if dialect.name == "postgresql":
+            marks[COLUMNS.index("media")] += "::jsonb"
+        # Built from the constants above only; every value is bound.
+        self.sql = (f"INSERT INTO inbox ({', '.join(COLUMNS)}) VALUES ({', '.join(marks)}) "  # noqa: S608
+                    "ON CONFLICT (provider_sid) DO NOTHING")
+        table = Inbox.__table__
+        self.processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                           for name in COLUMNS]
+        if dialect.name == "postgresql":  # psycopg takes JSON as text cast to jsonb
+            self.processors[COLUMNS.index("media")] = lambda v: None if v is None else json.dumps(v)
+
+    def values(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(row[name] if proc is None else proc(row[name])
+                     for name, proc in zip(COLUMNS, self.processors, strict=True))
 
 
 def inbox_row(msg: Inbound, received_at: datetime) -> dict[str, Any]:
     return {"provider_sid": msg.sid, "phone": msg.phone, "to_number": msg.to[:32],
             "body": msg.body, "media": msg.media or None, "received_at": received_at,
-            "attempts": 0, "next_attempt_at": received_at, "last_error": None}
+            "attempts": 0, "next_attempt_at": received_at}
 
 
 class InboxWriter:
@@ -60,7 +82,7 @@ class InboxWriter:
         self.engine = engine
         self.on_commit = on_commit
         self.max_batch = max_batch
-        self._insert = inbox_insert(engine.dialect.name)
+        self._insert = InboxInsert(engine.dialect)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -101,8 +123,9 @@ class InboxWriter:
         self._thread = None
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
+        values = [self._insert.values(row) for row in rows]
         with self.engine.begin() as conn:
-            conn.execute(self._insert, rows)
+            conn.exec_driver_sql(self._insert.sql, values)
         self.last_commit = time.monotonic()
         self.committed += len(rows)
         self.batches += 1

@@ -94,6 +94,6 @@ async def inbound_sms(request: Request) -> Response:
     except InboxUnavailable:
         return Response(EMPTY_TWIML, status_code=503, media_type="text/xml",
                         headers={"Retry-After": "5"})
-    # Committed: only now may Twilio hear 200.
-    log.info("inbound stored", extra=log_fields(sid=msg.sid, phone=mask_phone(msg.phone)))
+    # Committed: only now may Twilio hear 200. (The processor logs each text at INFO as it reads it.)
+    log.debug("inbound stored", extra=log_fields(sid=msg.sid, phone=mask_phone(msg.phone)))
     return Response(EMPTY_TWIML, media_type="text/xml")
