@@ -17,7 +17,6 @@ import json
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -86,8 +85,11 @@ class InboxWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.last_commit = 0.0  # time.monotonic() of the last batch committed
         self.committed = self.batches = 0
+        # Webhooks handed over and not yet answered; changed only on event-loop threads, read
+        # by the processor as a hint, so no lock.
+        self.waiting = 0
+        self._gathering: dict[Any, tuple[list[dict[str, Any]], list[Any]]] = {}
 
     def start(self) -> None:
         with self._lock:
@@ -101,17 +103,29 @@ class InboxWriter:
             self.start()
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        self._queue.put((inbox_row(msg, received_at), done, loop))
-        # Shielded: a client that hangs up does not un-queue a text the writer may be committing.
-        await asyncio.shield(done)
+        self.waiting += 1
+        # The texts that reach this point in one turn of the event loop are handed to the
+        # writer together, at the end of the turn: one wake-up of the writer thread per turn,
+        # not one per text, which kept the two threads trading the interpreter lock.
+        gathering = self._gathering.get(loop)
+        if gathering is None:
+            gathering = self._gathering[loop] = ([], [])
+            loop.call_soon(self._hand_over, loop)
+        gathering[0].append(inbox_row(msg, received_at))
+        gathering[1].append(done)
+        try:
+            # Shielded: a client that hangs up does not un-queue a text being committed.
+            await asyncio.shield(done)
+        finally:
+            self.waiting -= 1
 
-    def accept_sync(self, msg: Inbound, received_at: datetime) -> None:
-        """accept() for callers outside an event loop (the CLI, tests)."""
-        self._write([inbox_row(msg, received_at)])
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        rows, futures = self._gathering.pop(loop)
+        self._queue.put((rows, futures, loop))
 
-    def busy(self, within: float = 0.05) -> bool:
-        """Whether texts were committed in the last `within` seconds: a burst is under way."""
-        return time.monotonic() - self.last_commit < within
+    def busy(self) -> bool:
+        """Whether webhooks are waiting for their commit right now: a burst is under way."""
+        return self.waiting > 0
 
     def stop(self, timeout: float = 10.0) -> None:
         """Commit what is already handed over, then end the thread."""
@@ -126,7 +140,6 @@ class InboxWriter:
         values = [self._insert.values(row) for row in rows]
         with self.engine.begin() as conn:
             conn.exec_driver_sql(self._insert.sql, values)
-        self.last_commit = time.monotonic()
         self.committed += len(rows)
         self.batches += 1
         if self.on_commit is not None:
@@ -138,8 +151,9 @@ class InboxWriter:
             item = self._queue.get()
             if item is _STOP:
                 break
-            batch = [item]
-            while len(batch) < self.max_batch:
+            handed = [item]
+            rows = len(item[0])
+            while rows < self.max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -147,26 +161,25 @@ class InboxWriter:
                 if item is _STOP:
                     stopping = True
                     break
-                batch.append(item)
+                handed.append(item)
+                rows += len(item[0])
             error: Exception | None = None
             try:
-                self._write([row for row, _, _ in batch])
+                self._write([row for batch, _, _ in handed for row in batch])
             except Exception as exc:  # the database is away: these webhooks answer 503
-                log.exception("inbox commit failed", extra=log_fields(texts=len(batch)))
+                log.exception("inbox commit failed", extra=log_fields(texts=rows))
                 error = exc
-            _answer(batch, error)
+            for _, futures, loop in handed:
+                _answer(loop, futures, error)
 
 
-def _answer(batch: list[Any], error: Exception | None) -> None:
-    """Resolve each waiting webhook's future on its own loop, one call per loop."""
-    by_loop: dict[Any, list[asyncio.Future[None]]] = {}
-    for _, done, loop in batch:
-        by_loop.setdefault(loop, []).append(done)
-    for loop, futures in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_resolve, futures, error)
-        except RuntimeError:  # that loop has closed: nobody is waiting any more
-            pass
+def _answer(loop: asyncio.AbstractEventLoop, futures: list[asyncio.Future[None]],
+            error: Exception | None) -> None:
+    """Resolve the waiting webhooks' futures on their own loop, in one call."""
+    try:
+        loop.call_soon_threadsafe(_resolve, futures, error)
+    except RuntimeError:  # that loop has closed: nobody is waiting any more
+        pass
 
 
 def _resolve(futures: list[asyncio.Future[None]], error: Exception | None) -> None:
