@@ -35,6 +35,8 @@ def format_event(event: Event) -> str:
         payload["viewers"] = event.data.get("viewers", [])
     elif event.kind == "case.updated":
         payload["action"] = event.data.get("action")
+    elif event.kind in ("case.opened", "message.new") and "sid" in event.data:
+        payload["sid"] = event.data["sid"]  # the text read: an identifier, never its words
     return f"data: {json.dumps(payload)}\n\n"
 
 

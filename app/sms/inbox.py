@@ -123,10 +123,6 @@ class InboxWriter:
         rows, futures = self._gathering.pop(loop)
         self._queue.put((rows, futures, loop))
 
-    def busy(self) -> bool:
-        """Whether webhooks are waiting for their commit right now: a burst is under way."""
-        return self.waiting > 0
-
     def stop(self, timeout: float = 10.0) -> None:
         """Commit what is already handed over, then end the thread."""
         thread = self._thread

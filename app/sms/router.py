@@ -95,5 +95,6 @@ async def inbound_sms(request: Request) -> Response:
         return Response(EMPTY_TWIML, status_code=503, media_type="text/xml",
                         headers={"Retry-After": "5"})
     # Committed: only now may Twilio hear 200. (The processor logs each text at INFO as it reads it.)
-    log.debug("inbound stored", extra=log_fields(sid=msg.sid, phone=mask_phone(msg.phone)))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("inbound stored", extra=log_fields(sid=msg.sid, phone=mask_phone(msg.phone)))
     return Response(EMPTY_TWIML, media_type="text/xml")
