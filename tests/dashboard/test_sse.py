@@ -43,6 +43,8 @@ def test_event_payload_carries_no_texter_content():
     payload = json.loads(line[6:])
     assert payload["kind"] == "message.new" and payload["case_id"] == 7
     assert "secret" not in line
+    read = json.loads(format_event(Event("case.opened", 7, {"sid": "SM1", "body": "x"}))[6:])
+    assert read == {"kind": "case.opened", "case_id": 7, "at": read["at"], "sid": "SM1"}
 
 
 def test_stream_needs_a_session(server):
@@ -61,9 +63,10 @@ def test_a_new_text_reaches_an_open_stream(server):
         _wait_for(lambda: server.app.state.runtime.events.subscriber_count == 1)
         with httpx.Client() as twilio:
             post_text(twilio, settings, server.url + "/webhooks/twilio/sms", "+447700900555",
-                      "someone shouting at leeds station")
-        event = next(_events(lines))
+                      "someone shouting at leeds station", sid="SM" + "5" * 32)
+        event = next(_events(lines))  # sent once the server's processor has read the text
         assert event["kind"] == "case.opened" and event["case_id"] == 1
+        assert event["sid"] == "SM" + "5" * 32  # which text it was, never its words
     client.close()
 
 
