@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from app.db import unit_of_work, utcnow
-from app.models import Case
+from app.models import Case, Inbox, Reporter
 from app.runtime import Runtime
 
 log = logging.getLogger("textline.sweeper")
@@ -33,6 +33,8 @@ def sweep_silence(rt: Runtime, now: datetime | None = None, batch: int = 200) ->
                 select(Case).where(Case.id == case_id).with_for_update()).scalar_one()
             if case.stage != "collecting" or case.updated_at > silent_since:
                 continue
+            if _answer_waiting(session, case):
+                continue  # the texter has answered; the processor has not read it yet
             if rt.intake.silence(session, case, now, minutes):
                 moved.append(case_id)
     for case_id in moved:
@@ -40,6 +42,12 @@ def sweep_silence(rt: Runtime, now: datetime | None = None, batch: int = 200) ->
     if moved:
         log.info("silence timeout: %d cases to operators", len(moved))
     return len(moved)
+
+
+def _answer_waiting(session, case: Case) -> bool:  # type: ignore[no-untyped-def]
+    unread = (select(Inbox.id).join(Reporter, Reporter.phone == Inbox.phone)
+              .where(Reporter.id == case.reporter_id).limit(1))
+    return session.execute(unread).first() is not None
 
 
 class Periodic:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.cases.processor import process_pending
 from app.cases.sweeper import Periodic, sweep_silence
 from app.db import utcnow
 from app.models import AuditEvent
@@ -61,3 +62,15 @@ def test_periodic_survives_a_failing_run():
     assert done.wait(5)
     task.stop()
     assert len(calls) >= 2
+
+
+def test_an_answer_waiting_unread_in_the_inbox_holds_the_timeout(app, client):
+    headers = token_for(app)
+    rt = app.state.runtime
+    text_in(client, "something is not right here", phone="+447700900853")
+    text_in(client, "leeds station platform 4", phone="+447700900853", read=False)
+    assert sweep_silence(rt, utcnow() + timedelta(minutes=11)) == 0  # answered, not yet read
+    assert _case(client, headers, "+447700900853")["stage"] == "collecting"
+    process_pending(rt)
+    case = _case(client, headers, "+447700900853")
+    assert case["location"]["station"]["crs"] == "LDS"
