@@ -115,7 +115,7 @@ def _redact_reporters(session: Session, reporter_ids: set[int], cutoff: datetime
     reporters = session.execute(
         select(Reporter).where(Reporter.id.in_(reporter_ids),
                                ~Reporter.phone.startswith(PHONE_PREFIX))
-        .order_by(Reporter.id).with_for_update()
+        .order_by(Reporter.id).with_for_update(key_share=True)
     ).scalars().all()
     keep = set(session.execute(
         select(Case.reporter_id).where(Case.reporter_id.in_(reporter_ids), ~_aged_out(cutoff))
@@ -158,7 +158,7 @@ def run_retention(factory: sessionmaker[Session], *, now: datetime, retention_da
         with unit_of_work(factory) as session:
             batch = session.execute(
                 select(Case).where(_due(cutoff)).order_by(Case.id).limit(BATCH)
-                .with_for_update()  # a late note (allowed on closed cases) waits its turn
+                .with_for_update(key_share=True)  # a late note (allowed on closed cases) waits its turn
             ).scalars().all()
             for case in batch:
                 messages += _redact_case(session, case, actor, now)

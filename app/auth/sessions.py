@@ -57,7 +57,7 @@ def authenticate(session: Session, username: str, password: str, now: datetime) 
     the username box, and the audit log must not collect them.
     """
     user = session.execute(
-        select(User).where(User.username == username[:64]).with_for_update()
+        select(User).where(User.username == username[:64]).with_for_update(key_share=True)
     ).scalar_one_or_none()
     if user is not None and user.locked_until is not None and user.locked_until > now:
         record(session, user.username, "auth.login_refused", at=now,
@@ -154,7 +154,8 @@ def revoke_other_sessions(session: Session, user_id: int, keep_id: int | None,
 def change_password(session: Session, user_id: int, current: str, new: str, confirm: str,
                     keep_session_id: int | None, now: datetime) -> None:
     """Change a user's own password; every other session of theirs is signed out."""
-    user = session.execute(select(User).where(User.id == user_id).with_for_update()).scalar_one()
+    user = session.execute(
+        select(User).where(User.id == user_id).with_for_update(key_share=True)).scalar_one()
     if not verify_password(user.password_hash, current):
         raise Unprocessable("the current password is not right")
     if new != confirm:

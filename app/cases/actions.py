@@ -59,9 +59,10 @@ def _lock_case(session: Session, case_id: int) -> tuple[Case, Reporter]:
     if reporter_id is None:
         raise NotFound("no such case")
     reporter = session.execute(
-        select(Reporter).where(Reporter.id == reporter_id).with_for_update()
+        select(Reporter).where(Reporter.id == reporter_id).with_for_update(key_share=True)
     ).scalar_one()
-    case = session.execute(select(Case).where(Case.id == case_id).with_for_update()).scalar_one()
+    case = session.execute(
+        select(Case).where(Case.id == case_id).with_for_update(key_share=True)).scalar_one()
     return case, reporter
 
 

@@ -30,7 +30,7 @@ def sweep_silence(rt: Runtime, now: datetime | None = None, batch: int = 200) ->
         # One transaction a case: a text arriving meanwhile wins (the lock, then a re-check).
         with unit_of_work(rt.sessions) as session:
             case = session.execute(
-                select(Case).where(Case.id == case_id).with_for_update()).scalar_one()
+                select(Case).where(Case.id == case_id).with_for_update(key_share=True)).scalar_one()
             if case.stage != "collecting" or case.updated_at > silent_since:
                 continue
             if _answer_waiting(session, case):

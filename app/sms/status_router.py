@@ -45,7 +45,7 @@ def apply_status(session, sid: str, twilio_status: str, code: int | None) -> Mes
     """Move the outbound message forward; None when nothing changed (unknown SID, stale news)."""
     msg = session.execute(
         select(Message).where(Message.provider_sid == sid, Message.direction == "outbound")
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).scalar_one_or_none()
     new = TWILIO_STATUS.get(twilio_status)
     if msg is None or new is None:

@@ -198,7 +198,7 @@ def _owned(session: Session, claim: Claim) -> Outbox | None:
     """The row, locked, if this claim still holds it (attempts is the fencing token)."""
     stmt = select(Outbox).where(Outbox.id == claim.id)
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     row = session.execute(stmt).scalar_one_or_none()
     if row is None or row.state != "sending" or row.attempts != claim.attempts:
         log.error("outbox lease lost before the result was stored",
