@@ -90,21 +90,36 @@ def start_background(rt: Runtime) -> list[Any]:
     from app.cases.processor import InboxProcessor
     from app.cases.sweeper import Periodic, sweep_silence
     from app.db import utcnow
-    from app.sms.worker import WAKE_ON, OutboxWorker
 
     processor = InboxProcessor(rt)
     if rt.inbox is not None:
         rt.inbox.on_commit = processor.notify  # read each text as soon as it is safe
     processor.start()
-    worker = OutboxWorker(rt)
-    # Wake the worker as soon as a committed change may have queued a text.
-    rt.events.add_listener(lambda ev: worker.notify() if ev.kind in WAKE_ON else None)
-    worker.start()
+    senders = start_senders(rt)
     sweeper = Periodic("silence-sweeper", 30.0, lambda: sweep_silence(rt))
     sweeper.start()
     retention = Periodic("retention", 3600.0, lambda: run_retention(
         rt.sessions, now=utcnow(), retention_days=rt.settings.retention_days,
         reopen_hours=rt.settings.reopen_hours))
     retention.start()
-    return [processor, worker, sweeper, retention]
+    return [processor, *senders, sweeper, retention]
+
+
+def start_senders(rt: Runtime) -> list[Any]:
+    """TEXTLINE_OUTBOX_SENDERS outbox workers, each woken as soon as a committed change may have
+    queued a text; claims keep them apart (app/sms/worker.py)."""
+    from app.sms.worker import WAKE_ON, OutboxWorker
+
+    senders = [OutboxWorker(rt, name=f"outbox-worker-{i}")
+               for i in range(rt.settings.outbox_senders)]
+
+    def wake(event: Any) -> None:
+        if event.kind in WAKE_ON:
+            for sender in senders:
+                sender.notify()
+
+    rt.events.add_listener(wake)
+    for sender in senders:
+        sender.start()
+    return senders
 

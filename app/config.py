@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # How long a claimed outbox row stays claimed before another worker may take it over
     # (app/sms/worker.py); well beyond one provider call. Tests of a crash shorten it.
     outbox_lease_seconds: int = Field(60, ge=5, le=3600)
+    # Outbox workers per process, each sending one text at a time: a provider call takes a
+    # round trip, and a burst of replies should not wait for each other's.
+    outbox_senders: int = Field(4, ge=1, le=32)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 

@@ -304,8 +304,9 @@ class OutboxWorker:
 
     def __init__(self, rt: Runtime, *, provider: SmsProvider | None = None,
                  integration: IntegrationSender | None = None, batch: int = 20,
-                 poll: float = POLL_SECONDS) -> None:
+                 poll: float = POLL_SECONDS, name: str = "outbox-worker") -> None:
         self.rt = rt
+        self.name = name
         self.provider = provider or provider_for(rt.settings)
         self.integration = integration
         self.batch, self.poll = batch, poll
@@ -316,7 +317,7 @@ class OutboxWorker:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="outbox-worker", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
     def notify(self) -> None:
@@ -370,20 +371,21 @@ def run_worker(rt: Runtime) -> int:
         done.set()
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    from app.bootstrap import start_senders
+
     processor = InboxProcessor(rt)
-    worker = OutboxWorker(rt)
-    # Texts this process reads wake its sender at once; other instances' wake theirs.
-    rt.events.add_listener(lambda ev: worker.notify() if ev.kind in WAKE_ON else None)
     relay = start_relay(rt.events, rt.engine)  # dashboards elsewhere see the texts read here
     processor.start()
-    worker.start()
-    log.info("outbox worker started", extra=log_fields(provider=worker.provider.name))
+    senders = start_senders(rt)  # woken by the texts this process reads
+    log.info("outbox worker started", extra=log_fields(provider=senders[0].provider.name,
+                                                       senders=len(senders)))
     try:
         while not done.wait(1.0):
             pass
     finally:
         processor.stop()
-        worker.stop()
+        for sender in senders:
+            sender.stop()
         if relay is not None:
             relay.stop()
         for sig, handler in previous.items():

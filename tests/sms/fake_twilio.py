@@ -66,6 +66,9 @@ class FakeTwilio:
     messages: list[FakeMessage] = field(default_factory=list)
     posts: int = 0  # every create request, accepted or not
     lists: int = 0
+    answer_delay: float = 0.0  # seconds each create request takes, as a real API's round trip
+    in_flight: int = 0
+    most_in_flight: int = 0  # the most create requests ever handled at once
     _script: deque[str] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -129,6 +132,17 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             return True
 
         def do_POST(self) -> None:
+            with fake._lock:
+                fake.in_flight += 1
+                fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+            try:
+                time.sleep(fake.answer_delay)
+                self._create()
+            finally:
+                with fake._lock:
+                    fake.in_flight -= 1
+
+        def _create(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode()
             if not self._checked():
