@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from typing import Any
 
@@ -112,13 +113,16 @@ def start_senders(rt: Runtime) -> list[Any]:
 
     senders = [OutboxWorker(rt, name=f"outbox-worker-{i}")
                for i in range(rt.settings.outbox_senders)]
+    turn = itertools.count()
 
-    def wake(event: Any) -> None:
-        if event.kind in WAKE_ON:
-            for sender in senders:
-                sender.notify()
+    def wake_one() -> None:
+        senders[next(turn) % len(senders)].notify()
 
-    rt.events.add_listener(wake)
+    # One sender per change, not all of them (each empty look is a transaction); a sender that
+    # finds work wakes the next, so a burst of replies spreads over all of them.
+    for sender in senders:
+        sender.on_work = wake_one
+    rt.events.add_listener(lambda event: wake_one() if event.kind in WAKE_ON else None)
     for sender in senders:
         sender.start()
     return senders

@@ -303,10 +303,13 @@ class OutboxWorker:
     """A daemon thread draining the outbox: polls every POLL_SECONDS, sooner when notified."""
 
     def __init__(self, rt: Runtime, *, provider: SmsProvider | None = None,
-                 integration: IntegrationSender | None = None, batch: int = 20,
+                 integration: IntegrationSender | None = None, batch: int = 1,
                  poll: float = POLL_SECONDS, name: str = "outbox-worker") -> None:
+        # One row a look, then on_work(): the next sender is woken as soon as this one has
+        # found work, not after it has sent a whole batch.
         self.rt = rt
         self.name = name
+        self.on_work: Any = None  # called when a look found work: another sender may help
         self.provider = provider or provider_for(rt.settings)
         self.integration = integration
         self.batch, self.poll = batch, poll
@@ -343,6 +346,8 @@ class OutboxWorker:
                 handled = drain_once(self.rt, batch=self.batch, provider=self.provider,
                                      integration=self.integration, stop=self._stop)
                 failures = 0
+                if handled and self.on_work is not None:
+                    self.on_work()
             except Exception:
                 # The database is away, most likely: rows stay claimed or pending, and come back.
                 failures += 1
