@@ -24,6 +24,7 @@ from app.health import router as health_router
 from app.metrics import install_metrics  # issue 8: GET /metrics
 from app.middleware import RequestContext
 from app.migrate import head_revision
+from app.sms.fast_path import InboundFastPath
 from app.sms.router import router as sms_router
 from app.sms.status_router import router as status_router
 from app.supervisor.router import router as supervisor_router  # supervisor: figures, exports
@@ -59,12 +60,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime.engine.dispose()
         runtime.read_sessions.kw["bind"].dispose()
 
+    # Textline exports Prometheus figures (/metrics), not OpenTelemetry; left on, FastAPI's
+    # telemetry looks for an OpenTelemetry provider on every request (issue 8: 5 µs a text).
     app = FastAPI(title="Textline", version="0.1.0", lifespan=lifespan,
-                  description="Text-line intake for transport police control rooms.")
+                  description="Text-line intake for transport police control rooms.",
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.runtime = runtime
     app.state.sessions = runtime.sessions
     app.state.read_sessions = runtime.read_sessions
     app.state.head_revision = head_revision()
+    app.add_middleware(InboundFastPath)  # issue 8: innermost, so ids, headers and timing apply
     app.add_middleware(RequestContext)
     install_error_handlers(app)
 

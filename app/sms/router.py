@@ -20,6 +20,7 @@ from app.sms.twiml import messaging_response
 log = logging.getLogger("textline.sms")
 router = APIRouter(tags=["webhooks"])
 
+INBOUND_PATH = "/webhooks/twilio/sms"
 MAX_MEDIA = 10
 FORM_TYPE = "application/x-www-form-urlencoded"
 EMPTY_TWIML = messaging_response([])
@@ -75,7 +76,7 @@ def parse_inbound(params: dict[str, str]) -> Inbound:
     return Inbound(sid=sid, phone=phone, to=params.get("To", ""), body=body, media=media)
 
 
-@router.post("/webhooks/twilio/sms", summary="Twilio inbound message webhook",
+@router.post(INBOUND_PATH, summary="Twilio inbound message webhook",
              response_class=Response,
              responses={200: {"content": {"text/xml": {}}, "description": "TwiML"},
                         503: {"description": "the text could not be stored; Twilio may retry"}})
