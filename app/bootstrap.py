@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.cases.conversation import ConversationIntake
@@ -65,11 +66,22 @@ def build_runtime(settings: Settings) -> Runtime:
     readers = None
     if settings.is_sqlite:
         readers = make_sessionmaker(make_engine(settings.database_url, read_only=True))
-    from app.sms.inbox import InboxWriter
-
     return Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
                    intake=build_intake(settings), events=EventBus(), read_sessions=readers,
-                   inbox=InboxWriter(engine))
+                   inbox=inbox_writer(engine))
+
+
+def inbox_writer(engine: Engine) -> Any:
+    """The webhook's group-committing writer: a thread on SQLite, whose calls are short and
+    local; the event loop itself on PostgreSQL, whose every call is a round trip
+    (app/sms/inbox_pg.py)."""
+    if engine.dialect.name == "postgresql":
+        from app.sms.inbox_pg import PgInboxWriter
+
+        return PgInboxWriter(engine)
+    from app.sms.inbox import InboxWriter
+
+    return InboxWriter(engine)
 
 
 def ensure_secret_key(rt: Runtime) -> str:

@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         gc.unfreeze()
-        runtime.inbox.stop()  # every text handed over is committed before the rest stops
+        await runtime.inbox.aclose()  # every text handed over is committed before the rest stops
         if relay is not None:
             relay.stop()
         for task in reversed(background):

@@ -1,14 +1,16 @@
 """Load: the real webhook under signed, unique Twilio requests, against a bare FastAPI baseline.
 
-    .venv/bin/python bench/bench_load.py [--conversations 1500] [--connections 16]
+    .venv/bin/python bench/bench_load.py [--conversations 1500] [--connections 16] [--rounds 3]
                                          [--postgres URL | --no-postgres] [--profile DIR]
 
 One run, one machine: the baseline (bench/baseline_app.py), then `textline serve` on a fresh
-SQLite file (one process), then on PostgreSQL with two workers where it is reachable. Each
-target gets the same traffic: four-text conversations from many phones over --connections
-keep-alive connections, each conversation's texts in order. Prints requests per second, p50 and
-p99 latency and each figure's ratio to the baseline; then checks that every acknowledged
-MessageSid is stored exactly once and nothing else was stored.
+SQLite file (one process), then on PostgreSQL with two workers where it is reachable; that, in
+turn, --rounds times, each target new each time. Each gets the same traffic: four-text
+conversations from many phones over --connections keep-alive connections, each conversation's
+texts in order. Prints every round's requests per second and p50/p99 latency, then each target's
+median over the rounds and its ratio to the baseline's. After every Textline round it checks
+that every acknowledged MessageSid is stored exactly once and nothing else was stored; after the
+last, it also waits until every text is read and says how long that took.
 
 Targets (issue 8): SQLite throughput >= 50% of the baseline, p99 < 50 ms at 16 connections,
 nothing lost or duplicated; PostgreSQL with two workers at least the SQLite figure.
@@ -113,8 +115,10 @@ def wait_until_read(url: str, timeout: float = 600.0) -> float:
 
 def run_target(name: str, argv: list[str], env: dict[str, str], port: int, convs: list[list[Text]],
                warmup: list[list[Text]], connections: int, profile: Path | None,
-               url: str | None = None) -> tuple[Figures, set[str], str]:
+               url: str | None = None, read_all: bool = False) -> tuple[Figures, list[str]]:
+    """Serve, warm up, drive the load; then check storage (and, with read_all, reading)."""
     log = Path(tempfile.gettempdir()) / f"textline-bench-{name.split()[0].lower()}.log"
+    checks: list[str] = []
     with serving(argv, env, port, log=log) as proc:
         warm, warm_acked = asyncio.run(drive(port, warmup, connections))
         spy = None
@@ -130,29 +134,35 @@ def run_target(name: str, argv: list[str], env: dict[str, str], port: int, convs
         if spy is not None:  # the load only: reading the backlog afterwards is not profiled
             spy.send_signal(2)
             spy.wait(30)
-        reading = ""
         if url is not None:
-            # The webhook only stores; the processor reads each text (conversation, dispatch,
-            # replies) straight after, giving way to the webhook while a burst lasts.
+            acked |= warm_acked
             behind = unread(url)
-            after = wait_until_read(url)
-            total = figures.seconds + after
-            reading = (f"{behind} of {len(acked) + len(warm_acked)} texts unread when the load "
-                       f"ended, all read {after:.1f} s later: {len(acked) / total:.0f} texts/s "
-                       f"read end to end")
+            checks.append(check_stored(url, acked, read=False))
+            if read_all:
+                # The webhook only stores; the processor reads each text (conversation,
+                # dispatch, replies) straight after, giving way while a burst lasts.
+                after = wait_until_read(url)
+                total = figures.seconds + after
+                checks.append(check_stored(url, acked, read=True))
+                checks.append(f"{behind} of {len(acked)} texts unread when the load ended, all "
+                              f"read {after:.1f} s later: {len(acked) / total:.0f} texts/s read "
+                              f"end to end")
     figures.name = name
     figures.errors += warm.errors
-    return figures, acked | warm_acked, reading
+    return figures, checks
 
 
-def check_stored(url: str, acked: set[str]) -> str:
-    """'ok' when every acknowledged SID is stored exactly once and nothing else was stored."""
+def check_stored(url: str, acked: set[str], *, read: bool) -> str:
+    """'ok' when every acknowledged SID is stored exactly once (unread in the inbox or read
+    into a message) and nothing else was stored; with read=True, the inbox must be empty too."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT provider_sid, count(*) FROM messages "
-                                 "WHERE direction = 'inbound' GROUP BY provider_sid")).all()
+        rows = conn.execute(text(
+            "SELECT provider_sid, count(*) FROM (SELECT provider_sid FROM messages "
+            "WHERE direction = 'inbound' UNION ALL SELECT provider_sid FROM inbox) AS stored "
+            "GROUP BY provider_sid")).all()
         waiting = conn.execute(text("SELECT count(*) FROM inbox")).scalar_one()
         replies = conn.execute(text("SELECT count(*) FROM messages WHERE author = 'bot'")
                                ).scalar_one()
@@ -161,11 +171,13 @@ def check_stored(url: str, acked: set[str]) -> str:
     lost = [s for s in acked if s not in stored]
     doubled = [s for s, n in stored.items() if n > 1]
     extra = [s for s in stored if s not in acked]
-    if not (lost or doubled or extra or waiting):
+    if lost or doubled or extra or (read and waiting):
+        return (f"FAILED: {len(lost)} lost, {len(doubled)} stored twice, {len(extra)} "
+                f"unacknowledged, {waiting} still unread")
+    if read:
         return (f"ok: {len(acked)} acknowledged, each stored once and read "
                 f"({replies} bot replies queued)")
-    return (f"FAILED: {len(lost)} lost, {len(doubled)} stored twice, {len(extra)} "
-            f"unacknowledged, {waiting} still unread")
+    return f"ok: {len(acked)} acknowledged, each stored once ({waiting} not yet read)"
 
 
 def pg_schema_url(base: str) -> tuple[str, str]:
@@ -196,15 +208,24 @@ def textline_env(url: str, port: int) -> dict[str, str]:
             "TEXTLINE_LOG_LEVEL": os.environ.get("TEXTLINE_LOG_LEVEL", "INFO")}
 
 
-def line(f: Figures, base: Figures | None) -> str:
+def line(label: str, f: Figures, base: Figures | None) -> str:
     p50, p99 = f.p(50), f.p(99)
     if base is None:
         ratios = "      1.00        1.00       1.00"
     else:
         ratios = (f"{f.rps / base.rps:10.2f}  {p50 / base.p(50):10.1f}x "
                   f"{p99 / base.p(99):9.1f}x")
-    return (f"{f.name:<28} {f.requests:>7} {f.errors:>4} {f.rps:>9.0f} {p50:>8.1f} {p99:>8.1f}"
+    return (f"{label:<34} {f.requests:>7} {f.errors:>4} {f.rps:>9.0f} {p50:>8.1f} {p99:>8.1f}"
             f" {ratios}")
+
+
+HEADER = (f"{'target':<34} {'reqs':>7} {'err':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+          f" {'rps ratio':>10} {'p50 ratio':>11} {'p99 ratio':>10}")
+
+
+def median_round(rounds: list[Figures]) -> Figures:
+    """The round with the median throughput (the lower middle one of an even count)."""
+    return sorted(rounds, key=lambda f: f.rps)[(len(rounds) - 1) // 2]
 
 
 def main() -> int:
@@ -212,65 +233,91 @@ def main() -> int:
     p.add_argument("--conversations", type=int, default=1500)
     p.add_argument("--warmup", type=int, default=50, help="conversations before timing")
     p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--rounds", type=int, default=3,
+                   help="each target this many times, in turn; medians are reported")
     p.add_argument("--postgres", default=PG_DEFAULT, help="SQLAlchemy URL of a database to use")
     p.add_argument("--no-postgres", action="store_true")
     p.add_argument("--only", choices=["baseline", "sqlite", "postgres"], action="append")
     p.add_argument("--profile", type=Path, help="record py-spy raw stacks of each Textline run")
     args = p.parse_args()
     only = set(args.only or ["baseline", "sqlite", "postgres"])
+    if args.no_postgres:
+        only.discard("postgres")
 
-    results: list[Figures] = []
+    names = {"baseline": "bare FastAPI (1 process)", "sqlite": "Textline SQLite (1 process)",
+             "postgres": "Textline PostgreSQL (2 wkrs)"}
+    results: dict[str, list[Figures]] = {k: [] for k in names if k in only}
     checks: list[str] = []
-    base: Figures | None = None
     workdir = Path(tempfile.mkdtemp(prefix="textline-bench-"))
     print(f"{args.conversations} conversations x 4 texts over {args.connections} connections "
-          f"(+{args.warmup} warm-up), on {os.cpu_count()} cores")
+          f"(+{args.warmup} warm-up), {args.rounds} rounds, on {os.cpu_count()} cores")
+    print(f"\n{'round':<6}{HEADER}")
     try:
-        if "baseline" in only:
-            port = free_port()
-            argv = [PYTHON, "-m", "bench.baseline_app", "--port", str(port)]
-            base, _, _ = run_target("bare FastAPI (1 process)", argv, {}, port,
-                                 list(conversations(args.conversations, 1)),
-                                 list(conversations(args.warmup, 2)), args.connections, None)
-            results.append(base)
-        if "sqlite" in only:
-            port = free_port()
-            url = f"sqlite:///{workdir / 'bench.db'}"
-            figures, acked, reading = run_target(
-                "Textline SQLite (1 process)", textline_argv(port, 1), textline_env(url, port),
-                port, list(conversations(args.conversations, 3)),
-                list(conversations(args.warmup, 4)), args.connections, args.profile, url)
-            results.append(figures)
-            checks.append(f"SQLite: {check_stored(url, acked)}")
-            checks.append(f"SQLite: {reading}")
-        if "postgres" in only and not args.no_postgres:
-            try:
-                schema, url = pg_schema_url(args.postgres)
-            except Exception as exc:  # no server here: say so and go on
-                checks.append(f"PostgreSQL: skipped ({type(exc).__name__})")
-            else:
+        for r in range(1, args.rounds + 1):
+            last = r == args.rounds
+            for key in results:
+                traffic = list(conversations(args.conversations, 3 * r))
+                warmup = list(conversations(args.warmup, 3 * r + 1))
+                port = free_port()
+                schema = None
+                if key == "baseline":
+                    argv, env, url = [PYTHON, "-m", "bench.baseline_app", "--port", str(port)], {}, None
+                elif key == "sqlite":
+                    url = f"sqlite:///{workdir / f'bench-{r}.db'}"
+                    argv, env = textline_argv(port, 1), textline_env(url, port)
+                else:
+                    try:
+                        schema, url = pg_schema_url(args.postgres)
+                    except Exception as exc:  # no server here: say so and go on
+                        checks.append(f"PostgreSQL: skipped ({type(exc).__name__})")
+                        only.discard("postgres")
+                        continue
+                    argv, env = textline_argv(port, 2), textline_env(url, port)
                 try:
-                    port = free_port()
-                    figures, acked, reading = run_target(
-                        "Textline PostgreSQL (2 wkrs)", textline_argv(port, 2),
-                        textline_env(url, port), port, list(conversations(args.conversations, 5)),
-                        list(conversations(args.warmup, 6)), args.connections, args.profile, url)
-                    results.append(figures)
-                    checks.append(f"PostgreSQL: {check_stored(url, acked)}")
-                    checks.append(f"PostgreSQL: {reading}")
+                    figures, found = run_target(names[key], argv, env, port, traffic, warmup,
+                                                args.connections, args.profile if last else None,
+                                                url, read_all=last)
                 finally:
-                    drop_schema(args.postgres, schema)
+                    if schema is not None:
+                        drop_schema(args.postgres, schema)
+                results[key].append(figures)
+                base = results["baseline"][-1] if "baseline" in results and key != "baseline" \
+                    else None
+                print(f"{r:<6}{line(names[key], figures, base)}", flush=True)
+                label = "SQLite" if key == "sqlite" else "PostgreSQL"
+                checks += [f"{label}, round {r}: {c}" for c in found]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"\n{'target':<28} {'reqs':>7} {'err':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
-          f" {'rps ratio':>10} {'p50 ratio':>11} {'p99 ratio':>10}")
-    for f in results:
-        print(line(f, base if f is not base else None))
+    results = {k: v for k, v in results.items() if v}
+    medians = {k: median_round(v) for k, v in results.items()}
+    print(f"\nmedian of {args.rounds} rounds (ratios are the medians of each round's ratio)")
+    print(HEADER)
+    for key, f in medians.items():
+        if key == "baseline" or "baseline" not in results:
+            print(line(names[key], f, None))
+            continue
+        ratios = [g.rps / b.rps for g, b in zip(results[key], results["baseline"], strict=True)]
+        p99s = [g.p(99) / b.p(99) for g, b in zip(results[key], results["baseline"], strict=True)]
+        p50s = [g.p(50) / b.p(50) for g, b in zip(results[key], results["baseline"], strict=True)]
+        print(f"{names[key]:<34} {f.requests:>7} {f.errors:>4} {f.rps:>9.0f} {f.p(50):>8.1f} "
+              f"{f.p(99):>8.1f} {_median(ratios):10.2f}  {_median(p50s):10.1f}x "
+              f"{_median(p99s):9.1f}x")
+    if "sqlite" in medians and "postgres" in medians:
+        pg_vs_sqlite = [g.rps / s.rps for g, s in zip(results["postgres"], results["sqlite"],
+                                                      strict=True)]
+        print(f"\nPostgreSQL (2 workers) / SQLite (1 process), by round: "
+              f"{', '.join(f'{x:.2f}' for x in pg_vs_sqlite)}")
     print()
     for c in checks:
         print(c)
     return 1 if any("FAILED" in c for c in checks) else 0
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 if __name__ == "__main__":

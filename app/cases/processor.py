@@ -31,16 +31,11 @@ from app.db import unit_of_work, utcnow
 from app.logs import log_fields
 from app.models import Inbox
 from app.runtime import Runtime
+from app.sms.inbox import give_way
 
 log = logging.getLogger("textline.processor")
 
 POLL_SECONDS = 1.0  # picks up retries that came due and texts left by a stopped instance
-# In a burst (BURST_WAITING or more webhooks waiting on one commit), the processor sleeps this
-# many times the CPU time its last text took: acknowledging Twilio comes first, reading keeps a
-# tenth of the CPU, so a text in the middle of a burst is still read within seconds. Below that,
-# it reads flat out (docs/scaling.md).
-YIELD_FACTOR = 9.0
-BURST_WAITING = 4
 MAX_BACKOFF_SECONDS = 300
 
 
@@ -179,10 +174,9 @@ def inbox_depth(session: Session, now: datetime) -> tuple[int, float]:
 class InboxProcessor:
     """A daemon thread reading the inbox: at once when notified, else every POLL_SECONDS."""
 
-    def __init__(self, rt: Runtime, *, poll: float = POLL_SECONDS,
-                 yield_factor: float = YIELD_FACTOR) -> None:
+    def __init__(self, rt: Runtime, *, poll: float = POLL_SECONDS) -> None:
         self.rt = rt
-        self.poll, self.yield_factor = poll, yield_factor
+        self.poll = poll
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -204,10 +198,6 @@ class InboxProcessor:
             self._thread.join(timeout)
             self._thread = None
 
-    def _intake_busy(self) -> bool:
-        writer = self.rt.inbox
-        return writer is not None and writer.waiting >= BURST_WAITING
-
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
@@ -216,12 +206,11 @@ class InboxProcessor:
             skip: set[int] = set()
             try:
                 while not self._stop.is_set():
-                    began = time.thread_time()
+                    began = time.perf_counter()
                     done = process_next(self.rt, skip=skip)
                     if done is None:
                         break
-                    if self._intake_busy():
-                        self._stop.wait((time.thread_time() - began) * self.yield_factor)
+                    give_way(self.rt.inbox, began, self._stop)  # in a burst: docs/scaling.md
                 failures = 0
             except Exception:
                 failures += 1

@@ -17,6 +17,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,11 @@ log = logging.getLogger("textline.inbox")
 
 MAX_BATCH = 256
 _STOP = object()
+# A burst: texts arriving at this process faster than BURST_RATE a second, more than a processor
+# reads (bench/README.md). Reading and replying then give way (give_way below).
+BURST_RATE = 200.0
+RATE_WINDOW = 0.25  # seconds over which the arrival rate is counted
+YIELD_FACTOR = 9.0
 
 
 class InboxUnavailable(Exception):
@@ -73,22 +79,82 @@ def inbox_row(msg: Inbound, received_at: datetime) -> dict[str, Any]:
             "attempts": 0, "next_attempt_at": received_at}
 
 
-class InboxWriter:
+class ArrivalRate:
+    """What both inbox writers share: their counters, how fast texts are arriving, and the
+    process's budget for reading them during a burst (give_way).
+
+    The rate is counted on the event loop's thread and read by other threads as a hint; a torn
+    read costs one wrong decision to give way, so no lock.
+    """
+
+    def __init__(self, on_commit: Callable[[int], None] | None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.on_commit = on_commit
+        self.committed = self.batches = 0
+        self.clock = clock
+        self._window_start, self._window_count, self._rate = clock(), 0, 0.0
+        self._quiet_lock = threading.Lock()
+        self._quiet_until = 0.0
+
+    def counted(self, texts: int) -> None:
+        """A commit of `texts` texts: count it and tell whoever reads them."""
+        self.committed += texts
+        self.batches += 1
+        if self.on_commit is not None:
+            self.on_commit(texts)
+
+    def arrived(self) -> None:
+        now = self.clock()
+        if now - self._window_start >= RATE_WINDOW:
+            self._rate = self._window_count / (now - self._window_start)
+            self._window_start, self._window_count = now, 0
+        self._window_count += 1
+
+    @property
+    def per_second(self) -> float:
+        """Texts a second over the last whole window; 0 once nothing has arrived for a while."""
+        if self.clock() - self._window_start > 2 * RATE_WINDOW:
+            return 0.0
+        return self._rate
+
+    @property
+    def in_burst(self) -> bool:
+        return self.per_second >= BURST_RATE
+
+    def give_way(self, began: float, stop: threading.Event) -> None:
+        """In a burst, after work that began at `began` (by self.clock), wait out this
+        process's quiet time, which that work has lengthened by YIELD_FACTOR times its
+        wall-clock length.
+
+        Called by the inbox processor after each text and by each outbox sender after each
+        send. The quiet time is one for all of them, so that together, however many they are,
+        reading texts and sending replies keep about a tenth of the time while texts arrive
+        faster than they can be read; the webhook has the rest, and the burst is read straight
+        after. Below BURST_RATE nothing waits. Wall-clock rather than the thread's CPU: it also
+        counts the interpreter lock and the database connection the work held, which the
+        webhook then lacked.
+        """
+        if not self.in_burst:
+            return
+        now = self.clock()
+        with self._quiet_lock:
+            self._quiet_until = max(self._quiet_until, now) + (now - began) * YIELD_FACTOR
+            until = self._quiet_until
+        stop.wait(until - now)
+
+
+class InboxWriter(ArrivalRate):
     """One daemon thread committing the texts handed to accept(), in batches."""
 
     def __init__(self, engine: Engine, *, on_commit: Callable[[int], None] | None = None,
                  max_batch: int = MAX_BATCH) -> None:
+        super().__init__(on_commit)
         self.engine = engine
-        self.on_commit = on_commit
         self.max_batch = max_batch
         self._insert = InboxInsert(engine.dialect)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.committed = self.batches = 0
-        # Webhooks handed over and not yet answered; changed only on event-loop threads, read
-        # by the processor as a hint, so no lock.
-        self.waiting = 0
         self._gathering: dict[Any, tuple[list[dict[str, Any]], list[Any]]] = {}
 
     def start(self) -> None:
@@ -103,7 +169,7 @@ class InboxWriter:
             self.start()
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        self.waiting += 1
+        self.arrived()
         # The texts that reach this point in one turn of the event loop are handed to the
         # writer together, at the end of the turn: one wake-up of the writer thread per turn,
         # not one per text, which kept the two threads trading the interpreter lock.
@@ -113,15 +179,15 @@ class InboxWriter:
             loop.call_soon(self._hand_over, loop)
         gathering[0].append(inbox_row(msg, received_at))
         gathering[1].append(done)
-        try:
-            # Shielded: a client that hangs up does not un-queue a text being committed.
-            await asyncio.shield(done)
-        finally:
-            self.waiting -= 1
+        # Shielded: a client that hangs up does not un-queue a text being committed.
+        await asyncio.shield(done)
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
-        rows, futures = self._gathering.pop(loop)
-        self._queue.put((rows, futures, loop))
+        gathered = self._gathering.pop(loop, None)
+        if gathered is None:  # aclose() handed this turn's texts over already
+            return
+        self.start()  # a no-op unless stop() came between accept() and here
+        self._queue.put((*gathered, loop))
 
     def stop(self, timeout: float = 10.0) -> None:
         """Commit what is already handed over, then end the thread."""
@@ -132,14 +198,16 @@ class InboxWriter:
         thread.join(timeout)
         self._thread = None
 
+    async def aclose(self) -> None:
+        """Commit every text accepted on this loop, then end the thread (off the loop)."""
+        self._hand_over(asyncio.get_running_loop())
+        await asyncio.to_thread(self.stop)
+
     def _write(self, rows: list[dict[str, Any]]) -> None:
         values = [self._insert.values(row) for row in rows]
         with self.engine.begin() as conn:
             conn.exec_driver_sql(self._insert.sql, values)
-        self.committed += len(rows)
-        self.batches += 1
-        if self.on_commit is not None:
-            self.on_commit(len(rows))
+        self.counted(len(rows))
 
     def _run(self) -> None:
         stopping = False
@@ -173,12 +241,13 @@ def _answer(loop: asyncio.AbstractEventLoop, futures: list[asyncio.Future[None]]
             error: Exception | None) -> None:
     """Resolve the waiting webhooks' futures on their own loop, in one call."""
     try:
-        loop.call_soon_threadsafe(_resolve, futures, error)
+        loop.call_soon_threadsafe(resolve, futures, error)
     except RuntimeError:  # that loop has closed: nobody is waiting any more
         pass
 
 
-def _resolve(futures: list[asyncio.Future[None]], error: Exception | None) -> None:
+def resolve(futures: list[asyncio.Future[None]], error: Exception | None) -> None:
+    """Answer the waiting webhooks: committed, or InboxUnavailable (a 503) with the reason."""
     for done in futures:
         if done.done():
             continue
@@ -186,3 +255,9 @@ def _resolve(futures: list[asyncio.Future[None]], error: Exception | None) -> No
             done.set_result(None)
         else:
             done.set_exception(InboxUnavailable(str(error).splitlines()[0][:200]))
+
+
+def give_way(intake: ArrivalRate | None, began: float, stop: threading.Event) -> None:
+    """ArrivalRate.give_way, where there is an inbox writer (not in `textline worker`)."""
+    if intake is not None:
+        intake.give_way(began, stop)

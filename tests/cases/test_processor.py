@@ -25,26 +25,6 @@ def count(app, model) -> int:  # type: ignore[no-untyped-def]
         return s.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def test_writer_commits_concurrent_texts_in_shared_batches(app):
-    writer = InboxWriter(app.state.runtime.engine)
-    now = utcnow()
-
-    async def burst() -> None:
-        await asyncio.gather(*(writer.accept(Inbound(f"SM{i:032d}", "+447700900123", "61016",
-                                                     f"text {i}"), now) for i in range(200)))
-
-    try:
-        asyncio.run(burst())
-    finally:
-        writer.stop()
-    assert count(app, Inbox) == 200
-    assert writer.committed == 200
-    assert writer.batches < 200  # the burst shared commits
-    with app.state.sessions() as s:
-        bodies = s.execute(select(Inbox.body).order_by(Inbox.id)).scalars().all()
-    assert bodies == [f"text {i}" for i in range(200)]  # arrival order kept
-
-
 def test_writer_that_cannot_commit_refuses_and_the_webhook_answers_503(app, client, tmp_path):
     # A database without the inbox table: every commit fails, as if the database were away.
     broken = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")

@@ -1,0 +1,122 @@
+"""The inbox writer on PostgreSQL: texts committed from the event loop itself, many per statement.
+
+The same contract as app/sms/inbox.py's thread writer: accept() returns once the text is
+committed, and raises InboxUnavailable if it could not be. On PostgreSQL the commit is a network
+round trip, and a thread waiting on one has to win the interpreter lock back from the busy event
+loop after every reply: the thread writer's begin, insert and commit each waited up to the
+interpreter's 5 ms switch interval, so a batch of three texts took 3-10 ms and two workers
+acknowledged fewer texts than one SQLite process (bench/README.md). Here the event loop awaits
+the database like any other socket: no thread, no lock to win back.
+
+Each event loop has one connection in autocommit mode and at most one statement in flight. The
+texts that arrive while it is in flight go together in the next statement: one INSERT ... SELECT
+FROM unnest(...) of every waiting text, atomic and committed on its own, one round trip however
+many texts it holds ("group commit").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import Engine
+
+from app.cases.service import Inbound
+from app.logs import log_fields
+from app.sms.inbox import MAX_BATCH, ArrivalRate, inbox_row, resolve
+
+log = logging.getLogger("textline.inbox")
+APPLICATION_NAME = "textline inbox writer"
+
+# ORDER BY the arrays' ordinality: ids are handed out in arrival order, which the processor
+# reads by. Every value is bound; the statement itself is constant.
+INSERT = """
+INSERT INTO inbox (provider_sid, phone, to_number, body, media, received_at, attempts,
+                   next_attempt_at)
+SELECT sid, phone, to_number, body, media, received_at, 0, received_at
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::timestamptz[])
+     WITH ORDINALITY AS t(sid, phone, to_number, body, media, received_at, n)
+ORDER BY n
+ON CONFLICT (provider_sid) DO NOTHING
+"""
+
+
+@dataclass
+class _Loop:
+    """What one event loop holds: its connection, the texts waiting, the flush in progress."""
+
+    waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = field(default_factory=list)
+    conn: psycopg.AsyncConnection[Any] | None = None
+    flushing: asyncio.Task[None] | None = None
+
+
+class PgInboxWriter(ArrivalRate):
+    def __init__(self, engine: Engine, *, on_commit: Callable[[int], None] | None = None,
+                 max_batch: int = MAX_BATCH) -> None:
+        super().__init__(on_commit)
+        self.max_batch = max_batch
+        _, self._connect_kwargs = engine.dialect.create_connect_args(engine.url)
+        # Named, so that pg_stat_activity tells this connection from the pool's.
+        self._connect_kwargs.setdefault("application_name", APPLICATION_NAME)
+        self._loops: dict[asyncio.AbstractEventLoop, _Loop] = {}
+
+    async def accept(self, msg: Inbound, received_at: datetime) -> None:
+        """Return once the text is committed; raise InboxUnavailable if it could not be."""
+        loop = asyncio.get_running_loop()
+        state = self._loops.setdefault(loop, _Loop())
+        done: asyncio.Future[None] = loop.create_future()
+        state.waiting.append((inbox_row(msg, received_at), done))
+        if state.flushing is None or state.flushing.done():
+            state.flushing = loop.create_task(self._flush(state))
+        self.arrived()
+        # Shielded: a client that hangs up does not un-queue a text being committed.
+        await asyncio.shield(done)
+
+    async def _flush(self, state: _Loop) -> None:
+        while state.waiting:
+            batch = state.waiting[:self.max_batch]
+            del state.waiting[:self.max_batch]
+            error: Exception | None = None
+            try:
+                await self._insert(state, [row for row, _ in batch])
+            except Exception as exc:  # the database is away: these webhooks answer 503
+                log.exception("inbox commit failed", extra=log_fields(texts=len(batch)))
+                error = exc
+                await _discard(state)
+            resolve([done for _, done in batch], error)
+            if error is None:
+                self.counted(len(batch))
+
+    async def _insert(self, state: _Loop, rows: list[dict[str, Any]]) -> None:
+        if state.conn is None or state.conn.closed:
+            state.conn = await psycopg.AsyncConnection.connect(
+                autocommit=True, connect_timeout=10, **self._connect_kwargs)
+        await state.conn.execute(INSERT, (
+            [r["provider_sid"] for r in rows], [r["phone"] for r in rows],
+            [r["to_number"] for r in rows], [r["body"] for r in rows],
+            [None if r["media"] is None else json.dumps(r["media"]) for r in rows],
+            [r["received_at"] for r in rows]))
+
+    async def aclose(self) -> None:
+        """Commit what this loop has been handed, then close its connection."""
+        state = self._loops.pop(asyncio.get_running_loop(), None)
+        if state is None:
+            return
+        if state.flushing is not None:
+            await asyncio.shield(state.flushing)
+        await _discard(state)
+
+
+async def _discard(state: _Loop) -> None:
+    conn, state.conn = state.conn, None
+    if conn is not None:
+        try:
+            await conn.close()
+        except psycopg.Error:
+            pass
