@@ -198,6 +198,15 @@ class InboxProcessor:
             self._thread.join(timeout)
             self._thread = None
 
+    def _count_arrivals(self) -> None:
+        """On PostgreSQL, where other instances receive texts too, keep the intake's count of
+        every instance's arrivals current (ArrivalRate.saw_newest)."""
+        intake = self.rt.inbox
+        if intake is None or self.rt.engine.dialect.name != "postgresql" or not intake.shared_due():
+            return
+        with self.rt.sessions() as session:
+            intake.saw_newest(session.execute(select(func.max(Inbox.id))).scalar())
+
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
@@ -206,6 +215,7 @@ class InboxProcessor:
             skip: set[int] = set()
             try:
                 while not self._stop.is_set():
+                    self._count_arrivals()
                     began = time.perf_counter()
                     done = process_next(self.rt, skip=skip)
                     if done is None:

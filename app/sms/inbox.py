@@ -93,6 +93,9 @@ class ArrivalRate:
         self.committed = self.batches = 0
         self.clock = clock
         self._window_start, self._window_count, self._rate = clock(), 0, 0.0
+        # Arrivals at every instance, from the shared inbox's newest id (see saw_newest).
+        self._shared_at: float | None = None
+        self._shared_newest, self._shared_rate = 0, 0.0
         self._quiet_lock = threading.Lock()
         self._quiet_until = 0.0
 
@@ -110,12 +113,37 @@ class ArrivalRate:
             self._window_start, self._window_count = now, 0
         self._window_count += 1
 
+    def saw_newest(self, newest: int | None) -> None:
+        """The shared inbox's newest id, as the processor reads it every RATE_WINDOW or so.
+
+        With several workers, the texts may all arrive at one (keep-alive connections stay
+        where they were accepted) while the other's processor, seeing no arrivals of its own,
+        would read flat out beside the busy one; ids count every instance's arrivals.
+        """
+        now = self.clock()
+        if newest is None:  # nothing waits: no burst
+            self._shared_at, self._shared_rate = None, 0.0
+            return
+        if self._shared_at is None or newest < self._shared_newest:
+            self._shared_at, self._shared_newest = now, newest
+            return
+        if now - self._shared_at >= RATE_WINDOW:
+            self._shared_rate = (newest - self._shared_newest) / (now - self._shared_at)
+            self._shared_at, self._shared_newest = now, newest
+
+    def shared_due(self) -> bool:
+        """Whether saw_newest() wants a new reading."""
+        return self._shared_at is None or self.clock() - self._shared_at >= RATE_WINDOW
+
     @property
     def per_second(self) -> float:
-        """Texts a second over the last whole window; 0 once nothing has arrived for a while."""
-        if self.clock() - self._window_start > 2 * RATE_WINDOW:
-            return 0.0
-        return self._rate
+        """Texts a second, here or (as saw_newest last counted) at any instance, over the last
+        whole window; 0 once nothing has arrived for a while."""
+        now = self.clock()
+        local = 0.0 if now - self._window_start > 2 * RATE_WINDOW else self._rate
+        shared_at = self._shared_at
+        fresh = shared_at is not None and now - shared_at <= 2 * RATE_WINDOW
+        return max(local, self._shared_rate if fresh else 0.0)
 
     @property
     def in_burst(self) -> bool:

@@ -173,3 +173,39 @@ def test_below_a_burst_nothing_waits():
     clock.now += 0.010
     rate.give_way(began, stop)
     assert stop.waits == []
+
+
+def test_arrivals_at_another_instance_count_as_a_burst_here():
+    # Keep-alive connections stay with the worker that accepted them: one worker may receive
+    # every text of a burst. The other learns of it from the shared inbox's newest id.
+    clock = FakeClock()
+    rate = ArrivalRate(None, clock)
+    assert rate.shared_due()
+    rate.saw_newest(1000)
+    clock.now += RATE_WINDOW
+    assert rate.shared_due()
+    rate.saw_newest(1000 + int(BURST_RATE * 2 * RATE_WINDOW))
+    assert rate.per_second == pytest.approx(BURST_RATE * 2)
+    assert rate.in_burst and not rate.shared_due()
+    clock.now += 2 * RATE_WINDOW + 0.01  # no newer reading: the figure is stale, not a burst
+    assert not rate.in_burst
+    rate.saw_newest(None)  # the inbox is empty
+    assert rate.per_second == 0.0
+
+
+def test_the_processor_counts_every_instances_arrivals(app, client):
+    from app.cases.processor import InboxProcessor
+
+    rt = app.state.runtime
+    clock = FakeClock()
+    rt.inbox.clock = clock
+    processor = InboxProcessor(rt)
+    elsewhere = inbox_writer(rt.engine)  # another instance's writer, into the same inbox
+    asyncio.run(accept_all(elsewhere, [text_from(0)]))
+    processor._count_arrivals()
+    clock.now += RATE_WINDOW
+    asyncio.run(accept_all(inbox_writer(rt.engine), [text_from(i) for i in range(1, 101)]))
+    processor._count_arrivals()
+    # 100 texts in a quarter second at another instance: a burst here too, on PostgreSQL.
+    # (SQLite has one instance, whose own arrivals are all there is to count.)
+    assert rt.inbox.in_burst == (rt.engine.dialect.name == "postgresql")
