@@ -36,6 +36,7 @@ _STOP = object()
 # reads (bench/README.md). Reading and replying then give way (give_way below).
 BURST_RATE = 200.0
 RATE_WINDOW = 0.25  # seconds over which the arrival rate is counted
+MIN_ELAPSED = 0.02  # the shortest part of a window whose count is taken as a rate
 YIELD_FACTOR = 9.0
 
 
@@ -137,10 +138,17 @@ class ArrivalRate:
 
     @property
     def per_second(self) -> float:
-        """Texts a second, here or (as saw_newest last counted) at any instance, over the last
-        whole window; 0 once nothing has arrived for a while."""
+        """Texts a second, here (over the last whole window and the one in progress) or at any
+        instance (as saw_newest last counted); 0 once nothing has arrived for a while."""
         now = self.clock()
-        local = 0.0 if now - self._window_start > 2 * RATE_WINDOW else self._rate
+        elapsed = now - self._window_start
+        if elapsed > 2 * RATE_WINDOW:
+            local = 0.0
+        else:
+            # The window in progress counts too, once it is long enough to mean anything: a
+            # burst is seen within tens of milliseconds, not at the end of a quiet window.
+            current = self._window_count / elapsed if elapsed >= MIN_ELAPSED else 0.0
+            local = max(self._rate, current) if elapsed <= RATE_WINDOW else current
         shared_at = self._shared_at
         fresh = shared_at is not None and now - shared_at <= 2 * RATE_WINDOW
         return max(local, self._shared_rate if fresh else 0.0)
