@@ -93,7 +93,7 @@ def _configure_sqlite(engine: Engine, *, read_only: bool = False) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA busy_timeout=30000")
         if read_only:
             cur.execute("PRAGMA query_only=ON")
