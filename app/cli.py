@@ -6,6 +6,8 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
 
 from app.config import ConfigError, Settings, load_settings
 from app.errors import AppError
@@ -101,6 +103,122 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_session(settings: Settings) -> Any:
+    from app.db import make_engine, make_sessionmaker, unit_of_work
+
+    return unit_of_work(make_sessionmaker(make_engine(settings.database_url)))
+
+
+def _read_session(settings: Settings) -> Any:
+    from app.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(settings.database_url, read_only=True))()
+
+
+def _when(value: datetime | None, settings: Settings, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    # Shown in the control room's time zone, as the dashboard and the exports show times.
+    return value.astimezone(settings.tz).strftime(fmt) if value is not None else "-"
+
+
+def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def cmd_user_list(_args: argparse.Namespace) -> int:
+    from app.auth.accounts import list_users
+    from app.db import utcnow
+
+    settings = _settings()
+    with _read_session(settings) as session:
+        users = list_users(session, utcnow())
+    _print_table(("USERNAME", "ROLE", "STATUS", "CREATED", "LOCKED UNTIL"),
+                 [(u.username, u.role, "active" if u.active else "disabled",
+                   _when(u.created_at, settings, "%Y-%m-%d"), _when(u.locked_until, settings))
+                  for u in users])
+    return EXIT_OK
+
+
+def cmd_user_set_role(args: argparse.Namespace) -> int:
+    from app.auth.accounts import set_role
+    from app.db import utcnow
+
+    with _write_session(_settings()) as session:
+        old = set_role(session, args.name, args.role, actor="cli", now=utcnow())
+    print(f"user {args.name!r}: role {old} -> {args.role}, from their next request")
+    return EXIT_OK
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    from app.auth.accounts import disable_user
+    from app.db import utcnow
+
+    with _write_session(_settings()) as session:
+        sessions, tokens = disable_user(session, args.name, actor="cli", now=utcnow())
+    print(f"user {args.name!r} disabled; revoked {sessions} dashboard session(s) "
+          f"and {tokens} API token(s)")
+    return EXIT_OK
+
+
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    from app.auth.accounts import enable_user
+    from app.db import utcnow
+
+    with _write_session(_settings()) as session:
+        enable_user(session, args.name, actor="cli", now=utcnow())
+    print(f"user {args.name!r} enabled; tokens revoked when disabled stay revoked")
+    return EXIT_OK
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    from app.auth.accounts import unlock_user
+    from app.db import utcnow
+
+    with _write_session(_settings()) as session:
+        unlock_user(session, args.name, actor="cli", now=utcnow())
+    print(f"user {args.name!r} unlocked")
+    return EXIT_OK
+
+
+def cmd_user_reset_password(args: argparse.Namespace) -> int:
+    from app.auth.accounts import reset_password
+    from app.db import utcnow
+
+    settings = _settings()
+    password = _read_password(args.password_stdin)
+    with _write_session(settings) as session:
+        revoked = reset_password(session, args.name, password, actor="cli", now=utcnow())
+    print(f"password of {args.name!r} reset; they must change it at their next sign-in; "
+          f"revoked {revoked} dashboard session(s)")
+    return EXIT_OK
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from app.auth.accounts import list_tokens
+
+    settings = _settings()
+    with _read_session(settings) as session:
+        tokens = list_tokens(session, args.name)
+    # LAST USED stays "-" until something records it: nothing writes last_used_at yet.
+    _print_table(("ID", "USER", "NAME", "CREATED", "EXPIRES", "LAST USED", "REVOKED"),
+                 [(str(t.id), t.username, t.name, _when(t.created_at, settings),
+                   _when(t.expires_at, settings) if t.expires_at else "never",
+                   _when(t.last_used_at, settings), _when(t.revoked_at, settings))
+                  for t in tokens])
+    return EXIT_OK
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from app.auth.accounts import revoke_token
+    from app.db import utcnow
+
+    with _write_session(_settings()) as session:
+        token = revoke_token(session, args.id, actor="cli", now=utcnow())
+    print(f"token {token.id} ({token.name!r} of user {token.username!r}) revoked")
+    return EXIT_OK
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from app.simulate import run_simulator
 
@@ -157,6 +275,23 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("--role", required=True, choices=["operator", "supervisor", "admin"])
     ua.add_argument("--password-stdin", action="store_true")
     ua.set_defaults(func=cmd_user_add)
+    u.add_parser("list", help="every user: role, status, lockout").set_defaults(func=cmd_user_list)
+    ur = u.add_parser("set-role", help="change a user's role (holds from their next request)")
+    ur.add_argument("name")
+    ur.add_argument("role", choices=["operator", "supervisor", "admin"])
+    ur.set_defaults(func=cmd_user_set_role)
+    for action, func, what in (
+            ("disable", cmd_user_disable, "disable a user, revoking their sessions and tokens"),
+            ("enable", cmd_user_enable, "enable a disabled user (their old tokens stay revoked)"),
+            ("unlock", cmd_user_unlock, "clear a lockout after failed sign-ins")):
+        ux = u.add_parser(action, help=what)
+        ux.add_argument("name")
+        ux.set_defaults(func=func)
+    up = u.add_parser("reset-password",
+                      help="set a one-time password, signing out the user's sessions")
+    up.add_argument("name")
+    up.add_argument("--password-stdin", action="store_true")
+    up.set_defaults(func=cmd_user_reset_password)
 
     t = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_cmd", required=True)
     tc = t.add_parser("create", help="print a new bearer token for user NAME, once")
@@ -164,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     tc.add_argument("--expires-days", type=int)
     tc.add_argument("--label", help="what the token is for")
     tc.set_defaults(func=cmd_token_create)
+    tl = t.add_parser("list", help="tokens (never their values), of user NAME or everyone")
+    tl.add_argument("name", nargs="?")
+    tl.set_defaults(func=cmd_token_list)
+    tr = t.add_parser("revoke", help="revoke token ID (see `token list`) for good")
+    tr.add_argument("id", type=int)
+    tr.set_defaults(func=cmd_token_revoke)
 
     m = sub.add_parser("simulate", help="text the service as a passenger would")
     m.add_argument("--from", dest="from_number", default="+447700900123")
