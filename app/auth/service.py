@@ -63,6 +63,8 @@ def create_token(session: Session, username: str, name: str, *, actor: str,
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"no user {username!r}; create it first with `textline user add`")
+    if not user.active:
+        raise Conflict(f"user {username!r} is disabled; `textline user enable` it first")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(days=expires_days) if expires_days else None
     session.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token),

@@ -23,9 +23,11 @@ from app.runtime import Runtime
 router = APIRouter(include_in_schema=False)
 
 HEARTBEAT_SECONDS = 15.0
-# A long-lived stream checks now and then that its session has not been revoked or expired,
-# which also keeps the session of a screen that shows the queue all shift alive.
-RECHECK_SECONDS = 300.0
+# A long-lived stream checks every minute, events flowing or not, that its session still holds
+# (not signed out, revoked, expired, its user disabled or no longer an operator): a disabled
+# user's open screen goes dark within a minute. It also keeps the session of a screen that shows
+# the queue all shift alive.
+RECHECK_SECONDS = 60.0
 RETRY_MS = 2000
 
 
@@ -40,10 +42,12 @@ def format_event(event: Event) -> str:
     return f"data: {json.dumps(payload)}\n\n"
 
 
-def _still_signed_in(request: Request) -> bool:
+def _still_allowed(request: Request) -> bool:
     if hasattr(request.state, "web_session"):
         del request.state.web_session
-    return active_session(request) is not None
+    found = active_session(request)
+    return (found is not None and not found.must_change_password
+            and found.principal.has("operator"))
 
 
 @router.get("/events")
@@ -80,14 +84,15 @@ async def events(request: Request, case: int | None = Query(None, ge=1, le=2**31
             while True:
                 try:
                     event = await asyncio.wait_for(inbox.get(), HEARTBEAT_SECONDS)
+                    chunk = format_event(event)
                 except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    if loop.time() >= recheck_at:
-                        recheck_at = loop.time() + RECHECK_SECONDS
-                        if not await run_in_threadpool(_still_signed_in, request):
-                            return
-                    continue
-                yield format_event(event)
+                    chunk = ": keep-alive\n\n"
+                # On the clock, not only when idle: a busy queue never goes quiet for long.
+                if loop.time() >= recheck_at:
+                    recheck_at = loop.time() + RECHECK_SECONDS
+                    if not await run_in_threadpool(_still_allowed, request):
+                        return
+                yield chunk
         finally:
             # No await in here: on a disconnect this runs inside a cancelled scope.
             if case is not None and conn is not None:

@@ -97,6 +97,7 @@ def test_disable_ends_sessions_and_tokens_for_good(env, app, client):
     assert event.actor == "cli"
     assert event.data == {"username": "dora", "sessions_revoked": 1, "tokens_revoked": 1}
     fails(["user", "disable", "dora"], env, "already disabled")
+    fails(["token", "create", "dora"], env, "disabled")  # no new way in while disabled
 
     ok(["user", "enable", "dora"], env)
     # What she held before stays dead; she signs in afresh.

@@ -94,3 +94,32 @@ def test_case_parameter_is_checked(server, bad):
     client = _client(server, "alice")
     assert client.get("/events", params={"case": bad}).status_code == 422
     client.close()
+
+
+def test_a_disabled_users_stream_ends_though_events_keep_coming(server, monkeypatch):
+    from app.auth.accounts import disable_user
+    from app.dashboard import sse
+    from app.db import unit_of_work, utcnow
+
+    monkeypatch.setattr(sse, "RECHECK_SECONDS", 0.3)
+    client = _client(server, "carol")
+    rt = server.app.state.runtime
+    with client.stream("GET", "/events") as stream:
+        lines = stream.iter_lines()
+        assert next(lines).startswith("retry: ")
+        _wait_for(lambda: rt.events.subscriber_count == 1)
+        rt.events.publish("case.updated", 1, action="note")
+        assert next(_events(lines))["kind"] == "case.updated"  # signed in: events arrive
+        with unit_of_work(rt.sessions) as session:
+            disable_user(session, "carol", actor="cli", now=utcnow())
+        ended = False
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # a busy queue: an event every 50 ms
+            rt.events.publish("case.updated", 1, action="note")
+            time.sleep(0.05)
+            if rt.events.subscriber_count == 0:
+                ended = True
+                break
+        assert ended, "the disabled user's stream was still open"
+        list(lines)  # the server closed the stream: reading to its end returns
+    client.close()
