@@ -200,7 +200,7 @@ def cmd_token_list(args: argparse.Namespace) -> int:
     settings = _settings()
     with _read_session(settings) as session:
         tokens = list_tokens(session, args.name)
-    # LAST USED stays "-" until something records it: nothing writes last_used_at yet.
+    # LAST USED is refreshed at most hourly (app/auth/service.py, TOKEN_TOUCH_EVERY).
     _print_table(("ID", "USER", "NAME", "CREATED", "EXPIRES", "LAST USED", "REVOKED"),
                  [(str(t.id), t.username, t.name, _when(t.created_at, settings),
                    _when(t.expires_at, settings) if t.expires_at else "never",

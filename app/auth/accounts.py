@@ -4,7 +4,7 @@ The `textline user ...` and `textline token ...` commands call these. They live 
 service.py rather than in it because they revoke web sessions (sessions.py), which itself
 imports service.py. Services flush and never commit; every change is an audit event.
 
-A role or an `active` flag is read from the user's row on every request (principal_for_token,
+A role or an `active` flag is read from the user's row on every request (resolve_token,
 resolve_session), so a change here holds from the user's next request; nothing caches it.
 """
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth.service import Principal, principal_for_token
-from app.db import utcnow
+from app.auth.service import Principal, resolve_token, token_used
+from app.db import unit_of_work, utcnow
 from app.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="Token from `textline token create`")
@@ -18,10 +18,15 @@ def current_principal(
     request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Principal:
     if creds is not None and creds.scheme.lower() == "bearer":
+        now = utcnow()
         with request.app.state.read_sessions() as session:
-            principal = principal_for_token(session, creds.credentials, utcnow())
-        if principal is None:
+            found = resolve_token(session, creds.credentials, now)
+        if found is None:
             raise Unauthorized("invalid or expired token")
+        principal, touch = found
+        if touch is not None:  # at most hourly: the read above is all most requests cost
+            with unit_of_work(request.app.state.sessions) as session:
+                token_used(session, touch, now)
         return principal
     # The dashboard's cookie session, where installed, resolves here too.
     resolver = getattr(request.app.state, "session_principal", None)

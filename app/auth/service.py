@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
@@ -76,7 +76,14 @@ def create_token(session: Session, username: str, name: str, *, actor: str,
     return token
 
 
-def principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:
+# How stale a token's last_used_at may get: one write an hour per token in use, not one per
+# request, and still enough for a supervisor to see which tokens nobody uses (`token list`).
+TOKEN_TOUCH_EVERY = timedelta(hours=1)
+
+
+def resolve_token(session: Session, token: str, now: datetime
+                  ) -> tuple[Principal, int | None] | None:
+    """The token's principal, and the token's id when its last_used_at is due a refresh."""
     row = session.execute(
         select(ApiToken, User).join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_token(token))
@@ -88,4 +95,14 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
         return None
     if tok.expires_at is not None and tok.expires_at <= now:
         return None
-    return Principal(user.id, user.username, user.role, "token")
+    due = tok.last_used_at is None or now - tok.last_used_at >= TOKEN_TOUCH_EVERY
+    return Principal(user.id, user.username, user.role, "token"), tok.id if due else None
+
+
+def principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:
+    found = resolve_token(session, token, now)
+    return None if found is None else found[0]
+
+
+def token_used(session: Session, token_id: int, now: datetime) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
