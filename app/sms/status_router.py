@@ -69,7 +69,7 @@ def apply_status(session, sid: str, twilio_status: str, code: int | None) -> Mes
              status_code=200, response_class=Response)
 async def message_status(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
-    params = await read_signed_form(request, rt)
+    params = await read_signed_form(request.scope, request.receive, rt)
     sid, status, code = parse_status(params)
 
     def work() -> tuple[int, int, str] | None:
