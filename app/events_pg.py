@@ -4,7 +4,8 @@ Each process's EventBus already fans events out to its own SSE clients after eac
 relay adds two threads: a sender that NOTIFYs every local event on a channel named for the
 database schema, and a listener that LISTENs on it and delivers the events other processes sent
 into the local bus. Each payload carries the sending process's id, so a process never delivers
-its own events twice. Presence ("who is viewing this case") stays per process and is not relayed.
+its own events twice. "case.viewing" crosses too: it carries each instance's own viewers of a
+case, which every instance merges with its own (app/dashboard/presence.py).
 
 A NOTIFY is best effort, as the local bus is: a page that misses one catches up on the next, and
 reloads its queue on reconnecting. The database stays the one source of truth.
@@ -31,7 +32,7 @@ from app.logs import log_fields
 
 log = logging.getLogger("textline.events")
 
-NOT_RELAYED = frozenset({"case.viewing"})
+NOT_RELAYED: frozenset[str] = frozenset()  # kinds kept to the process that published them
 MAX_PAYLOAD = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
 RECONNECT_MAX = 10.0
 

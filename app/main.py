@@ -18,6 +18,7 @@ from app.cases.router import router as cases_router
 from app.config import Settings, load_settings
 from app.conversation.extract.risk import default_lexicon  # issue 8: warmed before gc.freeze
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
+from app.dashboard.presence import start_heartbeat  # presence across instances
 from app.errors import install_error_handlers
 from app.events_pg import start_relay  # issue 8: LISTEN/NOTIFY between processes
 from app.health import router as health_router
@@ -46,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.background = background
         relay = start_relay(runtime.events, runtime.engine)  # issue 8: None on SQLite
         app.state.event_relay = relay
+        # Presence crosses instances only by the relay; its heartbeat lets a dead one's expire.
+        presence_beat = (start_heartbeat(app.state.presence, runtime.events)
+                         if relay is not None else None)
         # issue 8: what start built stays for the process's life; kept out of the collector's
         # full passes, which otherwise walked it (~80 ms) inside whichever request set one off.
         default_lexicon()  # else loaded by the first text
@@ -53,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         gc.unfreeze()
         await runtime.inbox.aclose()  # every text handed over is committed before the rest stops
+        if presence_beat is not None:
+            presence_beat.stop()
         if relay is not None:
             relay.stop()
         for task in reversed(background):

@@ -2,7 +2,8 @@
 
 Texts go to both in turn. A dashboard stream open on the first sees the cases opened on the
 second (LISTEN/NOTIFY, app/events_pg.py). Operators' replies, posted to both, are drained by both
-in-process workers through FOR UPDATE SKIP LOCKED: each reaches Twilio exactly once.
+in-process workers through FOR UPDATE SKIP LOCKED: each reaches Twilio exactly once. An operator
+with a case open on one instance is shown to a colleague with it open on the other.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ def text(client: httpx.Client, port: int, phone: str, sid: str, body: str) -> No
 
 
 class Stream(threading.Thread):
-    """A signed-in dashboard's event stream: (kind, case_id) of each event, as it arrives."""
+    """A signed-in dashboard's event stream: (kind, case_id) of each event, as it arrives. With
+    `case`, a case page's stream, which marks its user as viewing that case while it is open."""
 
-    def __init__(self, port: int, username: str) -> None:
+    def __init__(self, port: int, username: str, case: int | None = None) -> None:
         super().__init__(daemon=True)
         self.port = port
+        self.path = "/events" if case is None else f"/events?case={case}"
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             page = client.get("/login")
             token = _CSRF.search(page.text)
@@ -56,10 +59,11 @@ class Stream(threading.Thread):
             self.cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         self.events: list[tuple[str, int | None]] = []
+        self.viewing: list[tuple[int, list[str]]] = []  # (case, viewers) of each case.viewing
         self.connected = threading.Event()
 
     def run(self) -> None:
-        request = (f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+        request = (f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
                    f"Cookie: {self.cookie}\r\nAccept: text/event-stream\r\n\r\n")
         try:
             self.sock.sendall(request.encode())
@@ -69,6 +73,8 @@ class Stream(threading.Thread):
                     self.connected.set()
                 elif line.startswith("data: "):
                     doc = json.loads(line[6:])
+                    if doc["kind"] == "case.viewing":
+                        self.viewing.append((doc["case_id"], doc["viewers"]))
                     self.events.append((doc["kind"], doc["case_id"]))
         except (OSError, ValueError):
             pass  # closed by close(), or the server went away
@@ -82,6 +88,11 @@ class Stream(threading.Thread):
 
     def opened(self) -> set[int]:
         return {case for kind, case in list(self.events) if kind == "case.opened"}
+
+    def viewers(self, case: int) -> list[str] | None:
+        """What the page would show now: the viewers of the last case.viewing for the case."""
+        shown = [viewers for c, viewers in list(self.viewing) if c == case]
+        return shown[-1] if shown else None
 
 
 def count_lines(log: Path, what: str) -> int:
@@ -172,6 +183,32 @@ def test_two_instances_share_events_and_outbox(database_url, fake_twilio, tmp_pa
     assert sum(read_by) == 2 * PHONES and all(read_by), "both processors read texts"
     print(f"\ntexts read by A and B: {read_by}; texts delivered by A and B: {by_server}; "
           f"{time.monotonic() - began:.1f}s")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_an_operator_on_one_instance_sees_who_has_the_case_open_on_another(
+        database_url, fake_twilio, tmp_path):  # noqa: F811
+    for username in ("xavier", "yvonne"):
+        operator_token(database_url, username)
+    ports = [free_port(), free_port()]
+    envs = [server_env(database_url, p, fake_twilio) for p in ports]
+    with serving(textline_argv(ports[0]), envs[0], ports[0], log=tmp_path / "a.log"), \
+            serving(textline_argv(ports[1]), envs[1], ports[1], log=tmp_path / "b.log"):
+        yvonne = Stream(ports[1], "yvonne", case=7)  # on B
+        yvonne.start()
+        wait_until(lambda: yvonne.viewers(7) == ["yvonne"], 10, "B to announce yvonne")
+        xavier = Stream(ports[0], "xavier", case=7)  # on A, which heard yvonne arrive
+        xavier.start()
+        # Each instance lists its own viewers first; neither waits for a heartbeat.
+        wait_until(lambda: xavier.viewers(7) == ["xavier", "yvonne"], 10,
+                   "A to show yvonne, viewing on B, to xavier")
+        wait_until(lambda: yvonne.viewers(7) == ["yvonne", "xavier"], 10,
+                   "B to show xavier, viewing on A, to yvonne")
+        xavier.close()  # A's stream ends: A announces that it has nobody on case 7
+        wait_until(lambda: yvonne.viewers(7) == ["yvonne"], 10,
+                   "B to drop xavier once his page closed on A")
+        assert all(case == 7 for case, _ in yvonne.viewing)
+        yvonne.close()
 
 
 def test_relay_payloads_round_trip_and_stay_under_the_notify_limit():

@@ -15,7 +15,10 @@ from app.dashboard.render import STATIC, Pages
 def install_dashboard(app: FastAPI) -> None:
     """Routes, static files, the cookie-session hook for the JSON API, and the page errors."""
     app.state.pages = Pages(app.state.runtime.settings.tz)
-    app.state.presence = Presence()
+    presence = Presence()
+    # What other instances announce arrives on the bus (by the relay, on PostgreSQL).
+    app.state.runtime.events.add_listener(presence.on_event)
+    app.state.presence = presence
     app.state.login_throttle = web.LoginThrottle()
     app.state.session_principal = web.session_principal
     for module in (web, pages, case_view, simulator, sse):

@@ -31,15 +31,34 @@ RECHECK_SECONDS = 60.0
 RETRY_MS = 2000
 
 
-def format_event(event: Event) -> str:
+def format_event(event: Event, viewers: list[str] | None = None) -> str:
+    """The event as one SSE message. For "case.viewing", pass this instance's merged list:
+    the sender, perhaps another instance, can't know who has the case open here."""
     payload = {"kind": event.kind, "case_id": event.case_id, "at": event.at}
     if event.kind == "case.viewing":
-        payload["viewers"] = event.data.get("viewers", [])
+        payload["viewers"] = list(viewers if viewers is not None
+                                  else event.data.get("viewers", []))
     elif event.kind == "case.updated":
         payload["action"] = event.data.get("action")
     elif event.kind in ("case.opened", "message.new") and "sid" in event.data:
         payload["sid"] = event.data["sid"]  # the text read: an identifier, never its words
     return f"data: {json.dumps(payload)}\n\n"
+
+
+def _chunk(event: Event, presence: Presence, shown: dict[int, list[str]]) -> str | None:
+    """The message for one event, or None for a "case.viewing" that changes nothing this page
+    shows: every instance repeats its viewers each heartbeat, and the queue page reloads its
+    rows on every event it hears."""
+    if event.kind != "case.viewing" or event.case_id is None:
+        return format_event(event)
+    viewers = presence.viewers(event.case_id)
+    if shown.get(event.case_id) == viewers:
+        return None
+    if viewers:
+        shown[event.case_id] = viewers
+    else:
+        shown.pop(event.case_id, None)  # kept only for cases open now; an empty list may repeat
+    return format_event(event, viewers)
 
 
 def _still_allowed(request: Request) -> bool:
@@ -78,13 +97,19 @@ async def events(request: Request, case: int | None = Query(None, ge=1, le=2**31
             yield f"retry: {RETRY_MS}\n: connected\n\n"
             if case is not None:
                 conn = presence.join(case, username)
-                rt.events.publish("case.viewing", case, viewers=presence.viewers(case))
+                presence.announce(rt.events, case)
             loop = asyncio.get_running_loop()
             recheck_at = loop.time() + RECHECK_SECONDS
+            shown: dict[int, list[str]] = {}  # case -> the viewers this page was last sent
+            # Timed from the last thing sent, not the last event: events skipped as unchanged
+            # must not starve the keep-alive a proxy's idle timeout counts on.
+            quiet_until = loop.time() + HEARTBEAT_SECONDS
             while True:
+                chunk: str | None
                 try:
-                    event = await asyncio.wait_for(inbox.get(), HEARTBEAT_SECONDS)
-                    chunk = format_event(event)
+                    event = await asyncio.wait_for(inbox.get(),
+                                                   max(0.0, quiet_until - loop.time()))
+                    chunk = _chunk(event, presence, shown)
                 except TimeoutError:
                     chunk = ": keep-alive\n\n"
                 # On the clock, not only when idle: a busy queue never goes quiet for long.
@@ -92,12 +117,14 @@ async def events(request: Request, case: int | None = Query(None, ge=1, le=2**31
                     recheck_at = loop.time() + RECHECK_SECONDS
                     if not await run_in_threadpool(_still_allowed, request):
                         return
-                yield chunk
+                if chunk is not None:
+                    quiet_until = loop.time() + HEARTBEAT_SECONDS
+                    yield chunk
         finally:
             # No await in here: on a disconnect this runs inside a cancelled scope.
             if case is not None and conn is not None:
                 presence.leave(case, conn)
-                rt.events.publish("case.viewing", case, viewers=presence.viewers(case))
+                presence.announce(rt.events, case)
             pumper.cancel()
 
     return StreamingResponse(stream(), media_type="text/event-stream",
