@@ -32,6 +32,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.logs import configure_logging
 
     settings = _settings()
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1")
+    if args.workers > 1 and settings.database_url.startswith("sqlite"):
+        # Live events and presence cross processes only through PostgreSQL's LISTEN/NOTIFY: on
+        # SQLite a dashboard would miss every text that another worker read.
+        raise CliError("--workers above 1 needs PostgreSQL; on SQLite serve one process "
+                       "(docs/scaling.md)")
     configure_logging(settings.log_level, settings.log_format)
     build_intake(settings)  # a bad station, wording or routing file stops here, in one line
     migrate.upgrade(settings.database_url)

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_load.py [--conversations 1500] [--connections 16] [--rounds 3]
                                          [--postgres URL | --no-postgres] [--profile DIR]
+                                         [--no-reading]
 
 One run, one machine: the baseline (bench/baseline_app.py), then `textline serve` on a fresh
 SQLite file (one process), then on PostgreSQL with two workers where it is reachable; that, in
@@ -239,6 +240,8 @@ def main() -> int:
     p.add_argument("--no-postgres", action="store_true")
     p.add_argument("--only", choices=["baseline", "sqlite", "postgres"], action="append")
     p.add_argument("--profile", type=Path, help="record py-spy raw stacks of each Textline run")
+    p.add_argument("--no-reading", action="store_true",
+                   help="after the last round, do not wait for the backlog to be read")
     args = p.parse_args()
     only = set(args.only or ["baseline", "sqlite", "postgres"])
     if args.no_postgres:
@@ -276,7 +279,7 @@ def main() -> int:
                 try:
                     figures, found = run_target(names[key], argv, env, port, traffic, warmup,
                                                 args.connections, args.profile if last else None,
-                                                url, read_all=last)
+                                                url, read_all=last and not args.no_reading)
                 finally:
                     if schema is not None:
                         drop_schema(args.postgres, schema)

@@ -133,3 +133,12 @@ def test_serve_refuses_a_bad_routing_file_naming_the_rule(env, tmp_path):
     assert done.returncode == 1
     line = done.stderr.strip()
     assert "\n" not in line and "night" in line and "imediacy" in line
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_serve_refuses_several_workers_on_sqlite(env):
+    # Each process would have its own live events: dashboards would miss texts read elsewhere.
+    done = run(["serve", "--workers", "2"], env)
+    assert done.returncode == 1
+    assert "PostgreSQL" in done.stderr and "Traceback" not in done.stderr
+    assert run(["serve", "--workers", "0"], env).returncode == 1
