@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.conversation.extract.age import extract_age, number_value
+from app.conversation.extract.age import extract_age
+from app.conversation.extract.numbers import number_value
 
 # text, min, max, child
 POSITIVE = [

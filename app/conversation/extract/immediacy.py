@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from app.conversation.extract.age import NUM_WORD, number_value
+from app.conversation.extract.numbers import NUM_WORD, number_value
 from app.conversation.facts import Immediacy, ImmediacyFact
 
 _W = r"(?<!\w)"
