@@ -6,7 +6,8 @@ How it decides, so a reviewer can follow it:
 2. A number is not an age when its neighbours say it is something else: a time ("14:32"),
    a platform, coach or seat ("plat 4"), money ("£20", "20 quid"), a duration or count
    ("20 mins", "3 stops", "2 lads", "group of 5"), a date ("28th"), part of a code ("1A23")
-   or a longer number (phone numbers).
+   or a longer number (phone numbers). Nor is a number in markup or code: inside a tag
+   ("<img ... alert(2)>") or a call's argument glued to a name ("alert(2)", "f(12)").
 3. A number that is left counts when something marks it as an age: "year old"/"yo", an
    approximation ("about", "maybe", "looks", "ish", "i reckon"), a copula ("im", "shes",
    "whos", "is"), or a person word just before it ("girl of 12", "lad, 16"). A bare number
@@ -71,6 +72,9 @@ _UNIT_AFTER = re.compile(
     r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?!\w)"
 )
 _WORDS = re.compile(r"[a-z0-9'’]+|[.!?;:]")
+# Markup is not what a texter says: "<img src=x onerror=alert(2)>". A tag opens with a letter,
+# "/" or "!" so that "<3" and "< 16" stay text.
+_TAG = re.compile(r"<[a-z/!][^<>]*>")
 
 _EXCLUDE_BEFORE = frozenset(
     "platform platforms plat plats pl pf p coach coaches carriage car seat seats row bus route"
@@ -192,8 +196,22 @@ def _cue_before(prev: list[tuple[str, int]]) -> tuple[str, bool, int] | None:
     return (kind, before not in _TIME_PREP, cue_start)
 
 
+def _is_code(low: str, start: int, prev: list[tuple[str, int]], tags: list[range]) -> bool:
+    """A number inside a tag, or a call's argument glued to a name: "alert(2)", "f(12)".
+
+    A bracket glued to a person word is a texter skipping a space: "boy(12)" is still an age.
+    """
+    if any(start in tag for tag in tags):
+        return True
+    glued_to = low[start - 2] if start >= 2 and low[start - 1] == "(" else " "
+    if not (glued_to.isalnum() or glued_to in "_$"):
+        return False
+    return not prev or (prev[-1][0] not in _PERSON and prev[-1][0] not in ("age", "aged"))
+
+
 def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
     found: list[_Candidate] = []
+    tags = [range(*t.span()) for t in _TAG.finditer(low)] if "<" in low else []
     for m in _CANDIDATE.finditer(low):
         start, end = m.span()
         if m.group("b1"):
@@ -211,6 +229,8 @@ def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
         if rest[:1].isalpha() and not _LETTER_SUFFIX.match(rest):
             continue  # "28th", "5ft", "1a23"
         prev = _prev_words(low, start)
+        if _is_code(low, start, prev, tags):
+            continue
         if prev and prev[-1][0] == ":":  # "age: 14"
             prev = prev[:-1]
         last = prev[-1][0] if prev else ""
