@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.conversation.extract.age import extract_age, number_value
+from app.conversation.extract.age import extract_age
+from app.conversation.extract.numbers import number_value
 
 # text, min, max, child
 POSITIVE = [
@@ -65,6 +66,12 @@ POSITIVE = [
     ("fifty odd", 47, 53, False),
     ("i am 17", 17, 17, True),
     ("they're 20 somethings", 20, 29, False),
+    ("she's about 14", 13, 15, True),
+    ("(14)", 14, 14, True),
+    ("boy (12) on platform 3", 12, 12, True),
+    ("boy(12) on platform 3", 12, 12, True),
+    ("age 12-13", 12, 13, True),
+    ("she is 14 <3", 14, 14, True),
 ]
 
 
@@ -180,6 +187,27 @@ def test_answering_does_not_make_a_time_an_age() -> None:
     assert extract_age("the 14:32", answering=True) is None
     assert extract_age("platform 4", answering=True) is None
     assert extract_age("2 lads", answering=True) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<img src=x onerror=alert(2)>",
+        "<svg onload=alert(13)>",
+        '<a title="aged 14">',
+        "alert(2)",
+        "f(12)",
+        "console.log(13)",
+    ],
+)
+def test_a_number_in_markup_or_code_is_not_an_age(text: str) -> None:
+    assert extract_age(text) is None
+    assert extract_age(text, answering=True) is None
+
+
+def test_an_age_beside_markup_is_still_read() -> None:
+    age = extract_age("<img src=x onerror=alert(2)> she is 14", answering=True)
+    assert age is not None and (age.min, age.max, age.text) == (14, 14, "she is 14")
 
 
 def test_text_is_the_words_the_age_came_from() -> None:

@@ -111,6 +111,36 @@ def test_no_immediacy(text: str) -> None:
     assert extract_immediacy(text) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "its now 9:30",
+        "it's now 9.30pm",
+        "its now half 9",
+        "it is now quarter past 9",
+        "its 9:30 now",
+    ],
+)
+def test_telling_the_time_is_not_happening_now(text: str) -> None:
+    assert extract_immediacy(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "words"),
+    [
+        ("its now 9:30 and hes still following me", "now", "still following"),
+        ("its now 9:30, he is shouting at her", "now", "is shouting"),
+        ("its now 9:30, he got off 10 mins ago", "recent", "10 mins ago"),
+        ("hes there now", "now", "now"),
+        ("right now on platform 2", "now", "right now"),
+        ("now at 9:30 he got on", "now", "now"),
+    ],
+)
+def test_other_signs_still_count_beside_the_time(text: str, value: str, words: str) -> None:
+    fact = extract_immediacy(text)
+    assert fact is not None and (fact.value, fact.text) == (value, words)
+
+
 def test_travel_is_not_the_incident_but_the_incident_is() -> None:
     fact = extract_immediacy("we just left dewsbury and a man just grabbed her phone")
     assert fact is not None and fact.value == "recent" and "grabbed" in fact.text

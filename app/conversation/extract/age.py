@@ -1,12 +1,13 @@
 """Age of the person a text is about: "14", "about 14", "13 or 14", "fourteen", "young teen".
 
 How it decides, so a reviewer can follow it:
-1. Candidates. Every number (digits or words) and every age description ("in his 40s",
-   "school uniform", "grown men") in the text is a candidate.
+1. Candidates. Every number (digits or words, numbers.py) and every age description ("in his
+   40s", "school uniform", "grown men"; age_descriptions.py) in the text is a candidate.
 2. A number is not an age when its neighbours say it is something else: a time ("14:32"),
    a platform, coach or seat ("plat 4"), money ("£20", "20 quid"), a duration or count
    ("20 mins", "3 stops", "2 lads", "group of 5"), a date ("28th"), part of a code ("1A23")
-   or a longer number (phone numbers).
+   or a longer number (phone numbers). Nor is a number in markup or code: inside a tag
+   ("<img ... alert(2)>") or a call's argument glued to a name ("alert(2)", "f(12)").
 3. A number that is left counts when something marks it as an age: "year old"/"yo", an
    approximation ("about", "maybe", "looks", "ish", "i reckon"), a copula ("im", "shes",
    "whos", "is"), or a person word just before it ("girl of 12", "lad, 16"). A bare number
@@ -28,43 +29,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.conversation.extract.age_descriptions import DESCRIPTION, DESCRIPTIONS
+from app.conversation.extract.numbers import DECADE_WORDS, NUM_WORD, number_value
 from app.conversation.facts import Age
 
-_UNITS = {w: n for n, w in enumerate("two three four five six seven eight nine".split(), 2)}
-_TEENS = {
-    w: n
-    for n, w in enumerate(
-        "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split(),
-        10,
-    )
-}
-_TENS = {
-    w: 10 * n
-    for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)
-} | {"fourty": 40}
-# "one" is left out on purpose: "one of them", "the one in kent".
-NUM_WORD = (
-    r"(?:(?:" + "|".join(_TENS) + r")(?:[\s-]?(?:" + "|".join(_UNITS) + r"|one))?"
-    r"|" + "|".join(_TEENS) + "|" + "|".join(_UNITS) + ")"
-)
 _NUM = r"(?:\d{1,2}|" + NUM_WORD + r")"
-
-
-def number_value(word: str) -> int | None:
-    """12, "twelve", "twenty-five" -> int; None when it is not a number this module reads."""
-    w = word.strip().lower()
-    if w.isdigit():
-        return int(w)
-    if w in _UNITS:
-        return _UNITS[w]
-    if w in _TEENS:
-        return _TEENS[w]
-    parts = re.split(r"[\s-]+", w)
-    if parts[0] in _TENS:
-        extra = 1 if len(parts) > 1 and parts[1] == "one" else _UNITS.get(parts[-1], 0)
-        return _TENS[parts[0]] + (extra if len(parts) > 1 else 0)
-    return None
-
 
 # A number or a small range; never glued to a longer number, a time, money or a code.
 _CANDIDATE = re.compile(
@@ -103,6 +72,9 @@ _UNIT_AFTER = re.compile(
     r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?!\w)"
 )
 _WORDS = re.compile(r"[a-z0-9'’]+|[.!?;:]")
+# Markup is not what a texter says: "<img src=x onerror=alert(2)>". A tag opens with a letter,
+# "/" or "!" so that "<3" and "< 16" stay text.
+_TAG = re.compile(r"<[a-z/!][^<>]*>")
 
 _EXCLUDE_BEFORE = frozenset(
     "platform platforms plat plats pl pf p coach coaches carriage car seat seats row bus route"
@@ -133,8 +105,7 @@ _PLACE = frozenset(
 )
 _SKIP = frozenset(["of", "a", "an", "only", "just", "like", "i", "id", "would", "all"])
 
-_DECADE_WORDS = {word[:-1] + "ies": n for word, n in _TENS.items()}  # "twenties": 20
-_DECADE = r"(?:[2-9]0['’]?s|" + "|".join(_DECADE_WORDS) + ")"
+_DECADE = r"(?:[2-9]0['’]?s|" + "|".join(DECADE_WORDS) + ")"
 _DECADES = re.compile(
     r"(?<![\w£$€#:./])(?:in\s+(?:his|her|their)\s+)?(?:(?P<q1>early|mid|late)[\s-]*)?(?P<d1>"
     + _DECADE
@@ -147,47 +118,6 @@ _SCHOOL_YEAR = re.compile(
     r"(?<![\w])(?P<pre>\w+\s+)?year\s*(?P<y>[1-9]|1[0-3])(?!\w)(?!\s*(?:ago|old))"
 )
 _UNDER_OVER = re.compile(r"(?<!\w)(?P<w>under|over)[\s-]*(?P<n>1[0-9]|[2-9]0|\d)(?![\w:])")
-
-# Descriptions, most specific first (at one position the first that fits wins).
-_DESCRIPTIONS: tuple[tuple[str, int | None, int | None], ...] = (
-    (r"primary[\s-]*school(?:[\s-]*(?:age[d]?|kids?|child(?:ren)?|boys?|girls?|pupils?))?", 5, 11),
-    (
-        r"secondary[\s-]*school(?:[\s-]*(?:age[d]?|kids?|child(?:ren)?|boys?|girls?|pupils?))?",
-        11,
-        16,
-    ),
-    (r"(?:in\s+(?:a\s+|his\s+|her\s+|their\s+)?)?school[\s-]*uniforms?", 5, 17),
-    (r"school[\s-]*(?:kids?|boys?|girls?|child(?:ren)?|pupils?)", 5, 17),
-    (r"pre-?teens?|tweens?", 9, 12),
-    (r"(?:young|early)[\s-]*teen(?:s|agers?)?", 12, 15),
-    (r"mid[\s-]*teens", 14, 16),
-    (r"late[\s-]*teens", 17, 19),
-    (r"(?:in\s+(?:his|her|their)\s+)?teen(?:s|agers?|age[d]?)?", 13, 19),
-    (r"(?:little|lil|small|young)\s+(?:yutes?|youts?)", 8, 15),
-    (r"yutes?|youts?", 12, 19),
-    (r"(?:little|lil|small)\s+(?:boys?|girls?|kids?|ones?|lads?|child(?:ren)?)", 3, 11),
-    (r"young\s+(?:boys?|girls?|kids?|child(?:ren)?)", 5, 14),
-    (r"toddlers?", 1, 3),
-    (r"bab(?:y|ies)|infants?|newborns?", 0, 1),
-    (r"kids?|child(?:ren)?|youngsters?", 4, 17),
-    (r"minors?|under[\s-]*age|juveniles?", None, 17),
-    (r"grown[\s-]*(?:men|man|women|woman|adults?|ups?)|adults?", 18, None),
-    (r"middle[\s-]*aged", 40, 60),
-    (
-        r"(?:old|elderly)\s+(?:man|men|woman|women|lady|ladies|gentleman|gent|fella|bloke|guy"
-        r"|couple|person|people|chap|boy|geezer)|elderly|pensioners?|oaps?|senior\s+citizens?",
-        60,
-        None,
-    ),
-    (r"(?:uni|university)\s+students?", 18, 25),
-    (r"college\s+students?", 16, 19),
-    (r"students?", 16, 25),
-)
-_DESCRIPTION = re.compile(
-    r"(?<!\w)(?:"
-    + "|".join(f"(?P<d{i}>{p})" for i, (p, _, _) in enumerate(_DESCRIPTIONS))
-    + r")(?!\w)"
-)
 
 _SHORT_ANSWER_WORDS = 5
 
@@ -266,8 +196,22 @@ def _cue_before(prev: list[tuple[str, int]]) -> tuple[str, bool, int] | None:
     return (kind, before not in _TIME_PREP, cue_start)
 
 
+def _is_code(low: str, start: int, prev: list[tuple[str, int]], tags: list[range]) -> bool:
+    """A number inside a tag, or a call's argument glued to a name: "alert(2)", "f(12)".
+
+    A bracket glued to a person word is a texter skipping a space: "boy(12)" is still an age.
+    """
+    if any(start in tag for tag in tags):
+        return True
+    glued_to = low[start - 2] if start >= 2 and low[start - 1] == "(" else " "
+    if not (glued_to.isalnum() or glued_to in "_$"):
+        return False
+    return not prev or (prev[-1][0] not in _PERSON and prev[-1][0] not in ("age", "aged"))
+
+
 def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
     found: list[_Candidate] = []
+    tags = [range(*t.span()) for t in _TAG.finditer(low)] if "<" in low else []
     for m in _CANDIDATE.finditer(low):
         start, end = m.span()
         if m.group("b1"):
@@ -285,6 +229,8 @@ def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
         if rest[:1].isalpha() and not _LETTER_SUFFIX.match(rest):
             continue  # "28th", "5ft", "1a23"
         prev = _prev_words(low, start)
+        if _is_code(low, start, prev, tags):
+            continue
         if prev and prev[-1][0] == ":":  # "age: 14"
             prev = prev[:-1]
         last = prev[-1][0] if prev else ""
@@ -322,7 +268,7 @@ def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
 
 
 def _decade_bounds(word: str, qualifier: str | None) -> tuple[int, int]:
-    base = _DECADE_WORDS.get(word) or int(word[:2])
+    base = DECADE_WORDS.get(word) or int(word[:2])
     if qualifier == "early":
         return base, base + 3
     if qualifier == "mid":
@@ -351,9 +297,9 @@ def _decades(low: str) -> list[_Candidate]:
 
 def _descriptions(low: str) -> list[_Candidate]:
     found = []
-    for m in _DESCRIPTION.finditer(low):
+    for m in DESCRIPTION.finditer(low):
         index = int(next(k for k, v in m.groupdict().items() if v is not None)[1:])
-        lo, hi = _DESCRIPTIONS[index][1], _DESCRIPTIONS[index][2]
+        lo, hi = DESCRIPTIONS[index][1], DESCRIPTIONS[index][2]
         prev = _prev_words(low, m.start())
         if (
             lo == 60

@@ -5,7 +5,7 @@ Values (see API.md): "now" (happening or ongoing), "recent" (within about the la
 1. Anything that says it is going on ("now", "rn", "still here", "happening", "going on")
    gives "now", and wins over every other sign: "he just pulled it on someone, happening
    right now" is now. "just now", "not now", "gone now", "not happening now" do not count
-   as now.
+   as now, nor does "its now 9:30" (telling the time).
 2. A stated time: minutes ago up to an hour, "an hour ago", "just now" are "recent";
    "2 hours ago", "yesterday", "last friday", "this morning", "earlier today" are "past"
    (this morning may be an hour ago, but a texter who meant minutes says minutes).
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from app.conversation.extract.age import NUM_WORD, number_value
+from app.conversation.extract.numbers import NUM_WORD, number_value
 from app.conversation.facts import Immediacy, ImmediacyFact
 
 _W = r"(?<!\w)"
@@ -36,6 +36,25 @@ _NOT_NOW = re.compile(
     r"|(?:gone|left|over|finished|stopped|ended|off|done|away|moved\s+on|calmed\s+down)"
     r"\s+(?:by\s+)?now|by\s+now|for\s+now|until\s+now|till\s+now|up\s+to\s+now|only\s+now"
     r"|(?:reporting|texting|telling\s+you|messaging|writing)\s+(?:it\s+|this\s+)?now)" + _E
+)
+# "its now 9:30", "it's now half 9": the texter telling the time, not saying it is going on.
+# Masked like the phrases above. Only after "its", "it is" or "time is": "now at 9:30 he got
+# on" keeps its "now", and any other sign in the text ("its now 9:30 and hes still following
+# me") still says it is going on.
+_HOUR = r"(?:\d{1,2}|one|" + NUM_WORD + r")"
+_TIMES = "|".join(
+    [
+        r"\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?",  # 9:30, 9.30pm, 21:30
+        _HOUR + r"\s*(?:[ap]\.?m\.?|o['’]?\s?clock)",  # 9pm, nine oclock
+        r"(?:half|quarter|\d{1,2}|" + NUM_WORD + r")\s+(?:past|to)\s+" + _HOUR,
+        r"half\s+" + _HOUR,  # half 9
+        r"midnight|midday|noon",
+    ]
+)
+_CLOCK = r"(?:(?:about|around|nearly|almost|gone|just\s+gone)\s+)?(?:" + _TIMES + ")"
+_CLOCK_NOW = re.compile(
+    _W + r"(?:it['’]?s|it\s+is|time\s+is)\s+"
+    r"(?:now\s+(?:" + _CLOCK + r"|\d{1,2}(?=\s*(?:[.!?]|$)))|" + _CLOCK + r"\s+now)" + _E
 )
 _ENDED_NOW = re.compile(
     r"just\s+now|not|isn|gone|left|over|finished|stopped|ended|off|done|away|moved|calmed"
@@ -172,6 +191,8 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
         if ended_now is None and _ENDED_NOW.match(m.group()):
             ended_now = m
+    for m in _CLOCK_NOW.finditer(low):
+        masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
     now = _NOW.search(masked)
     if now:
         return _fact("now", source, now)
