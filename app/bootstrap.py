@@ -1,9 +1,13 @@
-"""Building the runtime from settings, and first-start housekeeping."""
+"""Building the runtime from settings, starting its background parts, and first-start
+housekeeping."""
 
 from __future__ import annotations
 
 import itertools
+import logging
 import secrets
+import signal
+import threading
 from typing import Any
 
 from sqlalchemy import select
@@ -15,8 +19,11 @@ from app.config import ConfigError, Settings
 from app.db import insert_ignoring_conflict, make_engine, make_sessionmaker, unit_of_work
 from app.dispatch.decide import Decision
 from app.events import EventBus
+from app.logs import log_fields
 from app.models import AppSetting, Case, Reporter, User
 from app.runtime import Runtime
+
+log = logging.getLogger("textline.outbox")
 
 
 def build_intake(settings: Settings) -> ConversationIntake:
@@ -139,3 +146,35 @@ def start_senders(rt: Runtime) -> list[Any]:
         sender.start()
     return senders
 
+
+def run_worker(rt: Runtime) -> int:
+    """`textline worker`: read the inbox and drain the outbox until SIGTERM or SIGINT,
+    finishing the text in hand."""
+    from app.cases.processor import InboxProcessor
+    from app.events_pg import start_relay
+
+    done = threading.Event()
+
+    def _on_signal(_signum: int, _frame: object) -> None:
+        done.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    processor = InboxProcessor(rt)
+    relay = start_relay(rt.events, rt.engine)  # dashboards elsewhere see the texts read here
+    processor.start()
+    senders = start_senders(rt)  # woken by the texts this process reads
+    log.info("outbox worker started", extra=log_fields(provider=senders[0].provider.name,
+                                                       senders=len(senders)))
+    try:
+        while not done.wait(1.0):
+            pass
+    finally:
+        processor.stop()
+        for sender in senders:
+            sender.stop()
+        if relay is not None:
+            relay.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        log.info("outbox worker stopped")
+    return 0

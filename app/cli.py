@@ -235,9 +235,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
-    from app.bootstrap import build_runtime
+    from app.bootstrap import build_runtime, run_worker
     from app.logs import configure_logging
-    from app.sms.worker import run_worker
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)

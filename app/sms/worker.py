@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import random
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -366,38 +365,3 @@ class OutboxWorker:
                 # nothing: under load, gather the wake-ups into at most one empty look per
                 # WAKE_GAP instead of one per change (bench/README.md).
                 self._stop.wait(WAKE_GAP)
-
-
-def run_worker(rt: Runtime) -> int:
-    """`textline worker`: read the inbox and drain the outbox until SIGTERM or SIGINT,
-    finishing the text in hand."""
-    from app.cases.processor import InboxProcessor
-    from app.events_pg import start_relay
-
-    done = threading.Event()
-
-    def _on_signal(_signum: int, _frame: object) -> None:
-        done.set()
-
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    from app.bootstrap import start_senders
-
-    processor = InboxProcessor(rt)
-    relay = start_relay(rt.events, rt.engine)  # dashboards elsewhere see the texts read here
-    processor.start()
-    senders = start_senders(rt)  # woken by the texts this process reads
-    log.info("outbox worker started", extra=log_fields(provider=senders[0].provider.name,
-                                                       senders=len(senders)))
-    try:
-        while not done.wait(1.0):
-            pass
-    finally:
-        processor.stop()
-        for sender in senders:
-            sender.stop()
-        if relay is not None:
-            relay.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        log.info("outbox worker stopped")
-    return 0

@@ -78,7 +78,7 @@ WORKER_SCRIPT = """
 import sys
 from app.config import Settings
 from app.db import utcnow
-from app.sms.worker import run_worker
+from app.bootstrap import run_worker
 from tests.sms.fake_twilio import make_runtime
 sys.exit(run_worker(make_runtime(Settings())))
 """
