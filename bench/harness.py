@@ -82,6 +82,85 @@ def textline_argv(port: int, workers: int = 1, *extra: str) -> list[str]:
             "--workers", str(workers), *extra]
 
 
+def form_request(port: int, path: str, form: Mapping[str, str],
+                 headers: Mapping[str, str] | None = None) -> bytes:
+    """A whole POST of an urlencoded form, as bytes on the wire."""
+    body = urlencode(form).encode()
+    head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
+            "Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+class Pipe(asyncio.Protocol):
+    """The load client: one keep-alive connection, one request at a time, built beforehand.
+
+    A protocol rather than asyncio's streams: a response is parsed where it arrives, in one
+    callback, without the streams' two awaits and buffer copies. Under load the client shares
+    the two cores with the server (and PostgreSQL); this one costs about half the CPU a
+    request of the stream client (bench/README.md, "Session 5").
+    """
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiting: asyncio.Future[int] | None = None
+        self.lost: Exception | None = None
+
+    @classmethod
+    async def open(cls, port: int) -> Pipe:
+        loop = asyncio.get_running_loop()
+        _, pipe = await loop.create_connection(cls, "127.0.0.1", port)
+        return pipe
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def send(self, raw: bytes) -> asyncio.Future[int]:
+        """Send one request; the future gives the response's status (OSError if lost)."""
+        self.waiting = asyncio.get_running_loop().create_future()
+        if self.lost is not None or self.transport is None:
+            self.waiting.set_exception(OSError("connection lost"))
+        else:
+            self.transport.write(raw)
+        return self.waiting
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buffer[:end]).lower()
+        at = head.find(b"content-length:")
+        length = int(head[at + 15:head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0
+                          else len(head)]) if at >= 0 else 0
+        if len(self.buffer) < end + 4 + length:
+            return
+        status = int(self.buffer[9:12])
+        del self.buffer[:end + 4 + length]
+        if self.waiting is not None and not self.waiting.done():
+            self.waiting.set_result(status)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc or OSError("connection closed")
+        if self.waiting is not None and not self.waiting.done():
+            self.waiting.set_exception(self.lost)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def fast_loop() -> None:
+    """The client on uvloop where it is installed (uvicorn's standard extra brings it), as the
+    servers are: asyncio's own loop costs the client more CPU for each request."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 class Connection:
     """One keep-alive HTTP/1.1 connection; responses must carry Content-Length."""
 
@@ -95,12 +174,7 @@ class Connection:
 
     async def post_form(self, path: str, form: Mapping[str, str],
                         headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
-        body = urlencode(form).encode()
-        head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
-                "Content-Type: application/x-www-form-urlencoded",
-                f"Content-Length: {len(body)}"]
-        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        return await self.request(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        return await self.request(form_request(self.port, path, form, headers))
 
     async def get(self, path: str, headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
         head = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
