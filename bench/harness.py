@@ -1,6 +1,6 @@
 """What the benchmarks share: serving a target in a subprocess, a lean HTTP/1.1 client, figures.
 
-The client is a few lines of asyncio over keep-alive sockets rather than a full HTTP library, so
+The clients are a few lines of asyncio over keep-alive sockets rather than a full HTTP library, so
 that on a two-core machine the load generator takes as little CPU from the server as it can, and
 takes the same from both targets. Every address is 127.0.0.1.
 """
