@@ -33,7 +33,9 @@ def _rows_context(request: Request, status: str, queue: str) -> dict[str, object
 def queue_page(request: Request, status: str = Query("open", max_length=32),
                queue: str = Query("", max_length=32), user: PageUser = Operator) -> Response:
     status, queue = _filters(status, queue)
-    return pages(request).render("queue.html", user=user, **_rows_context(request, status, queue))
+    return pages(request).render(
+        "queue.html", user=user, refresh_seconds=request.app.state.runtime.settings.queue_refresh_seconds,
+        **_rows_context(request, status, queue))
 
 
 @router.get("/queue/rows")

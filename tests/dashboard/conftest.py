@@ -50,8 +50,10 @@ def live(server: LiveServer) -> LiveServer:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    """A migrated SQLite database, the app on uvicorn in a thread, and an outbox worker."""
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """A migrated SQLite database, the app on uvicorn in a thread, and an outbox worker.
+
+    Parametrised indirectly with a dict, it overrides those settings."""
     from app import migrate
     from app.auth.web import LoginThrottle
     from app.config import Settings
@@ -64,7 +66,8 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     url = f"http://127.0.0.1:{port}"
     settings = Settings(database_url=db, public_url=url, twilio_auth_token=TEST_AUTH_TOKEN,
                         twilio_account_sid=TEST_ACCOUNT_SID, sms_provider="console",
-                        secret_key="browser-test-secret-0123456789")
+                        secret_key="browser-test-secret-0123456789",
+                        **getattr(request, "param", {}))
     app = create_app(settings)
     app.state.login_throttle = LoginThrottle(base_delay=0.0)
     worker = OutboxWorker(app.state.runtime, poll=0.2)

@@ -208,6 +208,38 @@ def test_a_p1_arriving_goes_to_the_top_and_alerts(browser, live, contexts):
     no_problems(queue)
 
 
+@pytest.mark.parametrize("server", [{"queue_refresh_seconds": 1}], indirect=True)
+def test_a_case_whose_event_never_came_still_reaches_the_queue(browser, live, contexts):
+    from playwright.sync_api import expect
+
+    from app.bootstrap import build_runtime
+    from app.cases.intake import receive
+    from app.cases.service import Inbound
+    from app.db import unit_of_work, utcnow
+
+    add_user(live.app, "alice")
+    queue = signed_in_page(browser, live, "alice", contexts)
+    expect_live(queue)
+    expect(queue.locator("#queue-rows")).to_contain_text("No cases here.")
+    # Read by another runtime on the same database, whose events reach no dashboard here: as
+    # from `textline worker` on SQLite, or a stream that dropped the event.
+    elsewhere = build_runtime(live.app.state.runtime.settings)
+    try:
+        with unit_of_work(elsewhere.sessions) as session:
+            result = receive(session, elsewhere, Inbound(
+                sid="SM" + "e" * 32, phone="+447700900301", to="61016", media=[],
+                body="boy about 12 alone and crying at leeds station platform 8 right now"),
+                utcnow(), converse=False)  # no replies: the outbox's events would refresh it
+            assert result is not None
+            reference = result.case.reference
+    finally:
+        elsewhere.engine.dispose()
+    rows = queue.locator("#queue-rows tr[data-case-id]")
+    expect(rows).to_have_count(1, timeout=5_000)  # the page's own reload, every second here
+    expect(rows.first).to_contain_text(reference)
+    no_problems(queue)
+
+
 def test_a_second_operator_sees_who_else_has_the_case_open(browser, live, contexts):
     from playwright.sync_api import expect
 

@@ -156,6 +156,9 @@
     }
     const soon = debounce(refresh, 150);
     live("/events", () => soon(), refresh);
+    // Events make the queue live; this makes it never stale: a case whose event was lost still
+    // appears (and alarms) within the interval, hidden tab or not.
+    setInterval(refresh, 1000 * (Number(table.dataset.refreshSeconds) || 30));
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) document.title = "Queue · Textline";
     });
