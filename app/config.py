@@ -53,10 +53,10 @@ class Settings(BaseSettings):
     # Outbox workers per process, each sending one text at a time: a provider call takes a
     # round trip, and a burst of replies should not wait for each other's.
     outbox_senders: int = Field(4, ge=1, le=32)
-    # The queue page also reloads its rows this often, whatever its event stream says: a case
-    # whose event never arrived (a stream that missed it, `textline worker` on SQLite, which has
-    # no relay) still reaches the operator, and its P1 alarm still sounds.
-    queue_refresh_seconds: int = Field(30, ge=1, le=3600)
+    # The queue and case pages also reload this often, whatever their event streams say: a case
+    # or a text whose event never arrived (a stream that missed it, `textline worker` on SQLite,
+    # which has no relay) still reaches the operator, and a P1's alarm still sounds.
+    dashboard_refresh_seconds: int = Field(30, ge=1, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 

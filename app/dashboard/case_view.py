@@ -70,7 +70,8 @@ def render_case(request: Request, user: PageUser, case_id: int, *, status: int =
     done = None if error else DONE.get(request.query_params.get("done", ""))
     return pages(request).render(
         "case.html", status, user=user, error=error, error_form=form, draft=draft or {},
-        done=done, canned=canned_replies(), outcomes=OUTCOMES, queues=queues, **ctx)
+        done=done, canned=canned_replies(), outcomes=OUTCOMES, queues=queues,
+        refresh_seconds=request.app.state.runtime.settings.dashboard_refresh_seconds, **ctx)
 
 
 @router.get("/cases/{case_id}")

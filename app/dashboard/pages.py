@@ -26,16 +26,15 @@ def _rows_context(request: Request, status: str, queue: str) -> dict[str, object
         p1s = open_p1(session)
     presence: Presence = request.app.state.presence
     return {"rows": rows, "p1s": p1s, "viewers": presence.snapshot(), "now": utcnow(), "status": status,
-            "queue": queue, "queues": names, "statuses": STATUSES, "no_queue": NO_QUEUE}
+            "queue": queue, "queues": names, "statuses": STATUSES, "no_queue": NO_QUEUE,
+            "refresh_seconds": request.app.state.runtime.settings.dashboard_refresh_seconds}
 
 
 @router.get("/")
 def queue_page(request: Request, status: str = Query("open", max_length=32),
                queue: str = Query("", max_length=32), user: PageUser = Operator) -> Response:
     status, queue = _filters(status, queue)
-    return pages(request).render(
-        "queue.html", user=user, refresh_seconds=request.app.state.runtime.settings.queue_refresh_seconds,
-        **_rows_context(request, status, queue))
+    return pages(request).render("queue.html", user=user, **_rows_context(request, status, queue))
 
 
 @router.get("/queue/rows")

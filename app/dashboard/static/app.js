@@ -229,15 +229,21 @@
     };
     scrollDown();
 
+    const lastMessage = () => {
+      const items = document.querySelectorAll("#messages [data-message-id]");
+      return items.length ? items[items.length - 1].dataset.messageId : "";
+    };
     async function refresh() {
       try {
         const doc = await fetchHtml(root.dataset.liveUrl);
         if (!doc) return;
+        const before = lastMessage();
         doc.querySelectorAll("[data-live]").forEach((fresh) => {
           const old = document.getElementById(fresh.id);
           if (old) old.replaceWith(document.importNode(fresh, true));
         });
-        scrollDown();
+        // Down to a new message; otherwise the operator stays where they were reading.
+        if (lastMessage() !== before) scrollDown();
       } catch (e) {
         console.error(e);
       }
@@ -253,6 +259,7 @@
         soon();
       }
     }, refresh);
+    setInterval(refresh, 1000 * (Number(root.dataset.refreshSeconds) || 30));  // as the queue's
   }
 
   // ---- simulator ----
