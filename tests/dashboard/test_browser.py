@@ -245,6 +245,10 @@ def test_what_no_event_announced_still_reaches_the_queue_and_the_case(browser, l
         expect(queue.locator("#messages")).to_contain_text("alone and crying")
         read_elsewhere(2, "hes gone onto the train to york now")
         expect(queue.locator("#messages")).to_contain_text("onto the train to york", timeout=5_000)
+        # A keyboard user reading the transcript keeps their place through the reloads.
+        queue.locator("#messages").focus()
+        queue.wait_for_timeout(2_500)
+        assert queue.evaluate("document.activeElement.id") == "messages"
     finally:
         elsewhere.engine.dispose()
     no_problems(queue)

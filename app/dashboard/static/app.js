@@ -238,12 +238,25 @@
         const doc = await fetchHtml(root.dataset.liveUrl);
         if (!doc) return;
         const before = lastMessage();
+        const list = document.getElementById("messages");
+        const scrolled = list ? list.scrollTop : 0;
+        const focused = document.activeElement && document.activeElement.id;
         doc.querySelectorAll("[data-live]").forEach((fresh) => {
           const old = document.getElementById(fresh.id);
-          if (old) old.replaceWith(document.importNode(fresh, true));
+          // Unchanged parts stay as they are: focus, selection and scroll with them.
+          if (old && old.innerHTML !== fresh.innerHTML) old.replaceWith(document.importNode(fresh, true));
         });
         // Down to a new message; otherwise the operator stays where they were reading.
-        if (lastMessage() !== before) scrollDown();
+        if (lastMessage() !== before) {
+          scrollDown();
+        } else {
+          const now = document.getElementById("messages");
+          if (now && now !== list) now.scrollTop = scrolled;
+        }
+        if (focused && document.activeElement && document.activeElement.id !== focused) {
+          const again = document.getElementById(focused);
+          if (again) again.focus({ preventScroll: true });
+        }
       } catch (e) {
         console.error(e);
       }
