@@ -79,6 +79,8 @@ async def drive(port: int, convs: list[list[Text]], connections: int
         try:
             while prepared:
                 for raw, sid in prepared.popleft():
+                    if pipe.lost is not None:  # the server closed it after its last answer
+                        pipe = await Pipe.open(port)
                     began = time.perf_counter()
                     try:
                         status = await pipe.send(raw)
