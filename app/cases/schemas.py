@@ -67,7 +67,7 @@ class CaseOut(BaseModel):
     reference: str
     status: Literal["open", "closed"]
     stage: Literal["collecting", "awaiting_operator", "with_operator", "closed"]
-    conversation: Literal["asking_location", "confirming_location", "asking_age",
+    conversation: Literal["asking_what", "asking_location", "confirming_location", "asking_age",
                           "asking_immediacy", "done"]
     priority: Literal["P1", "P2", "P3"] | None
     decision: DecisionOut | None

@@ -27,12 +27,12 @@ Decisions a host should know:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.conversation.facts import Age, ImmediacyFact, Location, Risk, StationRef
-from app.conversation.merge import Found, merge
+from app.conversation.facts import Age, Concept, Facts, ImmediacyFact, Location, Risk, StationRef
+from app.conversation.merge import Found, merge, merge_risks
 from app.conversation.replies import compose
 from app.conversation.state import (
     ASKING_AGE,
@@ -46,6 +46,11 @@ from app.conversation.state import (
 )
 from app.conversation.transitions import Outcome, Turn, handler, offered
 from app.conversation.wording import Wording, load_wording
+
+
+# Words in a text that make it an account of what is happening: "what is happening?" is asked
+# only after a shorter first text that names no concern ("something isn't right here").
+ACCOUNT_WORDS = 10
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,16 @@ class Readers:
     extract_immediacy: Callable[..., ImmediacyFact | None]
     extract_risks: Callable[[str], tuple[Risk, ...]]
     detect_intents: Callable[[str], frozenset[str]]
+    # The concepts of one text, and the indicators whose rules read across all the texts.
+    read_concepts: Callable[[str], tuple[Concept, ...]] = lambda text: ()
+    conversation_risks: Callable[[tuple[Concept, ...], bool | None], tuple[Risk, ...]] = (
+        lambda concepts, child: ()
+    )
 
     @classmethod
     def default(cls) -> Readers:
         from app.conversation.extract.age import extract_age
+        from app.conversation.extract.concepts import conversation_risks, read
         from app.conversation.extract.immediacy import extract_immediacy
         from app.conversation.extract.intent import detect_intents
         from app.conversation.extract.location import extract_location, resolve_choice
@@ -82,6 +93,8 @@ class Readers:
             extract_immediacy,
             extract_risks,
             detect_intents,
+            lambda text: read(text).concepts,
+            conversation_risks,
         )
 
 
@@ -138,11 +151,28 @@ class Engine:
         state, resumed = self._resume(state)
         found, choice = self._read(state, text)
         intents = frozenset(self.readers.detect_intents(text))
-        merged = state.with_(facts=merge(state.facts, found, FACT_OF.get(state.conversation)))
+        facts = merge(state.facts, found, FACT_OF.get(state.conversation))
+        merged = state.with_(facts=self._across(facts, discreet=state.discreet or "discreet" in intents))
+        if "what" not in merged.closed and len(text.split()) > ACCOUNT_WORDS:
+            # A text this long tells what is happening, whether or not a risk was named in it.
+            merged = merged.with_(closed=merged.closed + ("what",))
         kind = classify(merged, state, intents, choice)
         other = merged.facts != state.facts
         outcome = handler(state.conversation, kind)(Turn(merged, text, now, choice, other))
         return self._finish(before, outcome, resumed, speak=True)
+
+    def _across(self, facts: Facts, *, discreet: bool) -> Facts:
+        """What the texts say together: indicators whose concepts came in different texts, and
+        a discreet texter with the person beside them, which is happening now."""
+        child = facts.age.child if facts.age else None
+        risks = merge_risks(facts.risks, self.readers.conversation_risks(facts.concepts, child))
+        immediacy = facts.immediacy
+        beside = next((c for c in facts.concepts if c.name == "presence"), None)
+        if discreet and beside is not None and (immediacy is None or immediacy.value != "now"):
+            immediacy = ImmediacyFact("now", beside.evidence)
+        if risks == facts.risks and immediacy == facts.immediacy:
+            return facts
+        return replace(facts, risks=risks, immediacy=immediacy)
 
     def _resume(self, state: State) -> tuple[State, tuple[str, ...]]:
         """A text after the silence timeout picks the conversation up where it stopped."""
@@ -175,6 +205,7 @@ class Engine:
                     text, answering=state.conversation == ASKING_IMMEDIACY
                 ),
                 risks=tuple(r.extract_risks(text)),
+                concepts=tuple(r.read_concepts(text)),
             ),
             choice,
         )

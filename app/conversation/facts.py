@@ -66,11 +66,19 @@ class Risk:
 
 
 @dataclass(frozen=True)
+class Concept:
+    name: str  # a concept of app/conversation/concepts.yaml
+    evidence: str
+
+
+@dataclass(frozen=True)
 class Facts:
     location: Location | None = None
     age: Age | None = None
     immediacy: ImmediacyFact | None = None
     risks: tuple[Risk, ...] = field(default_factory=tuple)
+    # Every concept seen in the conversation's texts, for the rules that read across texts.
+    concepts: tuple[Concept, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,4 +102,5 @@ class Facts:
         age = Age(**data["age"]) if data.get("age") else None
         imm = ImmediacyFact(**data["immediacy"]) if data.get("immediacy") else None
         risks = tuple(Risk(**r) for r in data.get("risks") or ())
-        return cls(location=location, age=age, immediacy=imm, risks=risks)
+        concepts = tuple(Concept(**c) for c in data.get("concepts") or ())
+        return cls(location=location, age=age, immediacy=imm, risks=risks, concepts=concepts)

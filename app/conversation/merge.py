@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from app.conversation.facts import Age, Facts, ImmediacyFact, Location, Risk
+from app.conversation.facts import Age, Concept, Facts, ImmediacyFact, Location, Risk
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Found:
     age: Age | None = None
     immediacy: ImmediacyFact | None = None
     risks: tuple[Risk, ...] = ()
+    concepts: tuple[Concept, ...] = ()
 
 
 def _join(old: str, new: str) -> str:
@@ -107,6 +108,11 @@ def merge_risks(old: tuple[Risk, ...], new: tuple[Risk, ...]) -> tuple[Risk, ...
     return old + tuple(added)
 
 
+def merge_concepts(old: tuple[Concept, ...], new: tuple[Concept, ...]) -> tuple[Concept, ...]:
+    seen = {c.name for c in old}
+    return old + tuple(c for c in new if c.name not in seen and not seen.add(c.name))  # type: ignore[func-returns-value]
+
+
 def merge(facts: Facts, found: Found, answering: str | None) -> Facts:
     """`answering` is the fact being asked for ("location", "age", "immediacy") or None."""
     return Facts(
@@ -114,6 +120,7 @@ def merge(facts: Facts, found: Found, answering: str | None) -> Facts:
         age=merge_age(facts.age, found.age, answering == "age"),
         immediacy=merge_immediacy(facts.immediacy, found.immediacy, answering == "immediacy"),
         risks=merge_risks(facts.risks, found.risks),
+        concepts=merge_concepts(facts.concepts, found.concepts),
     )
 
 

@@ -7,16 +7,20 @@ from typing import Any
 
 from app.conversation.facts import Facts, StationRef
 
+ASKING_WHAT = "asking_what"
 ASKING_LOCATION = "asking_location"
 CONFIRMING_LOCATION = "confirming_location"
 ASKING_AGE = "asking_age"
 ASKING_IMMEDIACY = "asking_immediacy"
 DONE = "done"
-CONVERSATIONS = (ASKING_LOCATION, CONFIRMING_LOCATION, ASKING_AGE, ASKING_IMMEDIACY, DONE)
+CONVERSATIONS = (
+    ASKING_WHAT, ASKING_LOCATION, CONFIRMING_LOCATION, ASKING_AGE, ASKING_IMMEDIACY, DONE
+)
 QUESTIONS = CONVERSATIONS[:-1]
 
 # Which fact each question asks for; `State.closed` holds these names.
 FACT_OF = {
+    ASKING_WHAT: "what",
     ASKING_LOCATION: "location",
     CONFIRMING_LOCATION: "location",
     ASKING_AGE: "age",
@@ -96,6 +100,8 @@ def _lists(value: Any) -> Any:
 def missing(facts: Facts, closed: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The questions still to put, in the order they are asked."""
     todo: list[str] = []
+    if "what" not in closed and not names_concern(facts):
+        todo.append(ASKING_WHAT)
     loc = facts.location
     if "location" not in closed and (loc is None or (loc.station is None and loc.train is None)):
         todo.append(CONFIRMING_LOCATION if loc is not None and loc.candidates else ASKING_LOCATION)
@@ -104,6 +110,11 @@ def missing(facts: Facts, closed: tuple[str, ...] = ()) -> tuple[str, ...]:
     if "immediacy" not in closed and facts.immediacy is None:
         todo.append(ASKING_IMMEDIACY)
     return tuple(todo)
+
+
+def names_concern(facts: Facts) -> bool:
+    """Something in the texts says what is wrong: a risk indicator, or a worry in words."""
+    return bool(facts.risks) or any(c.name == "concern" for c in facts.concepts)
 
 
 def next_question(state: State) -> str:

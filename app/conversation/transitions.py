@@ -17,6 +17,7 @@ from app.conversation.facts import StationRef
 from app.conversation.merge import keep_raw
 from app.conversation.state import (
     ASKING_AGE,
+    ASKING_WHAT,
     ASKING_IMMEDIACY,
     ASKING_LOCATION,
     CONFIRMING_LOCATION,
@@ -43,6 +44,7 @@ KINDS = (
 
 MAX_CHOICES = 5
 ASK_KEY = {
+    ASKING_WHAT: "ask_what",
     ASKING_LOCATION: "ask_location",
     CONFIRMING_LOCATION: "confirm_location",
     ASKING_AGE: "ask_age",
@@ -133,6 +135,17 @@ def unreadable(turn: Turn) -> Outcome:
         )
     moved = advance(Turn(kept, turn.text, turn.now))
     return Outcome(moved.state, moved.lines, (event,) + moved.events)
+
+
+def described(turn: Turn) -> Outcome:
+    """Any answer to "what is happening?" is the texter's account: read (every text is), kept
+    in the transcript, and never asked for again, however little the extractors made of it."""
+    state = turn.state
+    if state.asks == 0:  # not yet put (the first text): put it
+        return advance(turn)
+    told = state.with_(closed=state.closed + ("what",))
+    moved = advance(Turn(told, turn.text, turn.now))
+    return Outcome(moved.state, moved.lines, ("described",) + moved.events)
 
 
 def dont_know(turn: Turn) -> Outcome:
@@ -252,6 +265,7 @@ _ASKING: dict[str, Handler] = {
 }
 
 TABLE: dict[str, dict[str, Handler]] = {
+    ASKING_WHAT: {**_ASKING, "unreadable": described, "dont_know": described},
     ASKING_LOCATION: dict(_ASKING),
     CONFIRMING_LOCATION: {**_ASKING, "choice": take_choice},
     ASKING_AGE: dict(_ASKING),

@@ -22,6 +22,8 @@ REQUIRED: Mapping[str, frozenset[str]] = MappingProxyType(
         "reopened": frozenset({"reference"}),
         "severe_advice": frozenset(),
         "emergency_advice": frozenset(),
+        "ask_what": frozenset(),
+        "reask_what": frozenset(),
         "ask_location": frozenset(),
         "reask_location": frozenset(),
         "confirm_location": frozenset({"choices"}),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from app.conversation.extract.numbers import NUM_WORD, number_value
+from app.conversation.extract.words import normalised
 from app.conversation.facts import Immediacy, ImmediacyFact
 
 _W = r"(?<!\w)"
@@ -35,7 +36,13 @@ _NOT_NOW = re.compile(
     _W + r"(?:just\s+now|not\s+(?:happening\s+)?(?:right\s+)?now|isn['’]?t\s+(?:happening\s+)?now"
     r"|(?:gone|left|over|finished|stopped|ended|off|done|away|moved\s+on|calmed\s+down)"
     r"\s+(?:by\s+)?now|by\s+now|for\s+now|until\s+now|till\s+now|up\s+to\s+now|only\s+now"
-    r"|(?:reporting|texting|telling\s+you|messaging|writing)\s+(?:it\s+|this\s+)?now)" + _E
+    r"|(?:reporting|texting|telling\s+you|messaging|writing)\s+(?:it\s+|this\s+)?now"
+    # A state that says it is over: "he's fine now", "she's safe now", "they've gone now".
+    r"|(?:fine|safe|ok|okay|alright|all\s+right|calm|calmer|quiet|better|sorted|home|safe\s+and"
+    r"\s+well|asleep|settled|gone|away|off|over|done|with\s+(?:her|his|their)\s+(?:mum|dad|family"
+    r"|parents|nan|mate|mates|friends?)|with\s+(?:staff|police|the\s+police|officers|security))"
+    r"\s+now|not\s+(?:happening|going\s+on)\s+(?:any\s*more|now)"
+    r"|now\s+(?:safe|fine|ok|okay|home|gone|over|calm|sorted))" + _E
 )
 # "its now 9:30", "it's now half 9": the texter telling the time, not saying it is going on.
 # Masked like the phrases above. Only after "its", "it is" or "time is": "now at 9:30 he got
@@ -100,7 +107,9 @@ _RECENT = re.compile(
 _PAST = re.compile(
     _W + r"(?:yesterday|last\s+(?:night|week|month|year|weekend|time|mon(?:day)?|tue(?:s|sday)?"
     r"|wed(?:s|nesday)?|wensday|thu(?:r|rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?|term|summer|winter)"
-    r"|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day|the\s+other\s+(?:day|night|week)"
+    r"|(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day(?:\s+(?:night|morning|afternoon|evening))?"
+    r"|last\s+(?:few|couple\s+of|two|2|three|3)\s+(?:days|nights|weeks|weekends|months|times)"
+    r"|the\s+other\s+(?:day|night|week)"
     r"|this\s+(?:morning|afternoon)|earlier\s+(?:today|on|this\s+\w+)|earlier"
     r"|(?:a\s+)?(?:long\s+)?(?:while|ages|time)\s+ago|days\s+ago|weeks\s+ago|months\s+ago"
     r"|years\s+ago|over\s+an\s+hour\s+ago|a\s+few\s+hours\s+ago|couple\s+of\s+hours\s+ago)" + _E
@@ -175,14 +184,15 @@ def _minutes(m: re.Match[str]) -> float:
     return minutes + (1 if m.group("over") else 0)
 
 
-def _fact(value: Immediacy, text: str, m: re.Match[str]) -> ImmediacyFact:
-    return ImmediacyFact(value=value, text=text[m.start() : m.end()].strip())
-
-
 def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | None:
     """When it happened, with the words that say so; None when the text does not say."""
-    low = text.lower()
-    source = text if len(low) == len(text) else low
+    low, where = normalised(text)
+
+    def _fact(value: Immediacy, text_: str, m: re.Match[str]) -> ImmediacyFact:
+        quoted = text[where[m.start()] : where[m.end() - 1] + 1] if m.end() > m.start() else ""
+        return ImmediacyFact(value=value, text=quoted.strip())
+
+    source = text
 
     # 1. Now, after masking the phrases where "now" means the opposite.
     ended_now = None

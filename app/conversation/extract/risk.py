@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from app.conversation.extract.concepts import Concepts, read
+from app.conversation.extract.words import normalised
 from app.conversation.facts import RISK_INDICATORS, Risk
 
 DEFAULT_LEXICON = Path(__file__).resolve().parent.parent / "lexicon.yaml"
@@ -283,12 +285,16 @@ def _candidates(word: str, lex: Lexicon) -> list[Entry]:
     return found
 
 
-def extract_risks(text: str, lexicon: Lexicon | None = None) -> tuple[Risk, ...]:
-    """Each indicator once, in RISK_INDICATORS order, with its first un-negated match."""
+def extract_risks(
+    text: str, lexicon: Lexicon | None = None, concepts: Concepts | None = None
+) -> tuple[Risk, ...]:
+    """Each indicator once, in RISK_INDICATORS order, with its first un-negated match.
+
+    The phrase lexicon reads the text with SMS spellings undone ("givin him parcels wiv");
+    then the concept rules (concepts.py) add the indicators the phrases did not find.
+    """
     lex = lexicon or default_lexicon()
-    low = text.lower()
-    # Evidence is quoted from the text as sent when lower-casing kept every offset.
-    source = text if len(low) == len(text) else low
+    low, where = normalised(text)
     if lex.ignore is not None:
         low = lex.ignore.sub(lambda m: " " * len(m.group()), low)
     found: dict[str, Risk] = {}
@@ -299,5 +305,8 @@ def extract_risks(text: str, lexicon: Lexicon | None = None) -> tuple[Risk, ...]
                 continue
             match = entry.regex.match(low, pos)
             if match and not is_negated(low, pos, lex):
-                found[entry.indicator] = Risk(entry.indicator, source[pos : match.end()])
+                quoted = text[where[pos] : where[match.end() - 1] + 1]
+                found[entry.indicator] = Risk(entry.indicator, quoted)
+    for risk in read(text, concepts).risks:
+        found.setdefault(risk.indicator, risk)
     return tuple(found[name] for name in RISK_INDICATORS if name in found)
