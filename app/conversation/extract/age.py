@@ -83,7 +83,10 @@ _EXCLUDE_BEFORE = frozenset(
     " page year yr and than to for train service headcode ticket tickets ref reference"
     " code pin call ring phone text minute minutes mins hour hours channel under over".split()
 )
-_TIME_PREP = frozenset("at since till til until by from after before".split())
+_TIME_PREP = frozenset(
+    "at since till til until by from after before night morning evening afternoon tonight"
+    " lunchtime midnight".split()
+)
 _COLLECTIVE = frozenset(
     "group gang bunch crowd lot load loads total couple pack set queue out one all team"
     " squad crew two three four five few".split()
@@ -115,7 +118,16 @@ _DECADES = re.compile(
     r"|(?<!\w)(?P<ds>[2-9]0|twenty|thirty|forty|fifty|sixty|seventy)[\s-]*somethings?(?!\w)"
 )
 _SCHOOL_YEAR = re.compile(
-    r"(?<![\w])(?P<pre>\w+\s+)?year\s*(?P<y>[1-9]|1[0-3])(?!\w)(?!\s*(?:ago|old))"
+    r"(?<![\w])(?P<pre>\w+\s+)?(?:year|yr)\s*(?P<y>[1-9]|1[0-3])s?(?!\w)(?!\s*(?:ago|old))"
+)
+# An upper or lower bound in words: "can't be more than 14", "no older than 12", "at least 16".
+_BOUND = re.compile(
+    r"(?<!\w)(?:(?P<up>(?:can['’]?t|cannot|couldn['’]?t|could\s+not|wouldn['’]?t)\s+be\s+(?:more|older)"
+    r"\s+than|(?:no|not|isn['’]?t|aint)\s+(?:any\s+)?(?:more|older)\s+than|at\s+(?:the\s+)?most"
+    r"|younger\s+than|less\s+than|max(?:imum)?\s+of|tops)"
+    r"|(?P<low>at\s+least|no\s+younger\s+than|older\s+than|more\s+than|over\s+the\s+age\s+of))"
+    r"\s+(?:about\s+|like\s+|maybe\s+)?(?P<n>\d{1,2}|" + NUM_WORD + r")(?![\w:.]\d)(?!\s*(?:mins?|minutes"
+    r"|hours?|hrs?|quid|pounds|p\b|people|of\s+them|times|stops|seconds|secs))"
 )
 _UNDER_OVER = re.compile(r"(?<!\w)(?P<w>under|over)[\s-]*(?P<n>1[0-9]|[2-9]0|\d)(?![\w:])")
 
@@ -316,6 +328,12 @@ def _descriptions(low: str) -> list[_Candidate]:
             continue  # "year 2 lads" is not a school year
         y = int(m.group("y"))
         found.append(_Candidate(m.start("y") - len("year") - 1, m.end(), y + 4, y + 5, True))
+    for m in _BOUND.finditer(low):
+        n = number_value(m.group("n"))
+        if n is None or not 1 < n < 99:
+            continue
+        lo, hi = (max(n - 3, 0), n) if m.group("up") else (n, n + 3)
+        found.append(_Candidate(m.start(), m.end(), lo, hi, True))
     for m in _UNDER_OVER.finditer(low):
         n = int(m.group("n"))
         lo, hi = (None, n - 1) if m.group("w") == "under" else (n, None)

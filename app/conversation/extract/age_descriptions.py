@@ -39,6 +39,7 @@ DESCRIPTIONS: tuple[tuple[str, int | None, int | None], ...] = (
         60,
         None,
     ),
+    (r"sixth[\s-]*form(?:ers?)?|6th[\s-]*form(?:ers?)?|a[\s-]*level\s+students?", 16, 18),
     (r"(?:uni|university)\s+students?", 18, 25),
     (r"college\s+students?", 16, 19),
     (r"students?", 16, 25),

@@ -11,7 +11,7 @@ Entry syntax (each space-separated slot matches one word, by its lemma or its sp
     stab*             any word starting with it
     push|shove        one of several
     (his|her)?        optional
-    ...               a gap of up to four words in the same sentence
+    ...               a gap of up to five words in the same clause
     @person           any one-word entry of the concept `person`
 Rule syntax: "child + older + carrying - family": every concept after "+" seen, none after "-".
 
@@ -31,7 +31,7 @@ from app.conversation.extract.words import Word, words
 from app.conversation.facts import RISK_INDICATORS, Concept, Risk
 
 DEFAULT_CONCEPTS = Path(__file__).resolve().parent.parent / "concepts.yaml"
-GAP = 4
+GAP = 5
 # Concepts the conversation and the dispatcher read by name, besides the indicator rules.
 RESERVED = ("concern", "presence", "thanks_only")
 

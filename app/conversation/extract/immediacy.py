@@ -99,7 +99,8 @@ _AGO = re.compile(
     r"\s+(?:ago|back|before|earlier)" + _E
 )
 _RECENT = re.compile(
-    _W + r"(?:just\s+now|only\s+just|just\s+happened|not\s+long\s+ago|moments?\s+ago|seconds\s+ago"
+    _W + r"(?:just\s+now|only\s+just(?!\s+(?:felt|feel|decided|got\s+round|remembered|realised|realized"
+    r"|managed|plucked|found|had|worked|been\s+able))|just\s+happened|not\s+long\s+ago|moments?\s+ago|seconds\s+ago"
     r"|a\s+(?:min|minute|sec|second|moment)\s+ago"
     r"|(?:in|within)\s+the\s+last\s+(?:hour|half\s+(?:an\s+)?hour|few\s+min\w*|\d{1,2}\s*min\w*))"
     + _E
@@ -120,7 +121,10 @@ _ONGOING = re.compile(
     r"[a-z]{2,}ing|keeps?\s+[a-z]{2,}ing"
     r"|been\s+(?:following|staring|harassing|pestering|bothering|touching|shouting|hitting"
     r"|fighting|kicking|punching|threatening|filming|watching|sat|sitting|standing)\s+"
-    r"(?:me|her|him|them|us|my|at|there|here|on|next|by|outside))" + _E
+    r"(?:me|her|him|them|us|my|at|there|here|on|next|by|outside))"
+    # "been stood on the yellow line for 20 mins": still going on.
+    r"|been\s+(?:stood|standing|sat|sitting|there|here|waiting|on|at|by|hanging|lying|crying)"
+    r"(?:\s+\S+){0,16}?\s+for\s+(?:the\s+(?:last|past)\s+)?(?:\d{1,3}|a\s+few|ages|a\s+while|about)" + _E
 )
 _TRAVEL_JUST = re.compile(
     r"(?:we|i|train|it|bus)\s+(?:have\s+|'ve\s+|’ve\s+)?just\s+(?:left|passed|pulled|departed|arrived"

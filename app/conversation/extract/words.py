@@ -55,7 +55,8 @@ SPELLINGS: dict[str, str] = {
 _NOT_DROPPED_G = frozenset(
     "robin cabin margin raisin basin coffin napkin penguin pumpkin dolphin begin within"
     " origin violin muffin satin kevin martin justin colin gavin odin latin admin vitamin"
-    " cousin toxin skin chin thin spin twin grin shin tin pin bin win din sin kin gin".split()
+    " cousin toxin skin chin thin spin twin grin shin tin pin bin win din sin kin gin ruin fin"
+    " heroin insulin resin cumin bulletin austin dustin robin".split()
 )
 
 
@@ -77,7 +78,7 @@ def lemma(word: str) -> str:
     if found == word and len(word) > 4 and word.endswith(("ing", "ed")):
         # The dictionary reads some forms as nouns ("buying", "telling"): take the verb.
         stem = word[:-3] if word.endswith("ing") else word[:-2]
-        for verb in (stem, stem + "e", stem[:-1] if stem[-1:] == stem[-2:-1] else ""):
+        for verb in (stem + "e", stem, stem[:-1] if stem[-1:] == stem[-2:-1] else ""):
             if len(verb) > 1 and simplemma.is_known(verb, lang="en"):
                 return verb
     return found
@@ -88,8 +89,7 @@ def _restore_g(word: str) -> str:
     """ "givin" -> "giving" when that is a known word; otherwise the word as it is."""
     if len(word) < 4 or not word.endswith("in") or word in _NOT_DROPPED_G:
         return word
-    if simplemma.is_known(word, lang="en"):
-        return word
+    # Not "is `word` known?": the dictionary knows "makin" and "goin" as words of their own.
     full = word + "g"
     return full if simplemma.is_known(full, lang="en") else word
 
