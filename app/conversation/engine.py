@@ -42,6 +42,7 @@ from app.conversation.state import (
     FACT_OF,
     State,
     missing,
+    names_concern,
     next_question,
 )
 from app.conversation.transitions import Outcome, Turn, handler, offered
@@ -129,6 +130,11 @@ def _asked_for(state: State, question: str) -> bool | None:
     return state.conversation == question
 
 
+def _only_thanks(found: Found) -> bool:
+    names = {c.name for c in found.concepts}
+    return "thanks_only" in names and "concern" not in names and not found.risks
+
+
 def _is_bare_number(text: str) -> bool:
     return text.strip().rstrip(".").isdigit()
 
@@ -150,10 +156,18 @@ class Engine:
             state = state.with_(conversation=DONE, choices=())
         state, resumed = self._resume(state)
         found, choice = self._read(state, text)
+        if _only_thanks(found):
+            # "Thanks, the police are here now": nothing new to act on, and its "now" is not
+            # the incident happening again (a closed case it reopens keeps its decision).
+            found = Found()
         intents = frozenset(self.readers.detect_intents(text))
         facts = merge(state.facts, found, FACT_OF.get(state.conversation))
         merged = state.with_(facts=self._across(facts, discreet=state.discreet or "discreet" in intents))
-        if "what" not in merged.closed and len(text.split()) > ACCOUNT_WORDS:
+        if (
+            "what" not in merged.closed
+            and not names_concern(merged.facts)
+            and len(text.split()) > ACCOUNT_WORDS
+        ):
             # A text this long tells what is happening, whether or not a risk was named in it.
             merged = merged.with_(closed=merged.closed + ("what",))
         kind = classify(merged, state, intents, choice)

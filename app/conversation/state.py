@@ -112,9 +112,13 @@ def missing(facts: Facts, closed: tuple[str, ...] = ()) -> tuple[str, ...]:
     return tuple(todo)
 
 
+_TOLD = frozenset({"concern", "people", "child", "older"})
+
+
 def names_concern(facts: Facts) -> bool:
-    """Something in the texts says what is wrong: a risk indicator, or a worry in words."""
-    return bool(facts.risks) or any(c.name == "concern" for c in facts.concepts)
+    """The texts say something of what is happening: a risk indicator, a worry in words, or
+    who it is about ("man being rude to staff"). Otherwise the bot asks what is happening."""
+    return bool(facts.risks) or any(c.name in _TOLD for c in facts.concepts)
 
 
 def next_question(state: State) -> str:

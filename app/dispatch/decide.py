@@ -38,6 +38,7 @@ class DispatchFacts:
     area: str | None = None
     discreet: bool = False
     local_time: dt.time | None = None
+    concern: str | None = None  # the words of a worry no indicator names ("looks scared")
 
     @classmethod
     def from_facts(
@@ -61,6 +62,7 @@ class DispatchFacts:
             area=station.area.upper() if station and station.area else None,
             discreet=discreet,
             local_time=local_time,
+            concern=next((c.evidence for c in facts.concepts if c.name == "concern"), None),
         )
 
     def evidence_for(self, indicator: str) -> str | None:
@@ -184,6 +186,10 @@ def match(when: Conditions, facts: DispatchFacts) -> list[str] | None:
         if facts.discreet != when.discreet:
             return None
         reasons.append("texter can't talk freely" if facts.discreet else "texter can talk")
+    if when.concern is not None:
+        if (facts.concern is not None) != when.concern:
+            return None
+        reasons.append(f"concern: '{facts.concern}'" if facts.concern else "no concern in words")
     if when.time_between is not None:
         start, end = when.time_between
         if facts.local_time is None or not _between(facts.local_time, start, end):

@@ -60,6 +60,7 @@ class Conditions(_Strict):
     station: tuple[str, ...] | None = None
     area: tuple[str, ...] | None = None
     discreet: bool | None = None
+    concern: bool | None = None
     time_between: tuple[dt.time, dt.time] | None = None
     any_of: tuple[Conditions, ...] | None = None
     none_of: tuple[Conditions, ...] | None = None

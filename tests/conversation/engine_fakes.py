@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from app.conversation.engine import Engine, Readers
-from app.conversation.facts import Age, ImmediacyFact, Location, Risk, StationRef
+from app.conversation.facts import Age, Concept, ImmediacyFact, Location, Risk, StationRef
 from app.conversation.wording import load_wording
 
 CLJ = StationRef("Clapham Junction", "CLJ")
@@ -86,6 +86,27 @@ def extract_risks(text: str) -> tuple[Risk, ...]:
     return tuple(found)
 
 
+# Words that tell what is happening or who it is about; a first text with none of them
+# ("hello", "york station") gets "What is happening?".
+_TOLD = ("help", "trouble", "lad", "man", "woman", "girl", "kid", "someone", "scared")
+
+
+def read_concepts(text: str) -> tuple[Concept, ...]:
+    low = text.lower()
+    found = [Concept("concern", w) for w in _TOLD if re.search(rf"\b{w}\b", low)][:1]
+    if "next to me" in low:
+        found.append(Concept("presence", "next to me"))
+    if "thanks" in low:
+        found.append(Concept("thanks_only", "thanks"))
+    return tuple(found)
+
+
+def conversation_risks(concepts: tuple[Concept, ...], child: bool | None) -> tuple[Risk, ...]:
+    """Stands in for the rules across texts: a child and a parcel, in any texts."""
+    names = {c.name for c in concepts}
+    return (Risk("exploitation", "child ... parcel"),) if child and "parcel" in names else ()
+
+
 def detect_intents(text: str) -> frozenset[str]:
     low = text.strip().lower()
     found = set()
@@ -109,6 +130,8 @@ FAKE_READERS = Readers(
     extract_immediacy,
     extract_risks,
     detect_intents,
+    read_concepts,
+    conversation_risks,
 )
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.conversation.engine import Engine, Step
-from app.conversation.facts import Age, Facts, ImmediacyFact, Location, Risk
+from app.conversation.facts import Age, Concept, Facts, ImmediacyFact, Location, Risk
 from app.conversation.state import State
-from tests.conversation.engine_fakes import AFK, CLJ, LDS, fake_engine
+from app.conversation.wording import load_wording
+from tests.conversation.engine_fakes import AFK, CLJ, FAKE_READERS, LDS, fake_engine
 
 T0 = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 REF = "TL-261128-0042"
@@ -104,8 +106,64 @@ def test_dont_know_location_keeps_the_words(engine: Engine) -> None:
 
 def test_dont_know_in_first_text_is_not_an_answer(engine: Engine) -> None:
     (step,) = talk(engine, "dont know what to do")
-    assert step.state.conversation == "asking_location"
+    assert step.state.conversation == "asking_what"
+    assert "what" not in step.state.closed
     assert step.state.facts.location is None
+
+
+def test_a_first_text_with_no_concern_is_asked_what_is_happening(engine: Engine) -> None:
+    steps = talk(engine, "hello is this the right number", "a bloke keeps staring", "leeds")
+    assert steps[0].state.conversation == "asking_what"
+    assert "What is happening? Tell us what you can see." in steps[0].replies[0]
+    assert "Your reference is" in steps[0].replies[0]  # still the first reply's opening
+    # Any answer is the texter's account: read, and never asked for again.
+    assert steps[1].state.conversation == "asking_location"
+    assert "what" in steps[1].state.closed
+    assert "described" in steps[1].events
+    assert steps[2].state.conversation == "asking_age"
+
+
+def test_an_answer_to_what_is_read_for_risk(engine: Engine) -> None:
+    steps = talk(engine, "hello", "a man with a knife at leeds")
+    assert [r.indicator for r in steps[1].state.facts.risks] == ["weapon"]
+    assert steps[1].state.facts.location.station == LDS
+    assert steps[1].state.conversation == "asking_age"
+
+
+def test_a_first_text_that_names_a_concern_is_not_asked_what(engine: Engine) -> None:
+    (step,) = talk(engine, "a lad at leeds")
+    assert step.state.conversation == "asking_age"
+
+
+def test_a_long_first_text_is_an_account_even_without_a_named_risk(engine: Engine) -> None:
+    (step,) = talk(engine, "the toilets at leeds have been locked all afternoon and nobody knows why")
+    assert step.state.conversation == "asking_age"
+    assert "what" in step.state.closed
+
+
+def test_discreet_with_the_person_beside_them_is_happening_now(engine: Engine) -> None:
+    (step,) = talk(engine, "cant talk hes next to me, lad about 13 at leeds")
+    assert step.state.discreet
+    assert step.state.facts.immediacy == ImmediacyFact("now", "next to me")
+
+
+def test_next_to_me_without_discretion_does_not_settle_immediacy(engine: Engine) -> None:
+    (step,) = talk(engine, "lad about 13 at leeds was next to me")
+    assert step.state.facts.immediacy is None
+
+
+def test_a_thank_you_adds_nothing(engine: Engine) -> None:
+    steps = talk(engine, "man hitting someone at leeds", "thanks they are here now")
+    assert steps[1].state.facts == steps[0].state.facts
+
+
+def test_rules_across_texts_see_every_text(engine: Engine) -> None:
+    readers = replace(FAKE_READERS, read_concepts=lambda text: (
+        (Concept("parcel", "parcel"),) if "parcel" in text else ()))
+    eng = Engine(None, load_wording(None), readers=readers)
+    steps = talk(eng, "a lad about 13 at leeds", "now they gave him a parcel")
+    assert steps[0].state.facts.risks == ()
+    assert [r.indicator for r in steps[1].state.facts.risks] == ["exploitation"]
 
 
 @pytest.mark.parametrize("answer", ["1", "ashford international", "the one in kent"])

@@ -32,7 +32,7 @@ FOUND = [
     ("someone has a shank on him", "weapon", "shank"),
     ("man waving a machete about on the platform", "weapon", "machete"),
     ("two lads having a fight", "violence", "fight"),
-    ("group of lads kicking someone on the ground", "violence", "lads kicking someone"),
+    ("group of lads kicking someone on the ground", "violence", "group of lads kicking someone"),
     ("a man is hitting his girlfriend", "violence", "is hitting"),
     ("shouting at a woman and just slapped her", "violence", "shouting at a woman and just slapped"),
     ("lad about 16 getting threatened by a man", "violence", "threatened"),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.conversation.facts import Age, Facts, ImmediacyFact, Location, Risk
+from app.conversation.facts import Age, Concept, Facts, ImmediacyFact, Location, Risk
 from app.conversation.gsm import is_gsm7, segments
 from app.conversation.replies import compose
 from app.conversation.state import CONVERSATIONS, DONE, QUESTIONS, State, missing
@@ -20,13 +20,18 @@ NOW = datetime(2026, 11, 28, 14, 30, tzinfo=UTC)
 WORDING = load_wording(None)
 
 AT_LEEDS = Location(text="leeds", station=LDS)
+TOLD = (Concept("people", "a lad"),)  # who it is about: "what is happening?" is not asked
 FACTS = {
-    "asking_location": Facts(),
-    "confirming_location": Facts(location=Location(text="ashford", candidates=(AFK, AFS))),
-    "asking_age": Facts(location=AT_LEEDS),
-    "asking_immediacy": Facts(location=AT_LEEDS, age=Age("14", 14, 14, True)),
+    "asking_what": Facts(),
+    "asking_location": Facts(concepts=TOLD),
+    "confirming_location": Facts(
+        location=Location(text="ashford", candidates=(AFK, AFS)), concepts=TOLD
+    ),
+    "asking_age": Facts(location=AT_LEEDS, concepts=TOLD),
+    "asking_immediacy": Facts(location=AT_LEEDS, age=Age("14", 14, 14, True), concepts=TOLD),
     DONE: Facts(
-        location=AT_LEEDS, age=Age("14", 14, 14, True), immediacy=ImmediacyFact("now", "now")
+        location=AT_LEEDS, age=Age("14", 14, 14, True), immediacy=ImmediacyFact("now", "now"),
+        concepts=TOLD,
     ),
 }
 FLAGS = ("discreet", "opted_out", "operator_engaged", "emergency", "timed_out")
@@ -39,8 +44,9 @@ def flag_sets():
 
 def build(conversation: str, flags: tuple[str, ...], asks: int, severe: bool, acked: bool) -> State:
     facts = FACTS[conversation]
-    if severe:
-        facts = Facts(facts.location, facts.age, facts.immediacy, (Risk("weapon", "knife"),))
+    if severe and conversation != "asking_what":  # a named risk is never asked "what?"
+        facts = Facts(facts.location, facts.age, facts.immediacy, (Risk("weapon", "knife"),),
+                      facts.concepts)
     silenced = "discreet" in flags or "opted_out" in flags or "operator_engaged" in flags
     return State(
         reference="TL-261128-99999",

@@ -97,7 +97,10 @@ TABLE: list[tuple[str | None, tuple[str, ...], bool | None, tuple[str, str, str]
     ("past", ("sexual",), False, GEN3, "routine"),
     # ...nor for indicators that are not harm to the child.
     *[("past", (ind,), True, GEN3, "routine") for ind in NOT_HARM],
-    *[("now", (ind,), True, GEN2, "now-or-recent") for ind in NOT_HARM],
+    *[("now", (ind,), True, GEN2, "now-or-recent") for ind in NOT_HARM if ind != "harassment"],
+    # The fail-safe: unwanted attention to a child, now, is not left at 101.
+    ("now", ("harassment",), True, E999, "child-now-concern"),
+    ("past", ("harassment",), True, GEN3, "routine"),
     # Rule 4: now or recent, nothing severe.
     ("now", (), None, GEN2, "now-or-recent"),
     ("recent", (), False, GEN2, "now-or-recent"),
@@ -260,3 +263,37 @@ def test_knowing_it_is_now_never_lowers_the_priority(f: DispatchFacts) -> None:
         return
     now = facts("now", tuple(f.risks), f.child)
     assert URGENCY[decide(now, BUILTIN).priority] >= URGENCY[decide(f, BUILTIN).priority]
+
+
+# The fail-safe: a child, happening now, and a worry that no indicator names.
+@pytest.mark.parametrize(
+    ("extra", "outcome", "rule"),
+    [
+        ({"concern": "looks scared"}, E999, "child-now-concern"),
+        ({"discreet": True}, E999, "child-now-concern"),
+        ({}, GEN2, "now-or-recent"),
+    ],
+)
+def test_fail_safe_for_a_child_now(extra: dict, outcome: tuple, rule: str) -> None:
+    got = decide(facts("now", (), True, **extra), BUILTIN)
+    assert (got.decision, got.queue, got.priority) == outcome
+    assert got.rule == rule
+    if rule == "child-now-concern":
+        assert got.reasons[0] == "child, now, concern not classified"
+
+
+@pytest.mark.parametrize(
+    ("immediacy", "child"), [("now", False), ("now", None), ("recent", True), ("past", True)]
+)
+def test_fail_safe_needs_a_child_and_now(immediacy: str, child: bool | None) -> None:
+    got = decide(facts(immediacy, (), child, concern="looks scared"), BUILTIN)
+    assert got.decision == "101"
+
+
+def test_the_concern_is_read_from_the_conversation_concepts() -> None:
+    from app.conversation.facts import Age, Concept, Facts
+
+    f = Facts(age=Age("12", 12, 12, True), immediacy=None,
+              concepts=(Concept("people", "girl"), Concept("concern", "trying to get away")))
+    assert DispatchFacts.from_facts(f, discreet=False, local_time=None).concern == (
+        "trying to get away")

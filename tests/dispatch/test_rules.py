@@ -172,6 +172,7 @@ def test_builtin_is_the_default_and_ships_beside_the_code() -> None:
     assert [r.name for r in rules.rules] == [
         "severe-now",
         "child-at-risk-now",
+        "child-now-concern",
         "child-safeguarding",
         "now-or-recent",
         "routine",

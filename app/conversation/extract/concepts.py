@@ -201,14 +201,21 @@ def _parse_term(concept: str, variant: str, entry: str, singles: dict[str, set[s
 def _singles(raw: dict[str, Any]) -> dict[str, set[str]]:
     """Each concept's one-word entries, for @references."""
     out: dict[str, set[str]] = {}
+    refs: dict[str, list[str]] = {}
     for name, entries in raw.items():
         words_: set[str] = set()
         for entry in entries or ():
-            if isinstance(entry, str) and len(entry.split()) == 1 and "@" not in entry:
-                token = entry.strip().lower()
-                if not token.endswith(("*", "?")):
-                    words_ |= {w.strip("()").replace("'", "") for w in token.strip("()").split("|")}
+            if not isinstance(entry, str) or len(entry.split()) != 1:
+                continue
+            token = entry.strip().lower()
+            if token.startswith("@"):
+                refs.setdefault(str(name), []).append(token[1:])
+            elif not token.endswith(("*", "?")) and "@" not in token:
+                words_ |= {w.strip("()").replace("'", "") for w in token.strip("()").split("|")}
         out[str(name)] = words_
+    for name, targets in refs.items():  # one level: "person" takes in "people"
+        for target in targets:
+            out[name] |= out.get(target, set())
     return out
 
 
@@ -414,6 +421,8 @@ def _read(text: str, c: Concepts) -> Reading:
         for seen in by_sentence.values():
             if all(n in seen for n in rule.needs) and not any(n in seen for n in rule.unless):
                 used = sorted((seen[n] for n in rule.needs), key=lambda h: h.first)
+                if any(a.last >= b.first for a, b in zip(used, used[1:], strict=False)):
+                    continue  # one word cannot be two concepts of a rule ("county lines")
                 risks[rule.indicator] = Risk(rule.indicator, _evidence(
                     [_quote(text, ws, h) for h in used]))
                 break
