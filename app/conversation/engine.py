@@ -48,7 +48,6 @@ from app.conversation.state import (
 from app.conversation.transitions import Outcome, Turn, handler, offered
 from app.conversation.wording import Wording, load_wording
 
-
 # Words in a text that make it an account of what is happening: "what is happening?" is asked
 # only after a shorter first text that names no concern ("something isn't right here").
 ACCOUNT_WORDS = 10

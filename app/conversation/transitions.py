@@ -17,9 +17,9 @@ from app.conversation.facts import StationRef
 from app.conversation.merge import keep_raw
 from app.conversation.state import (
     ASKING_AGE,
-    ASKING_WHAT,
     ASKING_IMMEDIACY,
     ASKING_LOCATION,
+    ASKING_WHAT,
     CONFIRMING_LOCATION,
     DONE,
     FACT_OF,

@@ -286,7 +286,7 @@ def parse_concepts(data: Any, negation: dict[str, Any] | None = None) -> Concept
 def load_concepts(path: Path | str, negation: dict[str, Any] | None = None) -> Concepts:
     with open(path, encoding="utf-8") as fh:
         try:
-            data = yaml.load(fh, Loader=_Loader)  # noqa: S506 (a SafeLoader with line numbers)
+            data = yaml.load(fh, Loader=_Loader)
         except yaml.YAMLError as exc:
             raise LexiconError(f"{path}: {exc}") from exc
     try:
