@@ -155,9 +155,10 @@ class Engine:
             state = state.with_(conversation=DONE, choices=())
         state, resumed = self._resume(state)
         found, choice = self._read(state, text)
-        if _only_thanks(found):
-            # "Thanks, the police are here now": nothing new to act on, and its "now" is not
-            # the incident happening again (a closed case it reopens keeps its decision).
+        if (state.conversation == DONE or state.reopen_due) and _only_thanks(found):
+            # "Thanks, the police are here now", unasked or on a closed case: nothing new to
+            # act on, and its "now" is not the incident happening again (the case it reopens
+            # keeps its decision). As the answer to a question it is read like any other.
             found = Found()
         intents = frozenset(self.readers.detect_intents(text))
         facts = merge(state.facts, found, FACT_OF.get(state.conversation))

@@ -152,9 +152,25 @@ def test_next_to_me_without_discretion_does_not_settle_immediacy(engine: Engine)
     assert step.state.facts.immediacy is None
 
 
-def test_a_thank_you_adds_nothing(engine: Engine) -> None:
-    steps = talk(engine, "man hitting someone at leeds", "thanks they are here now")
-    assert steps[1].state.facts == steps[0].state.facts
+def test_a_thank_you_when_nothing_is_asked_adds_nothing(engine: Engine) -> None:
+    steps = talk(engine, "man hitting someone at leeds", "about 30", "yesterday",
+                 "thanks they are here now")
+    assert steps[2].state.conversation == "done"
+    assert steps[3].state.facts == steps[2].state.facts
+    assert steps[3].state.facts.immediacy == ImmediacyFact("past", "yesterday")
+
+
+def test_a_thank_you_after_a_reopen_adds_nothing(engine: Engine) -> None:
+    steps = talk(engine, "man hitting someone at leeds", "about 30", "yesterday")
+    reopened = engine.reopen(steps[-1].state, T0 + timedelta(hours=2)).state
+    (step,) = talk(engine, "thanks they are here now", state=reopened)
+    assert step.state.facts == steps[-1].state.facts
+
+
+def test_help_arriving_is_read_when_it_answers_a_question(engine: Engine) -> None:
+    steps = talk(engine, "man hitting someone at leeds", "about 30", "thanks they are here now")
+    assert steps[1].state.conversation == "asking_immediacy"
+    assert steps[2].state.facts.immediacy == ImmediacyFact("now", "now")
 
 
 def test_rules_across_texts_see_every_text(engine: Engine) -> None:

@@ -262,9 +262,10 @@ def test_lexicon_covers_every_indicator() -> None:
 
 def test_a_custom_lexicon_can_be_passed() -> None:
     lex = parse_lexicon({"indicators": {"weapon": ["spork"]}, "negation": {"negators": ["no"]}})
-    assert [r.indicator for r in extract_risks("a spork!", lex)] == ["weapon"]
-    assert extract_risks("no spork", lex) == ()
-    assert extract_risks("a knife", lex) == ()
+    none = parse_concepts({"concepts": {"none": ["none"]}})
+    assert [r.indicator for r in extract_risks("a spork!", lex, none)] == ["weapon"]
+    assert extract_risks("no spork", lex, none) == ()
+    assert extract_risks("a knife", lex, none) == ()
 
 
 def test_is_negated_window() -> None:

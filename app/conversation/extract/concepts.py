@@ -20,18 +20,20 @@ Loading checks everything and names the line of a bad entry (LexiconError).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import simplemma
 import yaml
 
-from app.conversation.extract.words import Word, words
+from app.conversation.extract.words import Word, lemma, words
 from app.conversation.facts import RISK_INDICATORS, Concept, Risk
 
 DEFAULT_CONCEPTS = Path(__file__).resolve().parent.parent / "concepts.yaml"
 GAP = 5
+MIN_FIX = 5  # shorter words are not corrected: too many are one letter from another
 # Concepts the conversation and the dispatcher read by name, besides the indicator rules.
 RESERVED = ("concern", "presence", "thanks_only")
 
@@ -96,6 +98,9 @@ class Concepts:
     filler: frozenset[str]
     breaks: frozenset[str]
     window: int
+    # Misspellings one letter away from a lexicon word: every form with one letter deleted,
+    # mapped to the words it comes from ("packges", "pakages" -> "packages").
+    near: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +274,12 @@ def parse_concepts(data: Any, negation: dict[str, Any] | None = None) -> Concept
                 raise LexiconError(f"{_where(scope)}{indicator}: unknown scope {scope!r}")
             target.extend(_parse_rule(str(indicator), r, names | {"child"}) for r in rules or ())
     neg = negation or {}
+    near: dict[str, set[str]] = {}
+    vocabulary = {w for terms in exact.values() for t in terms for sl in t.slots for w in sl.words}
+    for word in {form for w in vocabulary if w.isalpha() for form in _forms(w)}:
+        if len(word) >= MIN_FIX - 1:  # "coold" is "cold" with a letter doubled
+            for variant in _deletions(word) | {word}:
+                near.setdefault(variant, set()).add(word)
     norm = lambda ws: frozenset(str(w).lower().replace("'", "") for w in ws)  # noqa: E731
     return Concepts(
         exact={k: tuple(v) for k, v in exact.items()},
@@ -280,6 +291,7 @@ def parse_concepts(data: Any, negation: dict[str, Any] | None = None) -> Concept
         filler=norm(neg.get("filler", ())),
         breaks=norm(neg.get("breaks", ())),
         window=int(neg.get("window", 4)),
+        near={k: tuple(sorted(v)) for k, v in near.items()},
     )
 
 
@@ -362,7 +374,49 @@ def _candidates(w: Word, c: Concepts) -> list[Term]:
     return found
 
 
+def _forms(word: str) -> set[str]:
+    """A lexicon word and its usual inflections, for reading misspelt forms of it."""
+    if word.endswith(("ing", "ed", "s")):
+        return {word}
+    base = word[:-1] if word.endswith("e") else word
+    forms = {word, word + "s", base + "ed", base + "ing"}
+    if len(word) > 2 and word[-1] not in "aeiouwy" and word[-2] in "aeiou" and word[-3] not in "aeiou":
+        forms |= {word + word[-1] + "ed", word + word[-1] + "ing"}  # drag: dragged, dragging
+    return forms
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+@lru_cache(maxsize=4096)
+def _known(word: str) -> bool:
+    return simplemma.is_known(word, lang="en")
+
+
+def _fix(w: Word, c: Concepts) -> Word:
+    """A word the dictionary does not know, one letter from exactly one lexicon word (a
+    letter doubled, dropped, changed or two swapped), read as that word: "packeges"."""
+    if len(w.text) < MIN_FIX or not w.text.isalpha() or w.text in c.near.get(w.text, ()):
+        return w
+    if _known(w.text) or w.text in c.negators or w.text in c.breaks:
+        return w  # "wasnt" is a negator, not "want" mistyped
+    deleted = _deletions(w.text)
+    # A letter too many or too few first; then a letter changed or two swapped.
+    found = {d for d in deleted if d in c.near.get(d, ())}
+    found |= set(c.near.get(w.text, ()))
+    if not found:
+        for variant in deleted:
+            found.update(c.near.get(variant, ()))
+    lemmas = {lemma(f) for f in found}
+    if len(lemmas) != 1:
+        return w  # no lexicon word near, or several: leave it as written
+    word = min(found, key=len)
+    return replace(w, text=word, lemma=lemmas.pop())
+
+
 def find_hits(ws: tuple[Word, ...], c: Concepts) -> list[Hit]:
+    ws = tuple(_fix(w, c) for w in ws)
     hits: list[Hit] = []
     for i, w in enumerate(ws):
         seen: set[str] = set()
