@@ -28,6 +28,9 @@ from typing import Any
 import simplemma
 import yaml
 
+from app.conversation.extract import lexicon_file
+from app.conversation.extract.lexicon_file import LexiconError
+from app.conversation.extract.lexicon_file import where as _where
 from app.conversation.extract.words import Word, lemma, words
 from app.conversation.facts import RISK_INDICATORS, Concept, Risk
 
@@ -36,27 +39,6 @@ GAP = 5
 MIN_FIX = 5  # shorter words are not corrected: too many are one letter from another
 # Concepts the conversation and the dispatcher read by name, besides the indicator rules.
 RESERVED = ("concern", "presence", "thanks_only")
-
-
-class LexiconError(ValueError):
-    """The concept file is malformed; the message names the line."""
-
-
-class _Text(str):
-    line = 0
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _scalar(loader: _Loader, node: yaml.ScalarNode) -> _Text:
-    value = _Text(loader.construct_scalar(node))
-    value.line = node.start_mark.line + 1
-    return value
-
-
-_Loader.add_constructor("tag:yaml.org,2002:str", _scalar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +91,6 @@ class Hit:
     first: int  # index of its first and last word
     last: int
     sentence: int
-
-
-def _where(value: object) -> str:
-    line = getattr(value, "line", 0)
-    return f"line {line}: " if line else ""
 
 
 def _parse_slot(token: str, singles: dict[str, set[str]], at: object) -> Slot:
@@ -243,8 +220,8 @@ def _parse_rule(indicator: str, text: object, names: set[str]) -> Rule:
 
 
 def parse_concepts(data: Any, negation: dict[str, Any] | None = None) -> Concepts:
-    if not isinstance(data, dict) or not isinstance(data.get("concepts"), dict):
-        raise LexiconError("the concept file needs a 'concepts' mapping")
+    if not isinstance(data, dict) or not isinstance(data.get("concepts"), dict) or not data["concepts"]:
+        raise LexiconError("the concept file needs a 'concepts' mapping with at least one concept")
     raw = data["concepts"]
     singles = _singles(raw)
     exact: dict[str, list[Term]] = {}
@@ -296,11 +273,7 @@ def parse_concepts(data: Any, negation: dict[str, Any] | None = None) -> Concept
 
 
 def load_concepts(path: Path | str, negation: dict[str, Any] | None = None) -> Concepts:
-    with open(path, encoding="utf-8") as fh:
-        try:
-            data = yaml.load(fh, Loader=_Loader)
-        except yaml.YAMLError as exc:
-            raise LexiconError(f"{path}: {exc}") from exc
+    data = lexicon_file.read(path)
     try:
         return parse_concepts(data, negation)
     except LexiconError as exc:
@@ -397,7 +370,15 @@ def _known(word: str) -> bool:
 def _fix(w: Word, c: Concepts) -> Word:
     """A word the dictionary does not know, one letter from exactly one lexicon word (a
     letter doubled, dropped, changed or two swapped), read as that word: "packeges"."""
-    if len(w.text) < MIN_FIX or not w.text.isalpha() or w.text in c.near.get(w.text, ()):
+    if len(w.text) < MIN_FIX - 1 or not w.text.isalpha() or w.text in c.near.get(w.text, ()):
+        return w
+    if len(w.text) < MIN_FIX:  # a short word: only two letters swapped ("gilr", "knfie")
+        swaps = {w.text[:i] + w.text[i + 1] + w.text[i] + w.text[i + 2 :]
+                 for i in range(len(w.text) - 1)}
+        found = {x for x in swaps if x in c.near.get(x, ())}
+        if len(found) == 1 and not _known(w.text):
+            word = found.pop()
+            return replace(w, text=word, lemma=lemma(word))
         return w
     if _known(w.text) or w.text in c.negators or w.text in c.breaks:
         return w  # "wasnt" is a negator, not "want" mistyped

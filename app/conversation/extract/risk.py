@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from app.conversation.extract import lexicon_file
 from app.conversation.extract.concepts import Concepts, read
+from app.conversation.extract.lexicon_file import LexiconError, where
 from app.conversation.extract.words import normalised
 from app.conversation.facts import RISK_INDICATORS, Risk
 
@@ -27,10 +27,6 @@ _GAP = r"(?:\s+[^\s.!?;,]+){0,5}?"
 _TOKEN = re.compile(r"[\w'’]+|[.!?;,:\n]")
 _WORD = re.compile(r"(?<!\w)\w[\w'’]*")
 _PUNCT_BREAKS = frozenset(".!?;,:\n")
-
-
-class LexiconError(ValueError):
-    """The lexicon file is malformed; the message names the entry."""
 
 
 @dataclass(frozen=True)
@@ -198,11 +194,14 @@ def _entries(patterns: list[Any], indicator: str) -> list[Entry]:
     entries = []
     for pattern in patterns:
         if not isinstance(pattern, str) or not pattern.strip():
-            raise LexiconError(f"{indicator}: entries must be non-empty strings, got {pattern!r}")
+            raise LexiconError(f"{where(pattern)}{indicator}: entries must be non-empty strings, "
+                               f"got {pattern!r}")
         try:
             regex = re.compile(compile_pattern(pattern))
+        except LexiconError as exc:
+            raise LexiconError(f"{where(pattern)}{indicator}: {exc}") from None
         except re.error as exc:
-            raise LexiconError(f"{indicator}: cannot compile {pattern!r}: {exc}") from exc
+            raise LexiconError(f"{where(pattern)}{indicator}: cannot compile {pattern!r}: {exc}") from exc
         entries.append(Entry(indicator, pattern.strip().lower(), regex))
     return entries
 
@@ -247,8 +246,11 @@ def parse_lexicon(data: dict[str, Any]) -> Lexicon:
 
 
 def load_lexicon(path: Path | str) -> Lexicon:
-    with open(path, encoding="utf-8") as fh:
-        return parse_lexicon(yaml.safe_load(fh))
+    try:
+        return parse_lexicon(lexicon_file.read(path))
+    except LexiconError as exc:
+        message = str(exc)
+        raise LexiconError(message if message.startswith(str(path)) else f"{path}: {message}") from None
 
 
 @lru_cache(maxsize=1)
