@@ -51,7 +51,7 @@ class Slot:
     def fits(self, w: Word) -> bool:
         if w.text in self.words or w.lemma in self.words:
             return True
-        return any(w.text.startswith(s) for s in self.stems)
+        return bool(self.stems) and w.text.startswith(self.stems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,7 @@ class Concepts:
     # Misspellings one letter away from a lexicon word: every form with one letter deleted,
     # mapped to the words it comes from ("packges", "pakages" -> "packages").
     near: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    stem_lengths: tuple[int, ...] = ()  # the lengths of the stems, shortest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +270,7 @@ def parse_concepts(data: Any, negation: dict[str, Any] | None = None) -> Concept
         breaks=norm(neg.get("breaks", ())),
         window=int(neg.get("window", 4)),
         near={k: tuple(sorted(v)) for k, v in near.items()},
+        stem_lengths=tuple(sorted({len(k) for k in stems})),
     )
 
 
@@ -342,7 +344,9 @@ def _candidates(w: Word, c: Concepts) -> list[Term]:
     found = list(c.exact.get(w.text, ()))
     if w.lemma != w.text:
         found.extend(c.exact.get(w.lemma, ()))
-    for k in range(3, len(w.text) + 1):
+    for k in c.stem_lengths:
+        if k > len(w.text):
+            break
         found.extend(c.stems.get(w.text[:k], ()))
     return found
 

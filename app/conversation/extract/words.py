@@ -23,6 +23,7 @@ import simplemma
 # Lower-cased: a word (letters, digits, inner apostrophes), or a sentence break.
 _TOKEN = re.compile(r"[a-z0-9£$]+(?:['’][a-z0-9]+)*|[.!?;,:\n]|(?<!\w)-(?!\w)")
 SENTENCE_BREAKS = frozenset(".!?;\n")
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z0-9]+)*")
 
 # SMS and spoken spellings, and what they stand for. Only forms that are not themselves an
 # ordinary word in the sense a report would use ("u", not "us"; "plat", not "plate").
@@ -131,15 +132,17 @@ def normalised(text: str) -> tuple[str, list[int]]:
     parts: list[str] = []
     where: list[int] = []
     last = 0
-    for m in re.finditer(r"[a-z0-9]+(?:['’][a-z0-9]+)*", low):
-        parts.append(low[last : m.start()])
-        where.extend(range(last, m.start()))
+    for m in _WORD.finditer(low):
         token = m.group()
         word = token.replace("'", "").replace("’", "")
         out = SPELLINGS.get(word)
         if out is None:
             restored = _restore_g(word)
-            out = token if restored == word else restored
+            if restored == word:
+                continue  # as written: copied with the text around it
+            out = restored
+        parts.append(low[last : m.start()])
+        where.extend(range(last, m.start()))
         parts.append(out)
         # Every character of a replacement points into the word it replaced.
         span = m.end() - m.start()
