@@ -18,6 +18,7 @@ RISK_INDICATORS = (
     "sexual",
     "abduction",
     "self_harm",
+    "danger_to_life",
     "exploitation",
     "vulnerability",
     "drugs",
@@ -25,7 +26,9 @@ RISK_INDICATORS = (
     "theft",
     "antisocial",
 )
-SEVERE_INDICATORS = frozenset({"weapon", "violence", "sexual", "abduction", "self_harm"})
+SEVERE_INDICATORS = frozenset(
+    {"weapon", "violence", "sexual", "abduction", "self_harm", "danger_to_life"}
+)
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,7 @@ def decide(facts: DispatchFacts, rules: Rules) -> Decision:
         if reasons is None:
             continue
         lead = [rule.reason] if rule.reason else []
+        reasons.sort(key=_reason_order)  # when, then who, then the rest, however nested
         return Decision(
             decision=rule.then.decision,
             queue=rule.then.queue,
@@ -203,9 +204,21 @@ def match(when: Conditions, facts: DispatchFacts) -> list[str] | None:
                 break
         else:
             return None
+    if when.all_of is not None:
+        for block in when.all_of:
+            found = match(block, facts)
+            if found is None:
+                return None
+            reasons.extend(found)
     if when.none_of is not None and any(match(b, facts) is not None for b in when.none_of):
         return None
     return reasons
+
+
+def _reason_order(reason: str) -> int:
+    if reason in _IMMEDIACY_WORDS.values():
+        return 0
+    return 1 if reason.startswith(("child", "adult", "aged ", "under ")) else 2
 
 
 def _between(t: dt.time, start: dt.time, end: dt.time) -> bool:

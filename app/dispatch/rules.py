@@ -63,6 +63,7 @@ class Conditions(_Strict):
     concern: bool | None = None
     time_between: tuple[dt.time, dt.time] | None = None
     any_of: tuple[Conditions, ...] | None = None
+    all_of: tuple[Conditions, ...] | None = None
     none_of: tuple[Conditions, ...] | None = None
 
     @field_validator(
@@ -74,7 +75,8 @@ class Conditions(_Strict):
         return [value] if isinstance(value, str) else value
 
     @field_validator(
-        "immediacy", "risk_any", "risk_all", "risk_none", "station", "area", "any_of", "none_of"
+        "immediacy", "risk_any", "risk_all", "risk_none", "station", "area", "any_of", "all_of",
+        "none_of",
     )
     @classmethod
     def _not_empty(cls, value: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
@@ -316,7 +318,7 @@ def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
         msg = msg.removeprefix("Value error, ")
         return f"{label}{field} {msg}{context}" if field else f"{label}{msg}{context}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        if field in ("any_of", "none_of"):
+        if field in ("any_of", "all_of", "none_of"):
             msg = "must list mappings of conditions, e.g. [{immediacy: [now]}]"
         else:
             msg = "must be a mapping" + (" of conditions" if field == "when" else "")

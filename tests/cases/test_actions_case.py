@@ -377,3 +377,29 @@ def test_the_dispatcher_does_not_move_a_human_decision_back(app, client, alice):
     text_in(client, "yes that's right, platform 4")
     case = load_case(app, case_id)
     assert (case.decision, case.decision_by) == ("101", "operator:alice")
+
+
+@pytest.mark.parametrize(
+    "thanks",
+    ["thank you so much, the police are here now", "cheers, officers have arrived", "thanks"],
+)
+def test_a_thank_you_reopens_the_case_without_raising_it(app, client, alice, thanks):
+    case_id = open_case(client, app, "a man was rude to the guard at leeds yesterday")
+    text_in(client, "im 40")
+    before = load_case(app, case_id)
+    assert (before.decision, before.priority) == ("101", "P3")
+    assert close(client, case_id, alice).status_code == 200
+    text_in(client, thanks)
+    after = load_case(app, case_id)
+    assert after.status == "open"  # reopened, as any text within the window
+    assert (after.decision, after.queue, after.priority) == ("101", "general", "P3")
+    assert after.facts["immediacy"] == before.facts["immediacy"]
+
+
+def test_a_new_danger_after_closing_still_raises_the_reopened_case(app, client, alice):
+    case_id = open_case(client, app, "a man was rude to the guard at leeds yesterday")
+    text_in(client, "im 40")
+    assert close(client, case_id, alice).status_code == 200
+    text_in(client, "thanks but hes back now and hes got a knife")
+    after = load_case(app, case_id)
+    assert (after.decision, after.priority) == ("999", "P1")

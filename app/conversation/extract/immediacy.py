@@ -10,7 +10,8 @@ Values (see API.md): "now" (happening or ongoing), "recent" (within about the la
    "2 hours ago", "yesterday", "last friday", "this morning", "earlier today" are "past"
    (this morning may be an hour ago, but a texter who meant minutes says minutes).
    When a text gives both, the most recent counts.
-3. A text told in the present ("a man is shouting at her", "he keeps staring") is "now".
+3. A text told in the present ("a man is shouting at her", "he keeps staring", or tersely
+   "man grabbing her" with nothing in the text that puts it in the past) is "now".
    It comes after stated times: "20 mins ago ... hes being used to sell" is recent.
 4. "just" with a past verb ("he just grabbed her", "it just happened") and words that say it
    has ended ("not anymore", "its over", "they got off", "hes gone") are "recent": the texter
@@ -126,6 +127,17 @@ _ONGOING = re.compile(
     r"|been\s+(?:stood|standing|sat|sitting|there|here|waiting|on|at|by|hanging|lying|crying)"
     r"(?:\s+\S+){0,16}?\s+for\s+(?:the\s+(?:last|past)\s+)?(?:\d{1,3}|a\s+few|ages|a\s+while|about)" + _E
 )
+# Terse texts drop the "is": "girl crying man grabbing her" is told as it happens, unless
+# something in the text puts it in the past ("saw a man grabbing her").
+_TERSE = re.compile(
+    _W + r"(?:man|woman|men|women|lads?|boys?|girls?|guys?|blokes?|kids?|someone|people|he|she|they"
+    r"|gang|group|teens?|fella|geezer|youths?|olders?)\s+(?!(?:no|some|any|every)thing)"
+    r"(?:[a-z]{3,}ing)\s+(?:her|him|them|me|us|a|an|the|at|on|into|people|someone|his|my|each|about"
+    r"|around|round|off)" + _E
+)
+_PAST_CUE = re.compile(
+    _W + r"(?:saw|seen|was|were|had|did|earlier|ago|yesterday|last|then|noticed|watched)" + _E
+)
 _TRAVEL_JUST = re.compile(
     r"(?:we|i|train|it|bus)\s+(?:have\s+|'ve\s+|’ve\s+)?just\s+(?:left|passed|pulled|departed|arrived"
     r"|got\s+on|got\s+off|stopped|changed|boarded|set\s+off|came\s+out|come\s+out|gone\s+past)" + _E
@@ -229,6 +241,9 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
     # 3. Told as going on ("a man is shouting at a woman and just slapped her").
     m = _ONGOING.search(low)
     if m:
+        return _fact("now", source, m)
+    m = _TERSE.search(low)
+    if m and not _PAST_CUE.search(low):
         return _fact("now", source, m)
 
     # 4. Just happened, or has just ended.
