@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from app.conversation.facts import Facts, StationRef
+from app.conversation.facts import Age, Facts, StationRef
 
 ASKING_WHAT = "asking_what"
 ASKING_LOCATION = "asking_location"
@@ -105,20 +105,27 @@ def missing(facts: Facts, closed: tuple[str, ...] = ()) -> tuple[str, ...]:
     loc = facts.location
     if "location" not in closed and (loc is None or (loc.station is None and loc.train is None)):
         todo.append(CONFIRMING_LOCATION if loc is not None and loc.candidates else ASKING_LOCATION)
-    if "age" not in closed and facts.age is None:
+    if "age" not in closed and age_unsettled(facts.age):
         todo.append(ASKING_AGE)
     if "immediacy" not in closed and facts.immediacy is None:
         todo.append(ASKING_IMMEDIACY)
     return tuple(todo)
 
 
-_TOLD = frozenset({"concern", "people", "child", "older"})
-
-
 def names_concern(facts: Facts) -> bool:
-    """The texts say something of what is happening: a risk indicator, a worry in words, or
-    who it is about ("man being rude to staff"). Otherwise the bot asks what is happening."""
-    return bool(facts.risks) or any(c.name in _TOLD for c in facts.concepts)
+    """The texts say what is wrong: a risk indicator, or a worry in words ("not right").
+    Otherwise the bot asks what is happening ("man on the footbridge at stockport")."""
+    return bool(facts.risks) or any(c.name == "concern" for c in facts.concepts)
+
+
+def age_unsettled(age: Age | None) -> bool:
+    """No age, or only a wide one that leaves child or adult open ("a teen", "students"):
+    worth asking once. "About 18" is as settled as an age gets."""
+    if age is None:
+        return True
+    if age.child is not None or age.min is None or age.max is None:
+        return False
+    return age.max - age.min >= 4
 
 
 def next_question(state: State) -> str:

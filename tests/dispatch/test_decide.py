@@ -54,17 +54,19 @@ TABLE: list[tuple[str | None, tuple[str, ...], bool | None, tuple[str, str, str]
         for ind in sorted(SEVERE_INDICATORS)
         for child in (True, False, None)
     ],
-    # Rule 1, second half: only a weapon counts when recent.
-    ("recent", ("weapon",), None, E999, "severe-now"),
-    ("recent", ("weapon",), False, E999, "severe-now"),
-    ("recent", ("weapon",), True, E999, "severe-now"),
+    # Rule 1, second half: a weapon, a suicide risk or a life at risk counts when recent.
+    *[
+        ("recent", (ind,), child, E999, "severe-now")
+        for ind in ("weapon", "self_harm", "danger_to_life")
+        for child in (None, False, True)
+    ],
     *[
         ("recent", (ind,), False, GEN2, "now-or-recent")
-        for ind in sorted(SEVERE_INDICATORS - {"weapon"})
+        for ind in sorted(SEVERE_INDICATORS - {"weapon", "self_harm", "danger_to_life"})
     ],
     *[
         ("recent", (ind,), True, SAFE, "child-safeguarding")
-        for ind in sorted(SEVERE_INDICATORS - {"weapon"})
+        for ind in sorted(SEVERE_INDICATORS - {"weapon", "self_harm", "danger_to_life"})
     ],
     # A severe indicator in the past or at an unknown time is not an emergency.
     ("past", ("weapon",), False, GEN3, "routine"),

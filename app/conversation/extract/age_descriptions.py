@@ -26,6 +26,8 @@ DESCRIPTIONS: tuple[tuple[str, int | None, int | None], ...] = (
     (r"(?:little|lil|small|young)\s+(?:yutes?|youts?)", 8, 15),
     (r"yutes?|youts?", 12, 19),
     (r"(?:little|lil|small)\s+(?:boys?|girls?|kids?|ones?|lads?|child(?:ren)?)", 3, 11),
+    (r"nippers?|bairns?|wee\s+(?:boys?|girls?|lads?|lassies?|ones?|yins?|bairns?)", 3, 12),
+    (r"young\s+(?:uns?|ones?)", 8, 15),
     (r"young\s+(?:boys?|girls?|kids?|child(?:ren)?)", 5, 14),
     (r"toddlers?", 1, 3),
     (r"bab(?:y|ies)|infants?|newborns?", 0, 1),

@@ -167,8 +167,14 @@ def _expand(text: str, at: object) -> list[str]:
 def _parse_terms(concept: str, entry: object, singles: dict[str, set[str]]) -> list[Term]:
     if not isinstance(entry, str) or not entry.strip():
         raise LexiconError(f"{_where(entry)}{concept}: entries must be non-empty text, got {entry!r}")
-    return [_parse_term(concept, variant, entry, singles)
-            for variant in _expand(entry.lower().strip(), entry) if variant]
+    variants: list[str] = []
+    for variant in _expand(entry.lower().strip(), entry):
+        first, _, rest = variant.partition(" ")
+        if first.endswith("?") and rest:  # "(fire|planned)? drill": with it, and without
+            variants += [first[:-1] + " " + rest, rest]
+        elif variant:
+            variants.append(variant)
+    return [_parse_term(concept, variant, entry, singles) for variant in variants]
 
 
 def _parse_term(concept: str, variant: str, entry: str, singles: dict[str, set[str]]) -> Term:

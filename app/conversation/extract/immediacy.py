@@ -43,7 +43,10 @@ _NOT_NOW = re.compile(
     r"\s+well|asleep|settled|gone|away|off|over|done|with\s+(?:her|his|their)\s+(?:mum|dad|family"
     r"|parents|nan|mate|mates|friends?)|with\s+(?:staff|police|the\s+police|officers|security))"
     r"\s+now|not\s+(?:happening|going\s+on)\s+(?:any\s*more|now)"
-    r"|now\s+(?:safe|fine|ok|okay|home|gone|over|calm|sorted))" + _E
+    r"|now\s+(?:safe|fine|ok|okay|home|gone|over|calm|sorted)"
+    # Where the texter is now is not the incident: "he got off, im at work now".
+    r"|(?:i['’]?m|i\s+am|we['’]?re|we\s+are|got|back)\s+(?:at\s+|in\s+)?(?:work|home|school|college|uni"
+    r"|the\s+office|my\s+desk|my\s+mums?|my\s+mates?)\s+now)" + _E
 )
 # "its now 9:30", "it's now half 9": the texter telling the time, not saying it is going on.
 # Masked like the phrases above. Only after "its", "it is" or "time is": "now at 9:30 he got
@@ -118,7 +121,10 @@ _PAST = re.compile(
 )
 _ONGOING = re.compile(
     _W + r"(?:(?:is|are|am|hes|shes|theyre|im|(?:he|she|they|i|it|who)['’]?(?:s|re|m))"
-    r"\s+(?:still\s+|now\s+|currently\s+)?(?!going\s+to|gonna|thinking|hoping|saying|telling)"
+    r"\s+(?:still\s+|now\s+|currently\s+)?(?!going\s+to|gonna|thinking|hoping|saying|telling"
+    # the texter's own errand is not the incident: "im asking for my nan"
+    r"|asking|texting|messaging|writing|reporting|wondering|checking|calling|ringing|emailing"
+    r"|enquiring|inquiring|contacting|trying\s+to\s+find)"
     r"[a-z]{2,}ing|keeps?\s+[a-z]{2,}ing"
     r"|been\s+(?:following|staring|harassing|pestering|bothering|touching|shouting|hitting"
     r"|fighting|kicking|punching|threatening|filming|watching|sat|sitting|standing)\s+"

@@ -309,6 +309,9 @@ def extract_risks(
             if match and not is_negated(low, pos, lex):
                 quoted = text[where[pos] : where[match.end() - 1] + 1]
                 found[entry.indicator] = Risk(entry.indicator, quoted)
-    for risk in read(text, concepts).risks:
+    reading = read(text, concepts)
+    if "weapon" in found and any(c.name == "pretend" for c in reading.concepts):
+        del found["weapon"]  # "the guns are props, it's a tv shoot": the concept rule decides
+    for risk in reading.risks:
         found.setdefault(risk.indicator, risk)
     return tuple(found[name] for name in RISK_INDICATORS if name in found)
