@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from app.conversation.extract.location import extract_location, normalise, resolve_choice
 from app.conversation.facts import Location
-from tests.gazetteer.lists import LISTS, both
+from tests.gazetteer.lists import LISTS, both, full
 
 ORDINARY = [
     line.strip()
@@ -395,3 +395,23 @@ def test_no_text_crashes(text: str) -> None:
 def test_no_word_salad_crashes(words: list[str]) -> None:
     found = extract_location(" ".join(words), both("builtin"))
     assert found is None or isinstance(found, Location)
+
+
+@pytest.mark.parametrize(
+    ("text", "train"),
+    [
+        ("on the 15:35 derby to nottingham", "15:35 Derby to Nottingham"),
+        ("07:52 wigan to manchester victoria coach 3", "07:52 Wigan to Manchester Victoria"),
+        ("the 20:48 reading to newbury", "20:48 Reading to Newbury"),
+        ("on the 12:10 out of crewe", "12:10 from Crewe"),
+    ],
+)
+def test_a_train_whose_start_is_a_word_or_a_shared_name(text: str, train: str) -> None:
+    loc = extract_location(text, full())
+    assert loc is not None and loc.train == train and loc.station is None
+
+
+@pytest.mark.parametrize("text", ["at 9:30 he went to york", "left at 9:30 back to york"])
+def test_a_time_then_going_somewhere_is_not_a_train(text: str) -> None:
+    loc = extract_location(text, full())
+    assert loc is not None and loc.train is None and loc.station.crs == "YRK"

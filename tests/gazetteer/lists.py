@@ -1,4 +1,5 @@
-"""The station lists the tests run against: the built-in list, and the full GB list when present."""
+"""The station lists the tests run against: the built-in list, and the full GB list (a copy
+of shared/data/gb_rail_stations.csv kept in tests/data, so a fresh clone has it)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from app.gazetteer import Gazetteer, load_gazetteer
 
 REPO = Path(__file__).resolve().parents[2]
-FULL_LIST = REPO / ".." / "shared" / "data" / "gb_rail_stations.csv"
+FULL_LIST = REPO / "tests" / "data" / "gb_rail_stations.csv"
 
 
 def builtin() -> Gazetteer:
@@ -26,7 +27,7 @@ def _full() -> Gazetteer:
 def full() -> Gazetteer:
     """The full list; skipped when the file is absent, except in CI where it must be there."""
     if not FULL_LIST.is_file():
-        message = f"full station list not found at {FULL_LIST} (shared/data/gb_rail_stations.csv)"
+        message = f"full station list not found at {FULL_LIST}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message + "; CI=true requires it")
         pytest.skip(message)

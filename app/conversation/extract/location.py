@@ -272,6 +272,33 @@ def _route(items: list[_Item], j: int) -> tuple[str, int, set[int]] | None:
     if _is(items, j, "word", _TO) and _is(items, j + 1, "mention"):
         b = items[j + 1]
         return f"to {_name(b)}", j + 1, {id(b.mention)}
+    if _is(items, j, "word", {"out"}) and _is(items, j + 1, "word", {"of"}) and _is(items, j + 2, "mention"):
+        a = items[j + 2]  # "the 12:10 out of crewe"
+        return f"from {_name(a)}", j + 2, {id(a.mention)}
+    return None
+
+
+_NOT_A_START = frozenset(
+    "i he she they we you it his her their my our your me him them us the a an went go goes"
+    " going gone got get gets was were is are came come comes ran run walked walk headed head"
+    " heading left leave back off up down over then and but so just still also going to".split()
+)
+
+
+def _loose_route(items: list[_Item], j: int) -> tuple[str, int, set[int]] | None:
+    """After a time, a start the gazetteer did not take as a station on its own ("derby",
+    "reading", "wigan": words, or names several stations share) and "to" a station: the
+    15:35 derby to nottingham is a train."""
+    for to in range(j + 1, min(j + 4, len(items) - 1)):
+        if _is(items, to, "word", {"to"}) and _is(items, to + 1, "mention"):
+            start = items[j:to]
+            if all(i.kind == "mention" or (i.kind == "word" and i.text not in _NOT_A_START)
+                   for i in start):
+                b = items[to + 1]
+                name = " ".join(i.text for i in start).title()
+                ends = {id(i.mention) for i in start if i.mention} | {id(b.mention)}
+                return f"{name} to {_name(b)}", to + 1, ends
+            return None
     return None
 
 
@@ -296,6 +323,8 @@ def _train(items: list[_Item]) -> tuple[_Found | None, set[int]]:
         if not parts and not said_train:
             continue
         route = _route(items, j)
+        if route is None and item.kind == "time":
+            route = _loose_route(items, j)
         if route is not None:
             text, last, ends = route
             return _found(" ".join([*parts, text]), item, items[last]), ends
