@@ -2,7 +2,7 @@
 
 What goes, per case: every message body (the texter's, the bot's, operators' replies and internal
 notes, which quote the texter freely) and media links; the texter's words inside the facts (the
-location as typed, the age as typed, the evidence for each risk) and the quoted parts of the
+location as typed, the age as typed, the evidence for each risk and concept) and the quoted parts of the
 dispatch reasons; the engine's conversation state; the phone number in the case's outbox rows
 (a text's "to", the integration payload's copy of the case).
 
@@ -71,6 +71,7 @@ def redact_facts(facts: dict[str, Any] | None) -> dict[str, Any]:
         if facts.get(key):
             facts[key] = {**facts[key], "text": REDACTED}
     facts["risks"] = [{**r, "evidence": REDACTED} for r in facts.get("risks") or ()]
+    facts["concepts"] = [{**c, "evidence": REDACTED} for c in facts.get("concepts") or ()]
     return facts
 
 

@@ -47,9 +47,10 @@ class Slot:
     stems: tuple[str, ...]
     optional: bool = False
     gap: bool = False
+    surface: frozenset[str] = frozenset()  # "=axe": this spelling only, not "axed"
 
     def fits(self, w: Word) -> bool:
-        if w.text in self.words or w.lemma in self.words:
+        if w.text in self.words or w.lemma in self.words or w.text in self.surface:
             return True
         return bool(self.stems) and w.text.startswith(self.stems)
 
@@ -92,6 +93,7 @@ class Hit:
     first: int  # index of its first and last word
     last: int
     sentence: int
+    used: frozenset[int] = frozenset()  # the words its entry's slots took, not its gaps
 
 
 def _parse_slot(token: str, singles: dict[str, set[str]], at: object) -> Slot:
@@ -102,12 +104,15 @@ def _parse_slot(token: str, singles: dict[str, set[str]], at: object) -> Slot:
     if not body or any(ch in body for ch in "()[]{}\\^$+"):
         raise LexiconError(f"{_where(at)}cannot read {token!r} in {at!r}")
     exact: set[str] = set()
+    surface: set[str] = set()
     stems: list[str] = []
     for alt in body.split("|"):
         alt = alt.strip().replace("'", "").replace("’", "")
         if not alt:
             raise LexiconError(f"{_where(at)}empty alternative in {at!r}")
-        if alt.startswith("@"):
+        if alt.startswith("=") and alt[1:].isalnum():
+            surface.add(alt[1:])
+        elif alt.startswith("@"):
             if alt[1:] not in singles:
                 raise LexiconError(f"{_where(at)}unknown concept {alt!r} in {at!r}")
             exact |= singles[alt[1:]]
@@ -117,7 +122,7 @@ def _parse_slot(token: str, singles: dict[str, set[str]], at: object) -> Slot:
             stems.append(alt[:-1])
         else:
             exact.add(alt)
-    return Slot(frozenset(exact), tuple(stems), optional)
+    return Slot(frozenset(exact), tuple(stems), optional, surface=frozenset(surface))
 
 
 def _top_level(body: str) -> list[str]:
@@ -239,7 +244,7 @@ def parse_concepts(data: Any, negation: dict[str, Any] | None = None) -> Concept
         for entry in entries:
             for term in _parse_terms(str(name), entry, singles):
                 first = term.slots[0]
-                for w in first.words:
+                for w in first.words | first.surface:
                     exact.setdefault(w, []).append(term)
                 for s in first.stems:
                     stems.setdefault(s, []).append(term)
@@ -259,7 +264,8 @@ def parse_concepts(data: Any, negation: dict[str, Any] | None = None) -> Concept
             target.extend(_parse_rule(str(indicator), r, names | {"child"}) for r in rules or ())
     neg = negation or {}
     near: dict[str, set[str]] = {}
-    vocabulary = {w for terms in exact.values() for t in terms for sl in t.slots for w in sl.words}
+    vocabulary = {w for terms in exact.values() for t in terms for sl in t.slots
+                  for w in sl.words | sl.surface}
     for word in {form for w in vocabulary if w.isalpha() for form in _forms(w)}:
         if len(word) >= MIN_FIX - 1:  # "coold" is "cold" with a letter doubled
             for variant in _deletions(word) | {word}:
@@ -417,7 +423,9 @@ def find_hits(ws: tuple[Word, ...], c: Concepts) -> list[Hit]:
             end = _match(ws, i, term.slots, 0)
             if end >= 0 and not _negated(ws, i, end, term, c):
                 seen.add(term.concept)
-                hits.append(Hit(term.concept, i, end, w.sentence))
+                slots = [s for s in term.slots if not s.gap]
+                used = frozenset(j for j in range(i, end + 1) if any(s.fits(ws[j]) for s in slots))
+                hits.append(Hit(term.concept, i, end, w.sentence, used))
     return hits
 
 
@@ -434,10 +442,11 @@ class Reading:
 
 
 def _evidence(parts: list[str]) -> str:
-    out: list[str] = []
-    for p in parts:
-        if p.lower() not in (o.lower() for o in out):
-            out.append(p)
+    """The words each concept came from, once each: a part inside another is left out."""
+    low = [p.lower() for p in parts]
+    out = [p for i, p in enumerate(parts)
+           if not any(j != i and low[i] in low[j] and (low[i] != low[j] or j < i)
+                      for j in range(len(parts)))]
     return " ... ".join(out)
 
 
@@ -466,7 +475,8 @@ def _read(text: str, c: Concepts) -> Reading:
         for seen in by_sentence.values():
             if all(n in seen for n in rule.needs) and not any(n in seen for n in rule.unless):
                 used = sorted((seen[n] for n in rule.needs), key=lambda h: h.first)
-                if any(a.last >= b.first for a, b in zip(used, used[1:], strict=False)):
+                taken = [h.used for h in used]
+                if sum(map(len, taken)) != len(frozenset().union(*taken)):
                     continue  # one word cannot be two concepts of a rule ("county lines")
                 risks[rule.indicator] = Risk(rule.indicator, _evidence(
                     [_quote(text, ws, h) for h in used]))

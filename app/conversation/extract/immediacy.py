@@ -44,6 +44,9 @@ _NOT_NOW = re.compile(
     r"|parents|nan|mate|mates|friends?)|with\s+(?:staff|police|the\s+police|officers|security))"
     r"\s+now|not\s+(?:happening|going\s+on)\s+(?:any\s*more|now)"
     r"|now\s+(?:safe|fine|ok|okay|home|gone|over|calm|sorted)"
+    # gone, and where to: "they've gone off different ways now"
+    r"|(?:gone|left|walked\s+off|ran\s+off|split\s+up|moved\s+on|calmed\s+down|got\s+off|went\s+off)"
+    r"(?:\s+\w+){0,3}\s+now"
     # Where the texter is now is not the incident: "he got off, im at work now".
     r"|(?:i['’]?m|i\s+am|we['’]?re|we\s+are|got|back)\s+(?:at\s+|in\s+)?(?:work|home|school|college|uni"
     r"|the\s+office|my\s+desk|my\s+mums?|my\s+mates?)\s+now)" + _E
@@ -116,6 +119,7 @@ _PAST = re.compile(
     r"|last\s+(?:few|couple\s+of|two|2|three|3)\s+(?:days|nights|weeks|weekends|months|times)"
     r"|the\s+other\s+(?:day|night|week)"
     r"|this\s+(?:morning|afternoon)|earlier\s+(?:today|on|this\s+\w+)|earlier"
+    r"|(?:around|about|at|this)\s+lunch(?:time)?"
     r"|(?:a\s+)?(?:long\s+)?(?:while|ages|time)\s+ago|days\s+ago|weeks\s+ago|months\s+ago"
     r"|years\s+ago|over\s+an\s+hour\s+ago|a\s+few\s+hours\s+ago|couple\s+of\s+hours\s+ago)" + _E
 )
@@ -133,16 +137,37 @@ _ONGOING = re.compile(
     r"|been\s+(?:stood|standing|sat|sitting|there|here|waiting|on|at|by|hanging|lying|crying)"
     r"(?:\s+\S+){0,16}?\s+for\s+(?:the\s+(?:last|past)\s+)?(?:\d{1,3}|a\s+few|ages|a\s+while|about)" + _E
 )
+# A present state in a place: "she is alone at inverness", "he's stuck on platform 2".
+_PRESENT_STATE = re.compile(
+    _W + r"(?:(?:is|are|am|(?:he|she|they|i)\s+(?:is|are|am)|(?:he|she|they|i)['’]?(?:s|re|m)|hes|shes|theyre|im)"
+    r"\s+(?:still\s+)?(?:all\s+)?(?:alone|stuck|stranded|lost|hiding|sat|stood|on\s+(?:his|her|their|my)\s+own"
+    r"|by\s+(?:himself|herself|themselves|myself)|on\s+the\s+(?:floor|ground|tracks|track|line|edge))"
+    r"(?:\s+(?:at|on|in|by|near|outside|inside|here|there))?"
+    r"|(?:not|isnt|isn['’]t|aint)\s+(?:responding|breathing|moving|waking|conscious|answering)"
+    r"|(?:there['’]?s|there\s+is|theres)\s+(?:a|an|some|this|two|2|three|3)\s+(?:\w+\s+){0,2}?(?:sat|stood"
+    r"|sitting|standing|lying|laying|crying|alone|hiding|on\s+(?:his|her|their)\s+own)"
+    r"|(?:has|have|hes|shes|theyve|he['’]s|she['’]s|they['’]ve)\s+(?:just\s+)?(?:climbed|collapsed|fallen"
+    r"|passed\s+out|stepped|got\s+(?:onto|over|down)|jumped\s+(?:onto|down|over))"
+    r"|(?:standing|sitting|stood|sat|lying|laying|hanging|holding\s+on|leaning|crouching)\s+(?:on|over|at"
+    r"|by|near|against|off|onto|right\s+on)\s+(?:the\s+)?(?:edge|outside|railings?|rails|tracks?|line"
+    r"|bridge|parapet|wall|fence|platform\s+edge|wrong\s+side))" + _E
+)
 # Terse texts drop the "is": "girl crying man grabbing her" is told as it happens, unless
 # something in the text puts it in the past ("saw a man grabbing her").
 _TERSE = re.compile(
-    _W + r"(?:man|woman|men|women|lads?|boys?|girls?|guys?|blokes?|kids?|someone|people|he|she|they"
-    r"|gang|group|teens?|fella|geezer|youths?|olders?)\s+(?!(?:no|some|any|every)thing)"
+    _W + r"(?:(?:man|woman|men|women|lads?|boys?|girls?|guys?|blokes?|kids?|someone|people|he|she|they"
+    r"|gang|group|teens?|fella|geezer|youths?|olders?|em|them)\s+(?!(?:no|some|any|every)thing)"
     r"(?:[a-z]{3,}ing)\s+(?:her|him|them|me|us|a|an|the|at|on|into|people|someone|his|my|each|about"
-    r"|around|round|off)" + _E
+    r"|around|round|off)"
+    # or any doing to a person: "laying into one guy", "starin at the school kids"
+    r"|(?!(?:no|some|any|every)thing)[a-z]{3,}ing\s+(?:(?:into|at|on|onto|up\s+to|after)\s+)?"
+    r"(?:(?:a|an|one|the|this|that|some|his|her|their)\s+)?(?:guy|man|woman|girl|boy|lad|kid|kids|bloke"
+    r"|person|people|her|him|them|me|us|someone|everyone|staff|passengers?|himself|herself|school\s+kids"
+    r"|schoolgirls?|schoolboys?|women|girls|children|partner|girlfriend|boyfriend|wife|husband))" + _E
 )
 _PAST_CUE = re.compile(
-    _W + r"(?:saw|seen|was|were|had|did|earlier|ago|yesterday|last|then|noticed|watched)" + _E
+    _W + r"(?:saw|seen|was|were|had|did|earlier|ago|yesterday|last|then|tomorrow"
+    r"|tonight|later|next|will|gonna|going\s+to)" + _E
 )
 _TRAVEL_JUST = re.compile(
     r"(?:we|i|train|it|bus)\s+(?:have\s+|'ve\s+|’ve\s+)?just\s+(?:left|passed|pulled|departed|arrived"
@@ -225,7 +250,7 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
             ended_now = m
     for m in _CLOCK_NOW.finditer(low):
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
-    now = _NOW.search(masked)
+    now = _NOW.search(masked) or _PRESENT_STATE.search(masked)
     if now:
         return _fact("now", source, now)
 
@@ -251,6 +276,7 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
     m = _TERSE.search(low)
     if m and not _PAST_CUE.search(low):
         return _fact("now", source, m)
+
 
     # 4. Just happened, or has just ended.
     travel = [m.span() for m in _TRAVEL_JUST.finditer(low)]
