@@ -148,7 +148,8 @@ _PRESENT_STATE = re.compile(
     r"|sitting|standing|lying|laying|crying|alone|hiding|on\s+(?:his|her|their)\s+own)"
     r"|(?:has|have|hes|shes|theyve|he['’]s|she['’]s|they['’]ve)\s+(?:just\s+)?(?:climbed|collapsed|fallen"
     r"|passed\s+out|stepped|got\s+(?:onto|over|down)|jumped\s+(?:onto|down|over))"
-    r"|(?:standing|sitting|stood|sat|lying|laying|hanging|holding\s+on|leaning|crouching)\s+(?:on|over|at"
+    r"|(?<!was\s)(?<!were\s)(?<!been\s)(?:standing|sitting|stood|sat|lying|laying|hanging|holding\s+on"
+    r"|leaning|crouching)\s+(?:on|over|at"
     r"|by|near|against|off|onto|right\s+on)\s+(?:the\s+)?(?:edge|outside|railings?|rails|tracks?|line"
     r"|bridge|parapet|wall|fence|platform\s+edge|wrong\s+side))" + _E
 )
