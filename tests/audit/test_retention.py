@@ -141,8 +141,10 @@ def test_the_cutoff_never_falls_inside_the_reopen_window(app, world):
 
 
 def test_redact_facts_is_total():
-    assert redact_facts({}) == {"risks": []}
-    assert redact_facts(None) == {"risks": []}
+    assert redact_facts({}) == {"risks": [], "concepts": []}
+    assert redact_facts(None) == {"risks": [], "concepts": []}
+    facts = {"concepts": [{"name": "child", "evidence": "lad about 14"}]}
+    assert redact_facts(facts)["concepts"] == [{"name": "child", "evidence": REDACTED}]
 
 
 def test_retention_command(app, world, database_url):
