@@ -173,3 +173,27 @@ def test_the_built_in_file_loads_and_parse_checks_rules() -> None:
     assert c.sentence_rules and c.conversation_rules
     with pytest.raises(LexiconError):
         parse_concepts({"concepts": {}})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "meet u at the high street exit of the stn",
+        "can of coke zero on plat 2",
+        "what goes on line 3 of the form",
+        "the 14:32 from york is late, coach 6",
+        "platform 14 for the 20:15",
+        "paid £20 for a ticket, is that right",
+        "killin time at the cafe",
+        "dyin for a wee",
+        "shot a video of the sunset from the train",
+        "got axed again, the 07:12",
+        "the line was dead when i rang",
+        "im gonna kill him if hes late again",
+    ],
+)
+def test_spellings_and_lemmas_make_no_ordinary_word_a_risk(text: str) -> None:
+    from app.conversation.extract.risk import extract_risks
+
+    assert risks(text) == {}
+    assert extract_risks(text) == ()
