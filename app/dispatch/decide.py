@@ -39,6 +39,7 @@ class DispatchFacts:
     discreet: bool = False
     local_time: dt.time | None = None
     concern: str | None = None  # the words of a worry no indicator names ("looks scared")
+    help_present: str | None = None  # someone responsible is with them ("staff are with him")
 
     @classmethod
     def from_facts(
@@ -63,6 +64,7 @@ class DispatchFacts:
             discreet=discreet,
             local_time=local_time,
             concern=next((c.evidence for c in facts.concepts if c.name == "concern"), None),
+            help_present=next((c.evidence for c in facts.concepts if c.name == "in_hand"), None),
         )
 
     def evidence_for(self, indicator: str) -> str | None:
@@ -191,6 +193,11 @@ def match(when: Conditions, facts: DispatchFacts) -> list[str] | None:
         if (facts.concern is not None) != when.concern:
             return None
         reasons.append(f"concern: '{facts.concern}'" if facts.concern else "no concern in words")
+    if when.help_present is not None:
+        if (facts.help_present is not None) != when.help_present:
+            return None
+        reasons.append(f"help with them: '{facts.help_present}'" if facts.help_present
+                       else "no one responsible with them")
     if when.time_between is not None:
         start, end = when.time_between
         if facts.local_time is None or not _between(facts.local_time, start, end):

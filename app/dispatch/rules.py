@@ -61,6 +61,7 @@ class Conditions(_Strict):
     area: tuple[str, ...] | None = None
     discreet: bool | None = None
     concern: bool | None = None
+    help_present: bool | None = None
     time_between: tuple[dt.time, dt.time] | None = None
     any_of: tuple[Conditions, ...] | None = None
     all_of: tuple[Conditions, ...] | None = None

@@ -144,3 +144,27 @@ def test_other_signs_still_count_beside_the_time(text: str, value: str, words: s
 def test_travel_is_not_the_incident_but_the_incident_is() -> None:
     fact = extract_immediacy("we just left dewsbury and a man just grabbed her phone")
     assert fact is not None and fact.value == "recent" and "grabbed" in fact.text
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("girl crying man grabbing her coach b", "now"),
+        ("5 or 6 of em laying into one guy outside", "now"),
+        ("she is alone at inverness station at 2am, says she ran away", "now"),
+        ("theres a boy sat on his own at carlisle, he came this afternoon", "now"),
+        ("woman in the toilet not responding", "now"),
+        ("man has climbed over the railings on the footbridge", "now"),
+        ("he pushed her but they've gone off different ways now", "recent"),
+        ("a man pressed against me half an hour ago, he got off, im at work now", "recent"),
+        ("im asking for my nan, someone got stabbed there last week", "past"),
+        ("yesterday a girl was sat on the wall of the footbridge", "past"),
+        ("i saw a man grabbing her last night", "past"),
+        ("last thursday a man groped me, only just felt able to report it", "past"),
+        ("there was a scuffle around lunchtime, its 6pm now", "past"),
+        ("last night he hit her but hes fine now", "past"),
+    ],
+)
+def test_how_people_tell_the_time_of_it(text: str, value: str) -> None:
+    fact = extract_immediacy(text)
+    assert fact is not None and fact.value == value, fact

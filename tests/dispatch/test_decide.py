@@ -299,3 +299,14 @@ def test_the_concern_is_read_from_the_conversation_concepts() -> None:
               concepts=(Concept("people", "girl"), Concept("concern", "trying to get away")))
     assert DispatchFacts.from_facts(f, discreet=False, local_time=None).concern == (
         "trying to get away")
+
+
+def test_someone_responsible_already_with_a_child_is_not_999_for_a_worry() -> None:
+    with_staff = facts("now", ("vulnerability",), True, help_present="staff are with him")
+    got = decide(with_staff, BUILTIN)
+    assert (got.decision, got.queue) == ("101", "safeguarding")
+    worried = facts("now", (), True, concern="upset", help_present="his mum is on the phone")
+    assert decide(worried, BUILTIN).decision == "101"
+    # ...but exploitation stays 999, and so does anything severe.
+    assert decide(facts("now", ("exploitation",), True, help_present="staff"), BUILTIN).decision == "999"
+    assert decide(facts("now", ("violence",), True, help_present="staff"), BUILTIN).decision == "999"

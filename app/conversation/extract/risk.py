@@ -310,8 +310,14 @@ def extract_risks(
                 quoted = text[where[pos] : where[match.end() - 1] + 1]
                 found[entry.indicator] = Risk(entry.indicator, quoted)
     reading = read(text, concepts)
-    if "weapon" in found and any(c.name == "pretend" for c in reading.concepts):
-        del found["weapon"]  # "the guns are props, it's a tv shoot": the concept rule decides
+    seen = {c.name for c in reading.concepts}
+    # Where the concepts say it is pretend or an accident, a bare phrase does not overrule them
+    # ("the guns are props", "slipped and hurt her wrist"): the concept rules decide.
+    if "pretend" in seen:
+        found.pop("weapon", None)
+    if "accident" in seen:
+        found.pop("violence", None)
+        found.pop("self_harm", None)
     for risk in reading.risks:
         found.setdefault(risk.indicator, risk)
     return tuple(found[name] for name in RISK_INDICATORS if name in found)
