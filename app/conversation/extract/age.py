@@ -51,7 +51,8 @@ _EXPLICIT_AFTER = re.compile(
 _APPROX_AFTER = re.compile(
     r"\s*-?\s*ish(?!\w)|\s*,?\s*(?:maybe|mayb|prob|probably|i\s+(?:reckon|think|guess)"
     r"|i['’]?d\s+say|or\s+so|or\s+something|at\s+a\s+guess|at\s+most|tops|max|possibly"
-    r"|perhaps|like|odd|or\s+older|or\s+younger)(?!\w)|\+"
+    r"|perhaps|like|odd|or\s+older|or\s+younger|(?:he|she|they)\s+(?:says|said|say|reckons|told\s+me)"
+    r"|apparently)(?!\w)|\+"
 )
 _YEARS_AFTER = re.compile(
     r"\s*(?:years?|yrs?)(?!\s*(?:ago|back|later|before|since|earlier|old|of)(?!\w))(?!\w)"
@@ -122,8 +123,8 @@ _SCHOOL_YEAR = re.compile(
 )
 # An upper or lower bound in words: "can't be more than 14", "no older than 12", "at least 16".
 _BOUND = re.compile(
-    r"(?<!\w)(?:(?P<up>(?:can['’]?t|cannot|couldn['’]?t|could\s+not|wouldn['’]?t)\s+be\s+(?:more|older)"
-    r"\s+than|(?:no|not|isn['’]?t|aint)\s+(?:any\s+)?(?:more|older)\s+than|at\s+(?:the\s+)?most"
+    r"(?<!\w)(?:(?P<up>(?:can['’]?t|cannot|couldn['’]?t|could\s+not|wouldn['’]?t)\s+be\s+(?:(?:more|older)"
+    r"\s+than|over|any\s+older\s+than)|(?:no|not|isn['’]?t|aint)\s+(?:any\s+)?(?:more|older)\s+than|at\s+(?:the\s+)?most"
     r"|younger\s+than|less\s+than|max(?:imum)?\s+of|tops)"
     r"|(?P<low>at\s+least|no\s+younger\s+than|older\s+than|more\s+than|over\s+the\s+age\s+of))"
     r"\s+(?:about\s+|like\s+|maybe\s+)?(?P<n>\d{1,2}|" + NUM_WORD + r")(?![\w:.]\d)(?!\s*(?:mins?|minutes"

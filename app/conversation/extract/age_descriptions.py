@@ -16,7 +16,8 @@ DESCRIPTIONS: tuple[tuple[str, int | None, int | None], ...] = (
         11,
         16,
     ),
-    (r"(?:in\s+(?:a\s+|his\s+|her\s+|their\s+)?)?school[\s-]*uniforms?", 5, 17),
+    (r"(?:in\s+(?:a\s+|his\s+|her\s+|their\s+)?)?school[\s-]*(?:uniforms?|trousers|skirts?|jumpers?"
+     r"|blazers?|ties?|shoes|bags?|shirts?)", 5, 17),
     (r"school[\s-]*(?:kids?|boys?|girls?|child(?:ren)?|pupils?)", 5, 17),
     (r"pre-?teens?|tweens?", 9, 12),
     (r"(?:young|early)[\s-]*teen(?:s|agers?)?", 12, 15),

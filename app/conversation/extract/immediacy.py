@@ -43,7 +43,12 @@ _NOT_NOW = re.compile(
     r"\s+well|asleep|settled|gone|away|off|over|done|with\s+(?:her|his|their)\s+(?:mum|dad|family"
     r"|parents|nan|mate|mates|friends?)|with\s+(?:staff|police|the\s+police|officers|security))"
     r"\s+now|not\s+(?:happening|going\s+on)\s+(?:any\s*more|now)"
-    r"|now\s+(?:safe|fine|ok|okay|home|gone|over|calm|sorted)"
+    r"|now\s+(?:safe|fine|ok|okay|home|gone|over|calm|sorted|back\s+together|reunited|with\s+(?:her|his|their)"
+    r"\s+(?:mum|dad|mother|father|family|parents|grandmother|grandfather|nan|gran))"
+    r"|(?:back\s+together|reunited)\s+now"
+    r"|now\s+(?:and|n|&)\s+(?:safe|fine|ok|okay|home|sound|well)"
+    r"|(?:he|she|they)['’]?(?:s|re)?\s+(?:is\s+|are\s+)?(?:at|in)\s+(?:the\s+)?(?:club|home|school|college"
+    r"|work|hospital|bed|his\s+\w+|her\s+\w+)\s+now"
     # gone, and where to: "they've gone off different ways now"
     r"|(?:gone|left|walked\s+off|ran\s+off|split\s+up|moved\s+on|calmed\s+down|got\s+off|went\s+off)"
     r"(?:\s+\w+){0,3}\s+now"
@@ -144,6 +149,11 @@ _PRESENT_STATE = re.compile(
     r"|by\s+(?:himself|herself|themselves|myself)|on\s+the\s+(?:floor|ground|tracks|track|line|edge))"
     r"(?:\s+(?:at|on|in|by|near|outside|inside|here|there))?"
     r"|(?:not|isnt|isn['’]t|aint)\s+(?:responding|breathing|moving|waking|conscious|answering)"
+    r"|(?<!was\s)(?<!were\s)(?:sat|sitting|stood|standing)\s+(?:right\s+)?(?:across\s+from|opposite|next\s+to"
+    r"|beside|behind|in\s+front\s+of)\s+(?:her|him|them|me|us)"
+    r"|(?:legs|feet)\s+(?:dangling|hanging|over)\s+(?:off|over)"
+    r"|(?:just\s+)?found\s+(?:a|an|this|the|some)\s+(?:\w+\s+){0,2}?(?:on\s+(?:his|her|their)\s+own|alone"
+    r"|crying|sat|sitting|standing|wandering|lost|asleep|hiding)"
     r"|(?:there['’]?s|there\s+is|theres)\s+(?:a|an|some|this|two|2|three|3)\s+(?:\w+\s+){0,2}?(?:sat|stood"
     r"|sitting|standing|lying|laying|crying|alone|hiding|on\s+(?:his|her|their)\s+own)"
     r"|(?:has|have|hes|shes|theyve|he['’]s|she['’]s|they['’]ve)\s+(?:just\s+)?(?:climbed|collapsed|fallen"
@@ -152,6 +162,9 @@ _PRESENT_STATE = re.compile(
     r"|leaning|crouching)\s+(?:on|over|at"
     r"|by|near|against|off|onto|right\s+on)\s+(?:the\s+)?(?:edge|outside|railings?|rails|tracks?|line"
     r"|bridge|parapet|wall|fence|platform\s+edge|wrong\s+side))" + _E
+)
+_REPORTED = re.compile(
+    _W + r"(?:says|said|saying|reckons|claims|claimed)(?!\w)[^.!?;,\n]*"
 )
 # Terse texts drop the "is": "girl crying man grabbing her" is told as it happens, unless
 # something in the text puts it in the past ("saw a man grabbing her").
@@ -255,18 +268,20 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
     if now:
         return _fact("now", source, now)
 
-    # 2. A stated time; the most recent one counts.
+    # 2. A stated time; the most recent one counts. What someone says of their own story
+    # ("says she ran off from home this morning") is not when this is happening.
+    story = _REPORTED.sub(lambda m: " " * len(m.group()), low)
     best: tuple[float, re.Match[str]] | None = None
-    for m in _AGO.finditer(low):
+    for m in _AGO.finditer(story):
         minutes = _minutes(m)
         if best is None or minutes < best[0]:
             best = (minutes, m)
-    recent = _RECENT.search(low)
+    recent = _RECENT.search(story)
     if recent and (best is None or best[0] > 60):
         return _fact("recent", source, recent)
     if best is not None:
         return _fact("recent" if best[0] <= 60 else "past", source, best[1])
-    past = _PAST.search(low)
+    past = _PAST.search(story)
     if past:
         return _fact("past", source, past)
 
