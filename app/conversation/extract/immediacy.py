@@ -47,6 +47,11 @@ _NOT_NOW = re.compile(
     r"\s+(?:mum|dad|mother|father|family|parents|grandmother|grandfather|nan|gran))"
     r"|(?:back\s+together|reunited)\s+now"
     r"|now\s+(?:and|n|&)\s+(?:safe|fine|ok|okay|home|sound|well)"
+    # "nothing is happening", "nothing going on now", "no one about now"
+    r"|(?:nothing|nowt|nobody|no\s+one|noone)(?:\s+(?:is|wrong|bad))?\s+(?:happening|going\s+on|about|around|here"
+    r"|there)(?:\s+(?:right\s+)?now)?"
+    # a question about the future or the rules: "can it still go on record?"
+    r"|(?:can|could|would|will|does|do|is|should)\s+(?:it|i|they|we|you|he|she)\s+still"
     r"|(?:he|she|they)['’]?(?:s|re)?\s+(?:is\s+|are\s+)?(?:at|in)\s+(?:the\s+)?(?:club|home|school|college"
     r"|work|hospital|bed|his\s+\w+|her\s+\w+)\s+now"
     # gone, and where to: "they've gone off different ways now"
@@ -118,7 +123,8 @@ _RECENT = re.compile(
     + _E
 )
 _PAST = re.compile(
-    _W + r"(?:yesterday|last\s+(?:night|week|month|year|weekend|time|mon(?:day)?|tue(?:s|sday)?"
+    _W + r"(?:yesterday|overnight|back\s+in\s+(?:jan\w*|feb\w*|march|april|may|june|july|aug\w*|sep\w*|oct\w*"
+    r"|nov\w*|dec\w*|the\s+\w+|spring|summer|autumn|winter|\d{4})|last\s+(?:nights?|week|month|year|weekend|time|mon(?:day)?|tue(?:s|sday)?"
     r"|wed(?:s|nesday)?|wensday|thu(?:r|rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?|term|summer|winter)"
     r"|(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day(?:\s+(?:night|morning|afternoon|evening))?"
     r"|last\s+(?:few|couple\s+of|two|2|three|3)\s+(?:days|nights|weeks|weekends|months|times)"
