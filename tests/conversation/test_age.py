@@ -229,3 +229,31 @@ def test_text_is_the_words_the_age_came_from() -> None:
 )
 def test_number_value(word: str, value: int | None) -> None:
     assert number_value(word) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "lo", "hi", "child"),
+    [
+        ("boy cant be more than 14", 11, 14, True),
+        ("she can't be over 16", 13, 16, True),
+        ("no older than 12", 9, 12, True),
+        ("a gang of year 9s", 13, 14, True),
+        ("a sixth former", 16, 18, None),
+        ("a nipper on his own", 3, 12, True),
+        ("wee lassie crying", 3, 12, True),
+        ("girl in school trousers", 5, 17, True),
+        ("fifteen he says", 14, 16, True),
+        ("She have 15 years", 15, 15, True),
+    ],
+)
+def test_ages_in_words(text: str, lo: int | None, hi: int | None, child: bool | None) -> None:
+    age = extract_age(text)
+    if lo is None and hi is None:
+        assert age is None or age.child is not False
+        return
+    assert age is not None and (age.min, age.max, age.child) == (lo, hi, child)
+
+
+@pytest.mark.parametrize("text", ["last night bout 11 he came back", "on the 14:32", "coach 13"])
+def test_times_and_numbers_after_a_time_of_day_are_not_ages(text: str) -> None:
+    assert extract_age(text) is None

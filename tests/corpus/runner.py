@@ -304,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--token", help="API bearer token (textline token create), with --url")
     p.add_argument("--auth-token", default=os.environ.get("TEXTLINE_TWILIO_AUTH_TOKEN"))
     p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--table", action="store_true", help="per-indicator figures as a Markdown table")
     args = p.parse_args(argv)
     files = args.files or TUNED
     if args.url:
@@ -317,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         driver = in_process()
     ok = True
+    every: tuple[list[dict[str, Any]], list[Outcome]] = ([], [])
     with driver as d:
         for path in files:
             specs = load_corpus(path)
@@ -325,7 +327,20 @@ def main(argv: list[str] | None = None) -> int:
             t = tally(specs, outcomes)
             summary(path.name, t)
             ok = ok and t.pct == 100.0
+            every[0].extend(specs)
+            every[1].extend(outcomes)
+    if len(files) > 1:
+        summary("all of them", tally(*every))
+    if args.table:
+        table(tally(*every))
     return 0 if ok else 1
+
+
+def table(t: Tally, stream: Any = sys.stdout) -> None:
+    """The per-indicator figures as a Markdown table (docs/triage.md)."""
+    stream.write("| indicator | precision | recall | tp | fp | fn |\n|---|---|---|---|---|---|\n")
+    for ind, (tp, fp, fn) in sorted(t.indicators.items(), key=lambda kv: (kv[0] != "999", kv[0])):
+        stream.write(f"| {ind} | {_ratio(tp, tp + fp)} | {_ratio(tp, tp + fn)} | {tp} | {fp} | {fn} |\n")
 
 
 if __name__ == "__main__":

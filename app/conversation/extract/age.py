@@ -255,6 +255,9 @@ def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
             found.append(_Candidate(start, explicit.end(), lo, hi, True))
             continue
         years = _YEARS_AFTER.match(low, end)  # "14 yrs" as an answer; "2 years ago" is not
+        if years and last in ("have", "has", "having"):
+            found.append(_Candidate(start, years.end(), lo, hi, True))  # "she have 15 years"
+            continue
         if years:
             end = years.end()
         elif _UNIT_AFTER.match(low, end):
