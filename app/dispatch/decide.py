@@ -40,6 +40,7 @@ class DispatchFacts:
     local_time: dt.time | None = None
     concern: str | None = None  # the words of a worry no indicator names ("looks scared")
     help_present: str | None = None  # someone responsible is with them ("staff are with him")
+    harmless: str | None = None  # the texter says it is harmless ("its just a video")
 
     @classmethod
     def from_facts(
@@ -65,6 +66,7 @@ class DispatchFacts:
             local_time=local_time,
             concern=next((c.evidence for c in facts.concepts if c.name == "concern"), None),
             help_present=next((c.evidence for c in facts.concepts if c.name == "in_hand"), None),
+            harmless=next((c.evidence for c in facts.concepts if c.name == "harmless"), None),
         )
 
     def evidence_for(self, indicator: str) -> str | None:
@@ -198,6 +200,10 @@ def match(when: Conditions, facts: DispatchFacts) -> list[str] | None:
             return None
         reasons.append(f"help with them: '{facts.help_present}'" if facts.help_present
                        else "no one responsible with them")
+    if when.harmless is not None:
+        if (facts.harmless is not None) != when.harmless:
+            return None
+        reasons.append(f"texter says: '{facts.harmless}'" if facts.harmless else "not called harmless")
     if when.time_between is not None:
         start, end = when.time_between
         if facts.local_time is None or not _between(facts.local_time, start, end):

@@ -62,6 +62,7 @@ class Conditions(_Strict):
     discreet: bool | None = None
     concern: bool | None = None
     help_present: bool | None = None
+    harmless: bool | None = None
     time_between: tuple[dt.time, dt.time] | None = None
     any_of: tuple[Conditions, ...] | None = None
     all_of: tuple[Conditions, ...] | None = None

@@ -222,6 +222,16 @@ def _is_code(low: str, start: int, prev: list[tuple[str, int]], tags: list[range
     return not prev or (prev[-1][0] not in _PERSON and prev[-1][0] not in ("age", "aged"))
 
 
+_NEAR_PERSON = re.compile(r"(?<![a-z])(?:" + "|".join(sorted(_PERSON)) + r")s?(?![a-z])")
+
+
+def _child_range(low: str, start: int, sep: str | None, lo: int, hi: int | None) -> bool:
+    """ "lad at carlisle stn, 11 or 12": a narrow range of child ages just after a person."""
+    if sep not in ("or", "-", "–", "to") or hi is None or not (5 <= lo < hi <= 17 and hi - lo <= 2):
+        return False
+    return bool(_NEAR_PERSON.search(low, max(0, start - 50), start))
+
+
 def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
     found: list[_Candidate] = []
     tags = [range(*t.span()) for t in _TAG.finditer(low)] if "<" in low else []
@@ -270,7 +280,7 @@ def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
         cue = _cue_before(prev)
         if cue is not None and not cue[1]:
             continue
-        if cue is None and approx_after is None and not bare_ok:
+        if cue is None and approx_after is None and not bare_ok and not _child_range(low, start, sep, lo, hi):
             continue
         if approx_after is not None:
             lo, hi = _approximate(lo, hi, approx_after.group())
@@ -328,10 +338,11 @@ def _descriptions(low: str) -> list[_Candidate]:
         pre = (m.group("pre") or "").strip()
         if pre in ("last", "this", "next", "per", "each", "every", "that", "the"):
             continue
-        if _UNIT_AFTER.match(low, m.end()):
+        counted = pre.isdigit() or number_value(pre) is not None  # "2 yr 8 boys"
+        if _UNIT_AFTER.match(low, m.end()) and not counted:
             continue  # "year 2 lads" is not a school year
         y = int(m.group("y"))
-        found.append(_Candidate(m.start("y") - len("year") - 1, m.end(), y + 4, y + 5, True))
+        found.append(_Candidate(m.start() + len(m.group("pre") or ""), m.end(), y + 4, y + 5, True))
     for m in _BOUND.finditer(low):
         n = number_value(m.group("n"))
         if n is None or not 1 < n < 99:

@@ -45,7 +45,7 @@ _NOT_NOW = re.compile(
     r"\s+now|not\s+(?:happening|going\s+on)\s+(?:any\s*more|now)"
     r"|now\s+(?:safe|fine|ok|okay|home|gone|over|calm|sorted|back\s+together|reunited|with\s+(?:her|his|their)"
     r"\s+(?:mum|dad|mother|father|family|parents|grandmother|grandfather|nan|gran))"
-    r"|(?:back\s+together|reunited)\s+now"
+    r"|(?:back\s+together|reunited|together)\s+now"
     r"|now\s+(?:and|n|&)\s+(?:safe|fine|ok|okay|home|sound|well)"
     # "nothing is happening", "nothing going on now", "no one about now"
     r"|(?:nothing|nowt|nobody|no\s+one|noone)(?:\s+(?:is|wrong|bad))?\s+(?:happening|going\s+on|about|around|here"
@@ -158,6 +158,11 @@ _PRESENT_STATE = re.compile(
     r"|(?<!was\s)(?<!were\s)(?:sat|sitting|stood|standing)\s+(?:right\s+)?(?:across\s+from|opposite|next\s+to"
     r"|beside|behind|in\s+front\s+of)\s+(?:her|him|them|me|us)"
     r"|(?:legs|feet)\s+(?:dangling|hanging|over)\s+(?:off|over)"
+    r"|(?:i['’]?m|i\s+am)\s+(?:stood\s+|sat\s+|standing\s+|sitting\s+|still\s+)?(?:with\s+(?:her|him|them)"
+    r"|(?:at|on)\s+the\s+(?:far\s+)?(?:end|edge|bridge|footbridge|tracks))"
+    r"|at\s+present|presently"
+    r"|(?:on\s+(?:his|her|their)\s+own|alone)\s+(?:crying|cryin|sobbing|shaking|scared|lost)"
+    r"|(?:crying|cryin|sobbing)\s+(?:on\s+(?:his|her|their)\s+own|alone)"
     r"|(?:just\s+)?found\s+(?:a|an|this|the|some)\s+(?:\w+\s+){0,2}?(?:on\s+(?:his|her|their)\s+own|alone"
     r"|crying|sat|sitting|standing|wandering|lost|asleep|hiding)"
     r"|(?:there['’]?s|there\s+is|theres)\s+(?:a|an|some|this|two|2|three|3)\s+(?:\w+\s+){0,2}?(?:sat|stood"
@@ -300,7 +305,8 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
         return _fact("now", source, m)
 
 
-    # 4. Just happened, or has just ended.
+    # 4. Just happened, or has just ended (in the texter's words, not someone's story).
+    low = story
     travel = [m.span() for m in _TRAVEL_JUST.finditer(low)]
     for m in _JUST_VERB.finditer(low):
         if not any(start <= m.start() < end for start, end in travel):

@@ -315,9 +315,13 @@ def extract_risks(
     # ("the guns are props", "slipped and hurt her wrist"): the concept rules decide.
     if "pretend" in seen:
         found.pop("weapon", None)
+        found.pop("violence", None)
     if "accident" in seen:
         found.pop("violence", None)
         found.pop("self_harm", None)
+    if "railway_work" in seen:
+        found.pop("self_harm", None)
+        found.pop("danger_to_life", None)
     for risk in reading.risks:
         found.setdefault(risk.indicator, risk)
     return tuple(found[name] for name in RISK_INDICATORS if name in found)
