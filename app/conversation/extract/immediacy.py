@@ -161,6 +161,8 @@ _PRESENT_STATE = re.compile(
     r"|(?:i['’]?m|i\s+am)\s+(?:stood\s+|sat\s+|standing\s+|sitting\s+|still\s+)?(?:with\s+(?:her|him|them)"
     r"|(?:at|on)\s+the\s+(?:far\s+)?(?:end|edge|bridge|footbridge|tracks))"
     r"|at\s+present|presently"
+    # the texter's own intent to take their life is happening now
+    r"|(?:i['’]?m|i\s+am)\s+(?:going\s+to|gonna|about\s+to)\s+(?:jump|walk|step|end|kill|throw|do\s+it)"
     r"|(?:on\s+(?:his|her|their)\s+own|alone)\s+(?:crying|cryin|sobbing|shaking|scared|lost)"
     r"|(?:crying|cryin|sobbing)\s+(?:on\s+(?:his|her|their)\s+own|alone)"
     r"|(?:just\s+)?found\s+(?:a|an|this|the|some)\s+(?:\w+\s+){0,2}?(?:on\s+(?:his|her|their)\s+own|alone"
