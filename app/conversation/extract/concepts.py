@@ -60,6 +60,7 @@ class Term:
     concept: str
     source: str
     slots: tuple[Slot, ...]
+    fixed: bool = False  # no gap and nothing optional: matched word by word, no backtracking
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +190,8 @@ def _parse_term(concept: str, variant: str, entry: str, singles: dict[str, set[s
                      _parse_slot(token, singles, entry))
     if slots[0].gap or slots[0].optional or slots[-1].gap:
         raise LexiconError(f"{_where(entry)}{concept}: an entry starts and ends with a word: {entry!r}")
-    return Term(concept, str(entry).strip(), tuple(slots))
+    fixed = not any(s.gap or s.optional for s in slots)
+    return Term(concept, str(entry).strip(), tuple(slots), fixed)
 
 
 def _singles(raw: dict[str, Any]) -> dict[str, set[str]]:
@@ -328,6 +330,16 @@ def _match(ws: tuple[Word, ...], i: int, slots: tuple[Slot, ...], k: int) -> int
     return -1
 
 
+def _match_fixed(ws: tuple[Word, ...], i: int, slots: tuple[Slot, ...]) -> int:
+    end = i + len(slots) - 1
+    if end >= len(ws) or ws[end].clause != ws[i].clause:
+        return -1
+    for k, slot in enumerate(slots):
+        if not slot.fits(ws[i + k]):
+            return -1
+    return end
+
+
 def _negated(ws: tuple[Word, ...], i: int, end: int, term: Term, c: Concepts) -> bool:
     """A negator just before the entry, or inside one of its gaps ("hit" ... "hasnt" ...)."""
     for w in ws[i + 1 : end]:
@@ -413,16 +425,17 @@ def _fix(w: Word, c: Concepts) -> Word:
 
 
 def find_hits(ws: tuple[Word, ...], c: Concepts) -> list[Hit]:
+    """Each concept's first hit in each sentence: all that the rules and the evidence use."""
     ws = tuple(_fix(w, c) for w in ws)
     hits: list[Hit] = []
+    found: set[tuple[str, int]] = set()
     for i, w in enumerate(ws):
-        seen: set[str] = set()
         for term in _candidates(w, c):
-            if term.concept in seen:
+            if (term.concept, w.sentence) in found:
                 continue
-            end = _match(ws, i, term.slots, 0)
+            end = _match_fixed(ws, i, term.slots) if term.fixed else _match(ws, i, term.slots, 0)
             if end >= 0 and not _negated(ws, i, end, term, c):
-                seen.add(term.concept)
+                found.add((term.concept, w.sentence))
                 slots = [s for s in term.slots if not s.gap]
                 used = frozenset(j for j in range(i, end + 1) if any(s.fits(ws[j]) for s in slots))
                 hits.append(Hit(term.concept, i, end, w.sentence, used))
