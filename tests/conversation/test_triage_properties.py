@@ -2,7 +2,7 @@
 
 Each seed is a conversation the real extractors and the built-in rules flag 999. Hypothesis
 rewrites it the ways people do: a word swapped for another of the same concept (the lists in
-concepts.yaml), another form of a verb, SMS spellings and typos in the words around, no
+concepts.yaml), another form or tense of a verb, SMS spellings and typos in the words around, no
 punctuation, all lower or upper case, and chit-chat before or after. The decision must not move.
 """
 
@@ -35,6 +35,12 @@ GIFT = ["sweets", "vapes", "cash", "a vape", "cigs", "money"]
 TOUCH = ["touching", "groping", "stroking", "rubbing", "feeling up", "fondling"]
 ASLEEP = ["asleep", "passed out", "out cold", "sleeping", "unconscious"]
 FORCE = ["shoving", "pushing", "punching", "kicking", "slapping", "dragging", "headbutting"]
+PAST = {"shoving": "shoved", "pushing": "pushed", "punching": "punched", "kicking": "kicked",
+        "slapping": "slapped", "dragging": "dragged", "headbutting": "headbutted"}
+# The same act told in another tense, still going on: "is shoving", "keeps shoving", "has
+# been shoving", "just shoved ... and he's still at it".
+TENSED = [form for ing, past in PAST.items()
+          for form in (f"is {ing}", f"keeps {ing}", f"has been {ing}", f"just {past}")]
 VICTIM = ["her", "a woman", "his girlfriend", "a girl", "an old man", "the guard"]
 BLADE = ["knife", "machete", "cleaver", "blade", "zombie knife"]
 
@@ -50,6 +56,8 @@ SEEDS: list[tuple[tuple[str, ...], dict[str, list[str]]]] = [
      {"touch": TOUCH, "asleep": ASLEEP}),
     (("a man is {force} {victim} on platform 4 at crewe right now",),
      {"force": FORCE, "victim": VICTIM}),
+    (("a man {tensed} {victim} on platform 4 at crewe, hes still at it",),
+     {"tensed": TENSED, "victim": VICTIM}),
     (("woman standing at the edge of platform 1 at reading saying she wants to end it, "
       "happening now",), {}),
     (("a guy pulled a {blade} on someone at derby station 5 minutes ago",), {"blade": BLADE}),
