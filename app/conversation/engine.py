@@ -170,6 +170,9 @@ class Engine:
         ):
             # A text this long tells what is happening, whether or not a risk was named in it.
             merged = merged.with_(closed=merged.closed + ("what",))
+        if state.conversation == ASKING_AGE and merged.facts.age not in (None, state.facts.age):
+            # An age given in answer settles the question, however wide ("a teen, 16 to 19").
+            merged = merged.with_(closed=merged.closed + ("age",))
         kind = classify(merged, state, intents, choice)
         other = merged.facts != state.facts
         outcome = handler(state.conversation, kind)(Turn(merged, text, now, choice, other))

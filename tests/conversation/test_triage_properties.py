@@ -70,7 +70,7 @@ CHAT_AFTER = ["", " sorry", " pls hurry", " im on my way home from work", " not 
 SMS = {"with": "wiv", "you": "u", "station": "stn", "platform": "plat", "people": "ppl",
        "going": "goin", "giving": "givin", "asking": "askin", "because": "cos"}
 # Words whose meaning the seed needs; typos fall on the others.
-KEY = re.compile(r"now|happening|minutes|ago|about|maybe|\d+|cant|talk|next|me|end|edge|it")
+KEY = re.compile(r"now|still|happening|minutes|ago|about|maybe|\d+|cant|talk|next|me|end|edge|it")
 
 
 @lru_cache(maxsize=1)

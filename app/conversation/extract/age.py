@@ -356,6 +356,12 @@ def _descriptions(low: str) -> list[_Candidate]:
     return found
 
 
+def _inside(n: _Candidate, d: _Candidate) -> bool:
+    lo_ok = d.lo is None or (n.lo is not None and n.lo >= d.lo)
+    hi_ok = d.hi is None or (n.hi is not None and n.hi <= d.hi)
+    return lo_ok and hi_ok
+
+
 def _rank(c: _Candidate) -> tuple[int, int, int, int]:
     child = _child(c.lo, c.hi)
     group = 0 if child is True else 1 if child is None else 2
@@ -377,6 +383,9 @@ def extract_age(text: str, *, answering: bool | None = None) -> Age | None:
     candidates = _numbers(low, bare_ok) + _decades(low) + _descriptions(low)
     if not candidates:
         return None
+    # A number inside a description's range says the same more exactly: "20ish, student type".
+    numbers = [c for c in candidates if c.numeric]
+    candidates = [c for c in candidates if c.numeric or not any(_inside(n, c) for n in numbers)]
     best = min(candidates, key=_rank)
     lo, hi = best.lo, best.hi
     return Age(text=source[best.start : best.end].strip(), min=lo, max=hi, child=_child(lo, hi))

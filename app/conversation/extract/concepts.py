@@ -330,6 +330,11 @@ def _match(ws: tuple[Word, ...], i: int, slots: tuple[Slot, ...], k: int) -> int
     return -1
 
 
+_NOT_NEGATED = frozenset(
+    "stop know knows realise realize notice care mind like want seem look".split()
+)
+
+
 def _match_fixed(ws: tuple[Word, ...], i: int, slots: tuple[Slot, ...]) -> int:
     end = i + len(slots) - 1
     if end >= len(ws) or ws[end].clause != ws[i].clause:
@@ -352,7 +357,9 @@ def _negated(ws: tuple[Word, ...], i: int, end: int, term: Term, c: Concepts) ->
         if w.clause != ws[i].clause:
             return False
         if w.text in c.negators:
-            if following != "stop":
+            # "won't stop crying" is no negation; "she doesn't know him ... his hand" negates
+            # only the knowing.
+            if following not in _NOT_NEGATED:
                 return True
         elif w.text in c.breaks:
             return False

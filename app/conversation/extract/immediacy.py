@@ -47,6 +47,18 @@ _NOT_NOW = re.compile(
     r"\s+(?:mum|dad|mother|father|family|parents|grandmother|grandfather|nan|gran))"
     r"|(?:back\s+together|reunited|together)\s+now"
     r"|now\s+(?:and|n|&)\s+(?:safe|fine|ok|okay|home|sound|well)"
+    # help has come, or they are safe: "police are here now", "shes sat with staff now"
+    r"|(?:police|officers|staff|paramedics|security|ambulance|btp|guard|help)\s+(?:are|is|r|have|has)?\s*"
+    r"(?:here|there|with\s+(?:him|her|them)|on\s+scene|arrived)?\s*now"
+    r"|(?:with|sat\s+with|sat\s+down\s+with)\s+(?:staff|police|paramedics|security|her\s+\w+|his\s+\w+|family"
+    r"|friends)\s+now"
+    r"|(?:in|at)\s+(?:the\s+)?(?:office|staff\s+room|ambulance|hospital|police\s+station|a&e)(?:\s+\w+){0,3}\s+now"
+    r"|(?:not|isnt|isn['’]t|aint)\s+(?:around|about|here|there)\s+(?:now|anymore|any\s+more)"
+    r"|(?:safe|home|fine|ok|okay|back)(?:\s+\w+){1,4}\s+now"
+    r"|doing\s+(?:much\s+|a\s+lot\s+|so\s+|loads\s+)?(?:better|well|fine|ok|okay|great)(?:\s+now)?"
+    r"|(?:i['’]?m|i\s+am|hes|shes|he['’]s|she['’]s)\s+\d{1,2}\s+now"
+    r"|now\s+(?:they|theyre|they\s+are|she|shes|she\s+is|he|hes|he\s+is|we|were|we\s+are)\s+(?:all\s+)?"
+    r"(?:together|fine|safe|ok|okay|home|sorted|reunited|back|calm)"
     # "nothing is happening", "nothing going on now", "no one about now"
     r"|(?:nothing|nowt|nobody|no\s+one|noone)(?:\s+(?:is|wrong|bad))?\s+(?:happening|going\s+on|about|around|here"
     r"|there)(?:\s+(?:right\s+)?now)?"
@@ -95,7 +107,8 @@ _NOW = re.compile(
     r"|"
     + "".join(rf"(?<!{w}\s)" for w in _STILL_AS_MOTIONLESS)
     + r"still(?!\s+(?:not|no|never|haven|havent|haven't|hasnt|hasn't|dont|don't|didnt|didn't"
-    r"|doesnt|doesn't|cant|can't|scared|shaking|upset|shocked|in\s+shock|waiting\s+for\s+(?:a|the)"
+    r"|doesnt|doesn't|cant|can't|scared|shaking|upset|shocked|in\s+shock|got|have|has|hurts|aching|sore"
+    r"|feel|feeling|thinking|waiting\s+for\s+(?:a|the)"
     r"\s+(?:reply|response|answer)|think|remember|have\s+(?:his|her|a|the)\s+(?:photo|picture)))"
     # The word after "still" makes the evidence readable: "still there", "still at it".
     r"(?:\s+(?:here|there|at\s+it|going(?:\s+on)?|on\s+(?:the\s+)?\w+|with\s+\w+|behind\s+\w+"
@@ -123,9 +136,11 @@ _RECENT = re.compile(
     + _E
 )
 _PAST = re.compile(
-    _W + r"(?:yesterday|overnight|back\s+in\s+(?:jan\w*|feb\w*|march|april|may|june|july|aug\w*|sep\w*|oct\w*"
+    _W + r"(?:yesterday|overnight|in\s+(?:january|february|march|april|june|july|august|september|october"
+    r"|november|december)|back\s+in\s+(?:jan\w*|feb\w*|march|april|may|june|july|aug\w*|sep\w*|oct\w*"
     r"|nov\w*|dec\w*|the\s+\w+|spring|summer|autumn|winter|\d{4})|last\s+(?:nights?|week|month|year|weekend|time|mon(?:day)?|tue(?:s|sday)?"
-    r"|wed(?:s|nesday)?|wensday|thu(?:r|rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?|term|summer|winter)"
+    r"|wed(?:s|nesday)?|wensday|thu(?:r|rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?|term|summer|winter"
+    r"|spring|autumn|christmas|easter|year)"
     r"|(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day(?:\s+(?:night|morning|afternoon|evening))?"
     r"|last\s+(?:few|couple\s+of|two|2|three|3)\s+(?:days|nights|weeks|weekends|months|times)"
     r"|the\s+other\s+(?:day|night|week)"
@@ -151,12 +166,16 @@ _ONGOING = re.compile(
 # A present state in a place: "she is alone at inverness", "he's stuck on platform 2".
 _PRESENT_STATE = re.compile(
     _W + r"(?:(?:is|are|am|(?:he|she|they|i)\s+(?:is|are|am)|(?:he|she|they|i)['’]?(?:s|re|m)|hes|shes|theyre|im)"
-    r"\s+(?:still\s+)?(?:all\s+)?(?:alone|stuck|stranded|lost|hiding|sat|stood|on\s+(?:his|her|their|my)\s+own"
+    r"\s+(?:still\s+)?(?:all\s+)?(?:(?:alone|stuck|stranded|lost|hiding|on\s+(?:his|her|their|my)\s+own"
     r"|by\s+(?:himself|herself|themselves|myself)|on\s+the\s+(?:floor|ground|tracks|track|line|edge))"
     r"(?:\s+(?:at|on|in|by|near|outside|inside|here|there))?"
+    r"|(?:sat|stood)\s+(?:at|on|in|by|near|outside|inside|here|there))"
     r"|(?:not|isnt|isn['’]t|aint)\s+(?:responding|breathing|moving|waking|conscious|answering)"
-    r"|(?<!was\s)(?<!were\s)(?:sat|sitting|stood|standing)\s+(?:right\s+)?(?:across\s+from|opposite|next\s+to"
-    r"|beside|behind|in\s+front\s+of)\s+(?:her|him|them|me|us)"
+    r"|(?:(?:is|are|hes|shes|theyre|he['’]s|she['’]s|they['’]re|still|been)\s+(?:sat|stood)|sitting|standing)"
+    r"\s+(?:right\s+)?(?:across\s+from|opposite|next\s+to|beside|behind|in\s+front\s+of)\s+(?:her|him|them|me|us)"
+    # the texter's own wish to die, said in the present
+    r"|(?:i|im|i['’]m)\s+(?:just\s+)?(?:dont|don['’]t|do\s+not)\s+want\s+to\s+(?:be\s+here|live|go\s+on|be\s+alive)"
+    r"|i\s+(?:just\s+)?want\s+(?:everything|it|it\s+all|this)\s+to\s+(?:stop|end)"
     r"|(?:legs|feet)\s+(?:dangling|hanging|over)\s+(?:off|over)"
     r"|(?:i['’]?m|i\s+am)\s+(?:stood\s+|sat\s+|standing\s+|sitting\s+|still\s+)?(?:with\s+(?:her|him|them)"
     r"|(?:at|on)\s+the\s+(?:far\s+)?(?:end|edge|bridge|footbridge|tracks))"
@@ -176,25 +195,34 @@ _PRESENT_STATE = re.compile(
     r"|by|near|against|off|onto|right\s+on)\s+(?:the\s+)?(?:edge|outside|railings?|rails|tracks?|line"
     r"|bridge|parapet|wall|fence|platform\s+edge|wrong\s+side))" + _E
 )
+_DENIED = re.compile(
+    _W + r"(?:(?:its|it['’]s|it\s+is|this\s+is)\s+not\s+(?:happening|going\s+on)"
+    r"|not\s+happening\s+(?:right\s+)?now|isn['’]?t\s+happening\s+now|its\s+all\s+over)" + _E
+)
 _REPORTED = re.compile(
     _W + r"(?:says|said|saying|reckons|claims|claimed)(?!\w)[^.!?;,\n]*"
 )
 # Terse texts drop the "is": "girl crying man grabbing her" is told as it happens, unless
 # something in the text puts it in the past ("saw a man grabbing her").
 _TERSE = re.compile(
-    _W + r"(?:(?:man|woman|men|women|lads?|boys?|girls?|guys?|blokes?|kids?|someone|people|he|she|they"
+    _W + r"(?:(?:man|woman|men|women|lads?|boys?|girls?|guys?|blokes?|kids?|someone|people|he|she|they|couple|pair"
     r"|gang|group|teens?|fella|geezer|youths?|olders?|em|them)\s+(?!(?:no|some|any|every)thing)"
     r"(?:[a-z]{3,}ing)\s+(?:her|him|them|me|us|a|an|the|at|on|into|people|someone|his|my|each|about"
     r"|around|round|off)"
     # or any doing to a person: "laying into one guy", "starin at the school kids"
     r"|(?!(?:no|some|any|every)thing)[a-z]{3,}ing\s+(?:(?:into|at|on|onto|up\s+to|after)\s+)?"
-    r"(?:(?:a|an|one|the|this|that|some|his|her|their)\s+)?(?:guy|man|woman|girl|boy|lad|kid|kids|bloke"
+    r"(?:(?:a|an|one|the|this|that|some|his|her|their|another|other)\s+)?(?:guy|man|woman|girl|boy|lad|kid|kids|bloke"
     r"|person|people|her|him|them|me|us|someone|everyone|staff|passengers?|himself|herself|school\s+kids"
     r"|schoolgirls?|schoolboys?|women|girls|children|partner|girlfriend|boyfriend|wife|husband))" + _E
 )
+# "2 men sat across from her": present, unless something in the text puts it in the past.
+_SAT_WITH = re.compile(
+    _W + r"(?:sat|stood)\s+(?:right\s+)?(?:across\s+from|opposite|next\s+to|beside|behind|either\s+side\s+of)"
+    r"\s+(?:her|him|them|me|us)" + _E
+)
 _PAST_CUE = re.compile(
     _W + r"(?:saw|seen|was|were|had|did|earlier|ago|yesterday|last|then|tomorrow"
-    r"|tonight|later|next|will|gonna|going\s+to)" + _E
+    r"|tonight|later|will)" + _E
 )
 _TRAVEL_JUST = re.compile(
     r"(?:we|i|train|it|bus)\s+(?:have\s+|'ve\s+|’ve\s+)?just\s+(?:left|passed|pulled|departed|arrived"
@@ -278,7 +306,7 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
     for m in _CLOCK_NOW.finditer(low):
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
     now = _NOW.search(masked) or _PRESENT_STATE.search(masked)
-    if now:
+    if now and not _DENIED.search(low):  # "it's not happening now" is the texter's own answer
         return _fact("now", source, now)
 
     # 2. A stated time; the most recent one counts. What someone says of their own story
@@ -302,7 +330,7 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
     m = _ONGOING.search(low)
     if m:
         return _fact("now", source, m)
-    m = _TERSE.search(low)
+    m = _TERSE.search(low) or _SAT_WITH.search(low)
     if m and not _PAST_CUE.search(low):
         return _fact("now", source, m)
 

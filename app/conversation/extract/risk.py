@@ -313,9 +313,10 @@ def extract_risks(
     seen = {c.name for c in reading.concepts}
     # Where the concepts say it is pretend or an accident, a bare phrase does not overrule them
     # ("the guns are props", "slipped and hurt her wrist"): the concept rules decide.
-    if "pretend" in seen:
+    if "pretend" in seen or "harmless" in seen:
         found.pop("weapon", None)
         found.pop("violence", None)
+        found.pop("abduction", None)
     if "accident" in seen:
         found.pop("violence", None)
         found.pop("self_harm", None)

@@ -50,7 +50,8 @@ SPELLINGS: dict[str, str] = {
     "fone": "phone", "phne": "phone", "ppl's": "peoples", "kiddo": "kid", "yoot": "yute",
     "yout": "yute", "youts": "yutes", "gurl": "girl", "grl": "girl", "bwoy": "boy",
     "nuff": "enough", "innit": "isnt it", "aint": "isnt", "tho": "though", "thru": "through",
-    "gd": "good", "rly": "really", "w8": "wait", "l8r": "later",
+    "gd": "good", "rly": "really", "w8": "wait", "l8r": "later", "hv": "have", "tkn": "taken",
+    "jus": "just", "evrythin": "everything", "evry1": "everyone", "nd2": "need to",
 }
 # Words ending in "in" that are words already, or are more often a name than a dropped g.
 _NOT_DROPPED_G = frozenset(
