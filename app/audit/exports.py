@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -33,6 +35,11 @@ MAX_REASON = 500
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP's list: = + - @,
 # and tab / carriage return, which some programs strip before looking).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Export bounds a database and a file name can hold: a date outside them is refused, not a 500.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# Zero-width and other format characters that a spreadsheet may not show or may skip.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u180e]")
 
 CASE_COLUMNS = (
     "id", "reference", "created_at", "status", "stage", "priority", "decision", "queue",
@@ -75,8 +82,11 @@ def parse_bound(value: str, tz: Any, *, end: bool) -> datetime:
             at = datetime.fromisoformat(value.replace("Z", "+00:00"))
             if at.tzinfo is None:
                 at = at.replace(tzinfo=tz)
-    except ValueError:
+        in_range = _EARLIEST <= at.astimezone(UTC) <= _LATEST
+    except (ValueError, OverflowError):
         raise BadRequest(f"not a date: {value[:40]!r} (use YYYY-MM-DD)") from None
+    if not in_range:
+        raise BadRequest(f"out of range: {value[:40]!r} (between 1970 and 2199)")
     return at
 
 
@@ -221,8 +231,12 @@ def iter_rows(factory: sessionmaker[Session], req: ExportRequest) -> Iterator[li
 
 
 def neutralise(value: str) -> str:
-    """A leading quote makes a spreadsheet show the text instead of running it."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """A leading quote makes a spreadsheet show the text instead of running it. The start is
+    judged as a spreadsheet would read it: after NFKC ("＝" is "=") and with leading
+    whitespace and invisible characters ("\n=1+1", " =1+1", "\u200b=1+1") set aside."""
+    start = _INVISIBLE.sub("", unicodedata.normalize("NFKC", value[:64])).lstrip()
+    looks = start.startswith(_FORMULA_START) or value.startswith(_FORMULA_START)
+    return "'" + value if looks else value
 
 
 def _csv_cell(value: Any) -> Any:

@@ -35,6 +35,8 @@ def cases_index(
 ) -> CasePage:
     if since is not None and since.tzinfo is None:
         raise BadRequest("since needs a time zone, e.g. 2026-11-28T14:00:00Z")
+    if since is not None and not 1970 < since.year < 2200:
+        raise BadRequest("since is out of range: a time between 1970 and 2199")
     wanted_phone = None
     if phone:
         wanted_phone = normalise_phone(phone)

@@ -35,12 +35,18 @@ def _pages(request: Request) -> Pages:
     return pages  # type: ignore[no-any-return]
 
 
+_EARLIEST, _LATEST = date(1970, 1, 1), date(2199, 12, 31)
+
+
 def _range(start: str | None, end: str | None, today: date) -> tuple[date, date, str | None]:
     try:
         last = date.fromisoformat(end) if end else today
         first = date.fromisoformat(start) if start else last - timedelta(days=DEFAULT_DAYS - 1)
-    except ValueError:
-        return today - timedelta(days=DEFAULT_DAYS - 1), today, "Dates are written YYYY-MM-DD."
+        if not (_EARLIEST <= first <= _LATEST and _EARLIEST <= last <= _LATEST):
+            raise ValueError("out of range")
+    except (ValueError, OverflowError):
+        return (today - timedelta(days=DEFAULT_DAYS - 1), today,
+                "Dates are written YYYY-MM-DD, between 1970 and 2199.")
     if first > last:
         first, last = last, first
     if (last - first).days >= MAX_DAYS:

@@ -158,3 +158,26 @@ def test_bounds_are_local_days_with_the_last_day_included():
     with pytest.raises(BadRequest):
         build_request("cases", "csv", "2026-01-01", "2026-01-02", london, include_pii=True,
                       reason="   ")
+
+
+@pytest.mark.parametrize(
+    "value", ["\n=1+1", " =1+1", "＝1+1", "\u200b=1+1", "\ufeff@SUM(A1)", "  -2+3", "\t=cmd"]
+)
+def test_formulas_hidden_behind_space_width_or_invisible_characters_are_neutralised(value):
+    assert neutralise(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["hello = world", "a-b", "2+2 seats", "   plain"])
+def test_ordinary_cells_are_left_alone(value):
+    assert neutralise(value) == value
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2026-01-01", "9999-12-31"), ("0001-01-01T00:00:00+01:00", "2026-12-31"),
+     ("1900-01-01", "2026-12-31"), ("2026-01-01", "2300-01-01")],
+)
+def test_dates_out_of_range_are_refused_not_a_500(client, sup, start, end):
+    resp = client.get("/api/exports/cases.csv", params={"from": start, "to": end}, headers=sup)
+    assert resp.status_code == 400
+    assert "range" in resp.json()["detail"] or "date" in resp.json()["detail"]
