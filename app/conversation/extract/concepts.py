@@ -29,7 +29,7 @@ import simplemma
 import yaml
 
 from app.conversation.extract import lexicon_file
-from app.conversation.extract.lexicon_file import LexiconError
+from app.conversation.extract.lexicon_file import LexiconError, split_alternatives
 from app.conversation.extract.lexicon_file import where as _where
 from app.conversation.extract.words import Word, lemma, words
 from app.conversation.facts import RISK_INDICATORS, Concept, Risk
@@ -126,20 +126,6 @@ def _parse_slot(token: str, singles: dict[str, set[str]], at: object) -> Slot:
     return Slot(frozenset(exact), tuple(stems), optional, surface=frozenset(surface))
 
 
-def _top_level(body: str) -> list[str]:
-    """Alternatives split on the "|" outside any inner group."""
-    alts, depth, current = [], 0, []
-    for ch in body:
-        depth += (ch == "(") - (ch == ")")
-        if ch == "|" and depth == 0:
-            alts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    alts.append("".join(current))
-    return alts
-
-
 def _expand(text: str, at: object) -> list[str]:
     """A group whose alternatives have several words becomes one entry per alternative:
     "meet (people|a car)?" -> "meet people", "meet a car", "meet"."""
@@ -158,7 +144,7 @@ def _expand(text: str, at: object) -> list[str]:
                 end = i + 1
                 optional = text[end : end + 1] == "?"
                 rest = text[end + 1 :] if optional else text[end:]
-                alts = [a.strip() for a in _top_level(text[start + 1 : i])]
+                alts = [a.strip() for a in split_alternatives(text[start + 1 : i])]
                 if optional:
                     alts.append("")
                 out: list[str] = []

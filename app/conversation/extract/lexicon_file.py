@@ -36,6 +36,20 @@ def _scalar(loader: _Loader, node: yaml.ScalarNode) -> Text:
 _Loader.add_constructor("tag:yaml.org,2002:str", _scalar)
 
 
+def split_alternatives(body: str) -> list[str]:
+    """ "a|(b|c) d|e" -> ["a", "(b|c) d", "e"]: split on the "|" outside any inner group."""
+    alts, depth, current = [], 0, []
+    for ch in body:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "|" and depth == 0:
+            alts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    alts.append("".join(current))
+    return alts
+
+
 def where(value: object) -> str:
     """ "line 12: " for a value read from a file, "" otherwise."""
     line = getattr(value, "line", 0)

@@ -16,7 +16,7 @@ from typing import Any
 
 from app.conversation.extract import lexicon_file
 from app.conversation.extract.concepts import Concepts, read
-from app.conversation.extract.lexicon_file import LexiconError, where
+from app.conversation.extract.lexicon_file import LexiconError, split_alternatives, where
 from app.conversation.extract.words import normalised
 from app.conversation.facts import RISK_INDICATORS, Risk
 
@@ -149,20 +149,6 @@ def _group_end(s: str) -> int:
     raise LexiconError(f"unbalanced '(' in {s!r}")
 
 
-def _split_alternatives(body: str) -> list[str]:
-    alts, depth, current = [], 0, []
-    for ch in body:
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "|" and depth == 0:
-            alts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    alts.append("".join(current))
-    return alts
-
-
 def lead_keys(fragment: str) -> set[tuple[str, bool]]:
     """The words an entry can start with: (word, is_stem), apostrophes removed."""
     s = fragment.strip()
@@ -173,7 +159,7 @@ def lead_keys(fragment: str) -> set[tuple[str, bool]]:
         if optional:
             rest = rest[1:]
         keys: set[tuple[str, bool]] = set()
-        for alt in _split_alternatives(s[1:j]):
+        for alt in split_alternatives(s[1:j]):
             sub = lead_keys(alt)
             if rest and not rest.startswith(" "):
                 sub = {(word, True) for word, _ in sub}
