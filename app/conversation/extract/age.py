@@ -97,7 +97,9 @@ _APPROX = frozenset(
     " like bout circa reckon guess say think nearly almost looks look looked looking seems"
     " seem seemed".split()
 )
-_COPULA = frozenset("im iam am hes shes whos theyre is was are aged age turned turning".split())
+_COPULA = frozenset(
+    "im iam am hes shes whos theyre were is was are aged age turned turning".split()
+)
 _PERSON = frozenset(
     "lad lads boy boys girl girls kid kids child son daughter yute youth teen teenager man"
     " woman guy bloke lady person fella victim he she someone brother sister"
@@ -184,6 +186,9 @@ def _cue_before(prev: list[tuple[str, int]]) -> tuple[str, bool, int] | None:
     """
     kind = None
     cue_start = -1
+    if len(prev) >= 3 and prev[-1][0] in ("and", "n") and prev[-3][0] in ("is", "hes", "shes"):
+        # "my son is autistic and 12": the number is the second thing said of the person.
+        prev = prev[:-2]
     i = len(prev) - 1
     while i >= 0 and len(prev) - i <= 4:
         w, at = prev[i]

@@ -316,6 +316,8 @@ def _match(ws: tuple[Word, ...], i: int, slots: tuple[Slot, ...], k: int) -> int
     return -1
 
 
+_SUBJECTS = frozenset("i he she they we you".split())
+_HEDGES = frozenset("think reckon believe suppose guess".split())
 _NOT_NEGATED = frozenset(
     "stop know knows realise realize notice care mind like want seem look".split()
 )
@@ -347,7 +349,8 @@ def _negated(ws: tuple[Word, ...], i: int, end: int, term: Term, c: Concepts) ->
             # only the knowing.
             if following not in _NOT_NEGATED:
                 return True
-        elif w.text in c.breaks:
+        elif w.text in c.breaks or (w.text in _SUBJECTS and (j == 0 or ws[j - 1].text not in _HEDGES)):
+            # "cant talk they can see my phone": a new subject starts what is not negated.
             return False
         elif w.text not in c.filler:
             counted += 1

@@ -49,7 +49,8 @@ _NOT_NOW = re.compile(
     r"|now\s+(?:and|n|&)\s+(?:safe|fine|ok|okay|home|sound|well)"
     # help has come, or they are safe: "police are here now", "shes sat with staff now"
     r"|(?:police|officers|staff|paramedics|security|ambulance|btp|guard|help)\s+(?:are|is|r|have|has)?\s*"
-    r"(?:here|there|with\s+(?:him|her|them)|on\s+scene|arrived)?\s*now"
+    r"(?:(?:sat|stood|sitting|standing)\s+)?(?:here|there|with\s+(?:him|her|them)|on\s+scene|arrived)?\s*now"
+    r"|(?:being|been)\s+(?:looked\s+after|seen\s+to|treated|helped|cared\s+for)(?:\s+\w+){0,3}\s+now"
     r"|(?:with|sat\s+with|sat\s+down\s+with)\s+(?:staff|police|paramedics|security|her\s+\w+|his\s+\w+|family"
     r"|friends)\s+now"
     r"|(?:in|at)\s+(?:the\s+)?(?:office|staff\s+room|ambulance|hospital|police\s+station|a&e)(?:\s+\w+){0,3}\s+now"
@@ -130,7 +131,7 @@ _AGO = re.compile(
 )
 _RECENT = re.compile(
     _W + r"(?:just\s+now|only\s+just(?!\s+(?:felt|feel|decided|got\s+round|remembered|realised|realized"
-    r"|managed|plucked|found|had|worked|been\s+able))|just\s+happened|not\s+long\s+ago|moments?\s+ago|seconds\s+ago"
+    r"|managed|plucked|found|had|worked|been\s+able|thought|think|got\s+round|plucked\s+up))|just\s+happened|not\s+long\s+ago|moments?\s+ago|seconds\s+ago"
     r"|a\s+(?:min|minute|sec|second|moment)\s+ago"
     r"|(?:in|within)\s+the\s+last\s+(?:hour|half\s+(?:an\s+)?hour|few\s+min\w*|\d{1,2}\s*min\w*))"
     + _E
@@ -147,7 +148,7 @@ _PAST = re.compile(
     r"|this\s+(?:morning|afternoon)|earlier\s+(?:today|on|this\s+\w+)|earlier"
     r"|(?:around|about|at|this)\s+lunch(?:time)?"
     r"|(?:a\s+)?(?:long\s+)?(?:while|ages|time)\s+ago|days\s+ago|weeks\s+ago|months\s+ago"
-    r"|years\s+ago|over\s+an\s+hour\s+ago|a\s+few\s+hours\s+ago|couple\s+of\s+hours\s+ago)" + _E
+    r"|years\s+(?:ago|back)|ages\s+back|way\s+back|over\s+an\s+hour\s+ago|a\s+few\s+hours\s+ago|couple\s+of\s+hours\s+ago)" + _E
 )
 _ONGOING = re.compile(
     _W + r"(?:(?:is|are|am|hes|shes|theyre|im|(?:he|she|they|i|it|who)['’]?(?:s|re|m))"
@@ -180,6 +181,11 @@ _PRESENT_STATE = re.compile(
     r"|(?:i['’]?m|i\s+am)\s+(?:stood\s+|sat\s+|standing\s+|sitting\s+|still\s+)?(?:with\s+(?:her|him|them)"
     r"|(?:at|on)\s+the\s+(?:far\s+)?(?:end|edge|bridge|footbridge|tracks))"
     r"|at\s+present|presently"
+    # "hes got hold of her", "he's got his hand on her leg": holding now, whatever began earlier
+    r"|(?<!had\s)(?:has|have|hes|shes|theyve|he['’]s|she['’]s|they['’]ve|he\s+has|she\s+has|they\s+have)"
+    r"\s+(?:still\s+)?got\s+(?:hold\s+of|(?:his|her|their)\s+(?:hands?|arms?|fingers?)\b)"
+    # someone wanting to die, said in the present: "shouting she wants to die"
+    r"|(?:wants|want|wanna)\s+to\s+(?:die|end\s+it|kill\s+(?:himself|herself|myself|themselves))"
     # the texter's own intent to take their life is happening now
     r"|(?:i['’]?m|i\s+am)\s+(?:going\s+to|gonna|about\s+to)\s+(?:jump|walk|step|end|kill|throw|do\s+it)"
     r"|(?:on\s+(?:his|her|their)\s+own|alone)\s+(?:crying|cryin|sobbing|shaking|scared|lost)"
@@ -221,8 +227,27 @@ _SAT_WITH = re.compile(
     r"\s+(?:her|him|them|me|us)" + _E
 )
 _PAST_CUE = re.compile(
-    _W + r"(?:saw|seen|was|were|had|did|earlier|ago|yesterday|last|then|tomorrow"
-    r"|tonight|later|will)" + _E
+    _W + r"(?:saw|seen|was|were(?!\s+\d)|had|did|earlier|ago|yesterday|last|then|tomorrow"
+    r"|tonight|later|will(?!\s+(?:jump|step|end|kill|throw|do\s+it)))" + _E
+)
+# What cannot be done or will not stop is going on: "he wont let go", "cant wake her",
+# "it wont stop bleeding", "we cant find her".
+_PRESENT_CANT = re.compile(
+    _W + r"(?:wont|won['’]t|will\s+not|cant|can['’]t|cannot|can\s+not)\s+(?:let\s+(?:go|me|her|him|them|us)"
+    r"|stop\s+(?:\w+ing|it)|wake|get\s+(?:her|him|them)\s+(?:up|to)|breathe|stand|move|find\s+(?:her|him|them|my|our)"
+    r"|get\s+(?:away|out|off)|escape|calm\s+(?:her|him|them)|reach)" + _E
+)
+# A texter asking for help to come is asking for it now: "please hurry", "send someone".
+_URGENT = re.compile(
+    _W + r"(?:(?:please|pls|plz)\s+(?:hurry|be\s+quick)|hurry|come\s+(?:quick|quickly|fast|now)"
+    r"|send\s+(?:someone|somebody|help|police|the\s+police|an?\s+officer|officers)|asap|urgent(?:ly)?"
+    r"|(?:is|are|r)\s+due(?:\s+in)?|(?:train|one)\s+(?:is\s+)?(?:coming|due))" + _E
+)
+# A stated intent to take one's life is a danger now: "he say he will jump", "gna step off".
+_INTENT = re.compile(
+    _W + r"(?<!was\s)(?<!were\s)(?:will|gonna|gna|going\s+to|goin\s+to|about\s+to|threatening\s+to"
+    r"|trying\s+to|tryin\s+to)\s+(?:jump|step|walk\s+(?:in|out|onto)|throw|end\s+it|kill|go\s+under|do\s+it)"
+    + _E
 )
 _TRAVEL_JUST = re.compile(
     r"(?:we|i|train|it|bus)\s+(?:have\s+|'ve\s+|’ve\s+)?just\s+(?:left|passed|pulled|departed|arrived"
@@ -329,6 +354,9 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
     # 3. Told as going on ("a man is shouting at a woman and just slapped her").
     m = _ONGOING.search(low)
     if m:
+        return _fact("now", source, m)
+    m = _PRESENT_CANT.search(low) or _URGENT.search(low) or _INTENT.search(low)
+    if m and not _PAST_CUE.search(low):
         return _fact("now", source, m)
     m = _TERSE.search(low) or _SAT_WITH.search(low)
     if m and not _PAST_CUE.search(low):

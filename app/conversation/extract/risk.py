@@ -299,16 +299,29 @@ def extract_risks(
     seen = {c.name for c in reading.concepts}
     # Where the concepts say it is pretend or an accident, a bare phrase does not overrule them
     # ("the guns are props", "slipped and hurt her wrist"): the concept rules decide.
-    if "pretend" in seen or "harmless" in seen:
-        found.pop("weapon", None)
-        found.pop("violence", None)
-        found.pop("abduction", None)
-    if "accident" in seen:
-        found.pop("violence", None)
-        found.pop("self_harm", None)
-    if "railway_work" in seen:
-        found.pop("self_harm", None)
-        found.pop("danger_to_life", None)
+    _veto(found, seen, _PHRASE_VETOES)
     for risk in reading.risks:
         found.setdefault(risk.indicator, risk)
+    # And what the text says of itself anywhere ("hes just a trainspotter", "shes acting")
+    # overrules a danger to life that one of its sentences seemed to show.
+    _veto(found, seen, _TEXT_VETOES)
     return tuple(found[name] for name in RISK_INDICATORS if name in found)
+
+
+_PHRASE_VETOES = {
+    "pretend": ("weapon", "violence", "abduction"),
+    "harmless": ("weapon", "violence", "abduction"),
+    "accident": ("violence", "self_harm"),
+}
+_TEXT_VETOES = {
+    "pretend": ("self_harm",),
+    "harmless": ("danger_to_life",),
+    "railway_work": ("self_harm", "danger_to_life"),
+}
+
+
+def _veto(found: dict[str, Risk], seen: set[str], vetoes: dict[str, tuple[str, ...]]) -> None:
+    for concept, indicators in vetoes.items():
+        if concept in seen:
+            for name in indicators:
+                found.pop(name, None)

@@ -52,6 +52,8 @@ SPELLINGS: dict[str, str] = {
     "nuff": "enough", "innit": "isnt it", "aint": "isnt", "tho": "though", "thru": "through",
     "gd": "good", "rly": "really", "w8": "wait", "l8r": "later", "hv": "have", "tkn": "taken",
     "jus": "just", "evrythin": "everything", "evry1": "everyone", "nd2": "need to",
+    "cnt": "cant", "cudnt": "couldnt", "wen": "when", "wer": "where", "nxt": "next",
+    "anymor": "anymore", "nemore": "anymore", "ne1": "anyone", "gud": "good",
 }
 # Words ending in "in" that are words already, or are more often a name than a dropped g.
 _NOT_DROPPED_G = frozenset(
