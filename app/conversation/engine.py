@@ -138,6 +138,9 @@ def _is_bare_number(text: str) -> bool:
     return text.strip().rstrip(".").isdigit()
 
 
+DISCREET_NOW = "cannot talk freely"
+
+
 class Engine:
     def __init__(
         self, gazetteer: Any, wording: Wording | None = None, *, readers: Readers | None = None
@@ -187,6 +190,10 @@ class Engine:
         beside = next((c for c in facts.concepts if c.name == "presence"), None)
         if discreet and beside is not None and (immediacy is None or immediacy.value != "now"):
             immediacy = ImmediacyFact("now", beside.evidence)
+        elif discreet and immediacy is None and risks:
+            # Nobody will ask "is it happening now?", and a texter who cannot talk freely
+            # about a danger is in the middle of it.
+            immediacy = ImmediacyFact("now", DISCREET_NOW)
         if risks == facts.risks and immediacy == facts.immediacy:
             return facts
         return replace(facts, risks=risks, immediacy=immediacy)

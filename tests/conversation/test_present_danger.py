@@ -72,6 +72,29 @@ def test_the_past_and_help_arrived_are_not_now(text: str, value: str) -> None:
     assert fact is not None and fact.value == value, (text, fact)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fight on plat 5, lad got punched and his nose is pouring, btp are here now",
+        "im in a taxi home with my mum now",
+        "your officers have found her and shes with them in the station office now",
+        "Now 23:40. Earlier a group of lads were rowdy",
+        "not sure if this is anything but there are lads by the barriers",
+    ],
+)
+def test_help_arrived_or_the_time_is_not_now(text: str) -> None:
+    fact = extract_immediacy(text)
+    assert fact is None or fact.value != "now", (text, fact)
+
+
+def test_a_discreet_texter_with_a_danger_is_in_it_now() -> None:
+    now = dt.datetime(2026, 12, 7, 14, 0, tzinfo=dt.UTC)
+    text = "cant talk. overheard the older one telling the young one hes running the line for them"
+    state = _engine().step(State.initial("TL-261207-0001"), text, now).state
+    assert state.discreet and state.facts.immediacy is not None
+    assert state.facts.immediacy.value == "now"
+
+
 def test_please_help_alone_does_not_say_when() -> None:
     assert extract_immediacy("someone took my bike please help") is None
     fact = extract_immediacy("the police are sat with her now, shes safe")
@@ -89,6 +112,17 @@ def test_please_help_alone_does_not_say_when() -> None:
         ("a girl in yr 11 absolutely wasted on the floor, cant even stand up", "vulnerability"),
         ("my lil sis is 13 n we cant find her anywhere", "vulnerability"),
         ("fella on the bench wont leave this woman alone", "harassment"),
+        ("my dad has bad chest pains and is struggling to breathe", "danger_to_life"),
+        ("smoke coming up from under the seats, stinks of burning plastic", "danger_to_life"),
+        ("2 little kids chasing up and down the edge of platform 4, no grown ups with them",
+         "danger_to_life"),
+        ("im on the footbridge and ive climbed over the side", "self_harm"),
+        ("man stay on edge of platform, he cry and say he want die", "self_harm"),
+        ("a man is holding something pointy to a womans neck", "weapon"),
+        ("a bloke just hauled a young woman off the train by her coat", "violence"),
+        ("girl passed out on a bench and a guy whos not with her keeps feeling her chest", "sexual"),
+        ("2 men half carrying a girl who can barely stand towards the taxis", "abduction"),
+        ("a woman keeps telling a little boy his mum sent her to get him", "abduction"),
     ],
 )
 def test_what_the_first_readers_missed(text: str, indicator: str) -> None:
@@ -105,6 +139,14 @@ def test_what_the_first_readers_missed(text: str, indicator: str) -> None:
         ("an actress keeps pretending to jump off the platform for a scene", "self_harm"),
         ("our train hit a branch on the line. everyones fine", "danger_to_life"),
         ("a kid asleep on his mums lap", "vulnerability"),
+        ("cant breathe in here lol the train is rammed", "danger_to_life"),
+        ("the conductor was on fire today, had us all in stitches", "danger_to_life"),
+        ("man in chef whites with his knife roll zipped up", "weapon"),
+        ("bunch of men in orange hi vis with crowbars and sledgehammers", "weapon"),
+        ("couple snogging and groping each other across from me", "sexual"),
+        ("lad watching videos of people getting beaten up on full volume", "violence"),
+        ("man shouting at the staff on the barriers because his train got cancelled", "self_harm"),
+        ("they need more than 4 coaches on this", "vulnerability"),
     ],
 )
 def test_look_alikes_stay_calm(text: str, indicator: str) -> None:

@@ -350,8 +350,8 @@ def _descriptions(low: str) -> list[_Candidate]:
         found.append(_Candidate(m.start() + len(m.group("pre") or ""), m.end(), y + 4, y + 5, True))
     for m in _BOUND.finditer(low):
         n = number_value(m.group("n"))
-        if n is None or not 1 < n < 99:
-            continue
+        if n is None or not 1 < n < 99 or _UNIT_AFTER.match(low, m.end()):
+            continue  # "more than 4 coaches"
         lo, hi = (max(n - 3, 0), n) if m.group("up") else (n, n + 3)
         found.append(_Candidate(m.start(), m.end(), lo, hi, True))
     for m in _UNDER_OVER.finditer(low):

@@ -317,6 +317,7 @@ def _match(ws: tuple[Word, ...], i: int, slots: tuple[Slot, ...], k: int) -> int
 
 
 _SUBJECTS = frozenset("i he she they we you".split())
+_GOES_ON = frozenset("keep keeps kept still but yet though although however then".split())
 _HEDGES = frozenset("think reckon believe suppose guess".split())
 _NOT_NEGATED = frozenset(
     "stop know knows realise realize notice care mind like want seem look".split()
@@ -351,6 +352,10 @@ def _negated(ws: tuple[Word, ...], i: int, end: int, term: Term, c: Concepts) ->
                 return True
         elif w.text in c.breaks or (w.text in _SUBJECTS and (j == 0 or ws[j - 1].text not in _HEDGES)):
             # "cant talk they can see my phone": a new subject starts what is not negated.
+            return False
+        elif w.text in _GOES_ON and j > 0 and ws[j - 1].text not in c.negators:
+            # "a guy whos not with her keeps feeling her": the negation was of "with her";
+            # "didnt keep touching her" still negates.
             return False
         elif w.text not in c.filler:
             counted += 1

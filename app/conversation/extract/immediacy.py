@@ -48,16 +48,25 @@ _NOT_NOW = re.compile(
     r"|(?:back\s+together|reunited|together)\s+now"
     r"|now\s+(?:and|n|&)\s+(?:safe|fine|ok|okay|home|sound|well)"
     # help has come, or they are safe: "police are here now", "shes sat with staff now"
-    r"|(?:police|officers|staff|paramedics|security|ambulance|btp|guard|help)\s+(?:are|is|r|have|has)?\s*"
+    r"|(?:police|officers|staff|paramedics|security|ambulance|btp|guard|help|supervisor|manager)\s+(?:are|is|r|have|has)?\s*"
     r"(?:(?:sat|stood|sitting|standing)\s+)?(?:here|there|with\s+(?:him|her|them)|on\s+scene|arrived)?\s*now"
     r"|(?:being|been)\s+(?:looked\s+after|seen\s+to|treated|helped|cared\s+for)(?:\s+\w+){0,3}\s+now"
     r"|(?:with|sat\s+with|sat\s+down\s+with)\s+(?:staff|police|paramedics|security|her\s+\w+|his\s+\w+|family"
-    r"|friends)\s+now"
-    r"|(?:in|at)\s+(?:the\s+)?(?:office|staff\s+room|ambulance|hospital|police\s+station|a&e)(?:\s+\w+){0,3}\s+now"
+    r"|friends|my\s+\w+)(?:\s+\w+){0,4}\s+now"
+    # the texter safe and on their way: "im in a taxi home with my mum now", "im now at harrow"
+    r"|(?:i['’]?m|i\s+am|we['’]?re|we\s+are)\s+(?:in\s+(?:a|the|my)\s+(?:taxi|cab|car|uber)|on\s+(?:a|the|my|our)"
+    r"\s+(?:train|bus|way))(?:\s+\w+){0,5}\s+now"
+    r"|(?:i['’]?m|i\s+am|we['’]?re|we\s+are)\s+now\s+(?:at|in|on|with|safe|home|back)"
+    r"|(?:in|at)\s+(?:the\s+)?(?:station\s+|ticket\s+|police\s+)?(?:office|staff\s+room|waiting\s+room|control\s+room"
+    r"|ambulance|hospital|police\s+station|a&e)(?:\s+\w+){0,3}\s+now"
     r"|(?:not|isnt|isn['’]t|aint)\s+(?:around|about|here|there)\s+(?:now|anymore|any\s+more)"
     r"|(?:safe|home|fine|ok|okay|back)(?:\s+\w+){1,4}\s+now"
     r"|doing\s+(?:much\s+|a\s+lot\s+|so\s+|loads\s+)?(?:better|well|fine|ok|okay|great)(?:\s+now)?"
     r"|(?:i['’]?m|i\s+am|hes|shes|he['’]s|she['’]s)\s+\d{1,2}\s+now"
+    # the texter on their way, or the person somewhere safe: "im on a train to my sisters now"
+    r"|(?:i['’]?m|i\s+am|we['’]?re|we\s+are)\s+on\s+(?:a|the|my|our)\s+(?:train|bus|way)(?:\s+\w+){0,5}\s+now"
+    r"|now\s+(?:she|shes|she\s+is|he|hes|he\s+is|they|theyre|they\s+are)\s+(?:is\s+|are\s+)?(?:in|at)\s+"
+    r"(?:the\s+)?(?:hospital|a&e|home|bed|school|work)"
     r"|now\s+(?:they|theyre|they\s+are|she|shes|she\s+is|he|hes|he\s+is|we|were|we\s+are)\s+(?:all\s+)?"
     r"(?:together|fine|safe|ok|okay|home|sorted|reunited|back|calm)"
     # "nothing is happening", "nothing going on now", "no one about now"
@@ -90,8 +99,13 @@ _TIMES = "|".join(
 )
 _CLOCK = r"(?:(?:about|around|nearly|almost|gone|just\s+gone)\s+)?(?:" + _TIMES + ")"
 _CLOCK_NOW = re.compile(
+    r"(?:^|(?<=[.!?]\s))now\s+(?:" + _CLOCK + r")" + _E + "|" +
     _W + r"(?:it['’]?s|it\s+is|time\s+is)\s+"
     r"(?:now\s+(?:" + _CLOCK + r"|\d{1,2}(?=\s*(?:[.!?]|$)))|" + _CLOCK + r"\s+now)" + _E
+)
+_ARRIVED = re.compile(
+    r"(?:police|officers|staff|paramedics|security|ambulance|btp|guard|help|supervisor|manager"
+    r"|(?:with|sat\s+with|sat\s+down\s+with)\s+(?:staff|police|paramedics|security))"
 )
 _ENDED_NOW = re.compile(
     r"just\s+now|not|isn|gone|left|over|finished|stopped|ended|off|done|away|moved|calmed"
@@ -156,7 +170,7 @@ _ONGOING = re.compile(
     # the texter's own errand is not the incident: "im asking for my nan"
     r"|asking|texting|messaging|writing|reporting|wondering|checking|calling|ringing|emailing"
     r"|enquiring|inquiring|contacting|trying\s+to\s+find)"
-    r"[a-z]{2,}ing|keeps?\s+[a-z]{2,}ing"
+    r"(?!(?:any|some|no|every)thing)[a-z]{2,}ing|keeps?\s+[a-z]{2,}ing"
     r"|been\s+(?:following|staring|harassing|pestering|bothering|touching|shouting|hitting"
     r"|fighting|kicking|punching|threatening|filming|watching|sat|sitting|standing)\s+"
     r"(?:me|her|him|them|us|my|at|there|here|on|next|by|outside))"
@@ -177,6 +191,8 @@ _PRESENT_STATE = re.compile(
     # the texter's own wish to die, said in the present
     r"|(?:i|im|i['’]m)\s+(?:just\s+)?(?:dont|don['’]t|do\s+not)\s+want\s+to\s+(?:be\s+here|live|go\s+on|be\s+alive)"
     r"|i\s+(?:just\s+)?want\s+(?:everything|it|it\s+all|this)\s+to\s+(?:stop|end)"
+    r"|i\s+(?:cant|can['’]t|cannot)\s+(?:do\s+this|go\s+on|take\s+(?:it|this)|cope|carry\s+on)"
+    r"(?:\s+(?:any\s*more|no\s+more))?"
     r"|(?:legs|feet)\s+(?:dangling|hanging|over)\s+(?:off|over)"
     r"|(?:i['’]?m|i\s+am)\s+(?:stood\s+|sat\s+|standing\s+|sitting\s+|still\s+)?(?:with\s+(?:her|him|them)"
     r"|(?:at|on)\s+the\s+(?:far\s+)?(?:end|edge|bridge|footbridge|tracks))"
@@ -241,7 +257,10 @@ _PRESENT_CANT = re.compile(
 _URGENT = re.compile(
     _W + r"(?:(?:please|pls|plz)\s+(?:hurry|be\s+quick)|hurry|come\s+(?:quick|quickly|fast|now)"
     r"|send\s+(?:someone|somebody|help|police|the\s+police|an?\s+officer|officers)|asap|urgent(?:ly)?"
-    r"|(?:is|are|r)\s+due(?:\s+in)?|(?:train|one)\s+(?:is\s+)?(?:coming|due))" + _E
+    r"|(?:is|are|r)\s+due(?:\s+in)?|(?:train|one)\s+(?:is\s+)?(?:coming|due)"
+    # a fire told as it is seen: "smoke pouring out", "theres a fire in the bin"
+    r"|(?:smoke|flames|fire)\s+(?:is\s+|are\s+)?(?:coming|pouring|filling|spreading|billowing|everywhere|getting)"
+    r"|there['’]?s\s+(?:a\s+)?(?:fire|smoke|flames))" + _E
 )
 # A stated intent to take one's life is a danger now: "he say he will jump", "gna step off".
 _INTENT = re.compile(
@@ -322,12 +341,14 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
     source = text
 
     # 1. Now, after masking the phrases where "now" means the opposite.
-    ended_now = None
+    ended_now = arrived = None
     masked = low
     for m in _NOT_NOW.finditer(low):
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
         if ended_now is None and _ENDED_NOW.match(m.group()):
             ended_now = m
+        if arrived is None and _ARRIVED.match(m.group()):
+            arrived = m
     for m in _CLOCK_NOW.finditer(low):
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
     now = _NOW.search(masked) or _PRESENT_STATE.search(masked)
@@ -351,16 +372,19 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
     if past:
         return _fact("past", source, past)
 
-    # 3. Told as going on ("a man is shouting at a woman and just slapped her").
-    m = _ONGOING.search(low)
-    if m:
-        return _fact("now", source, m)
-    m = _PRESENT_CANT.search(low) or _URGENT.search(low) or _INTENT.search(low)
-    if m and not _PAST_CUE.search(low):
-        return _fact("now", source, m)
-    m = _TERSE.search(low) or _SAT_WITH.search(low)
-    if m and not _PAST_CUE.search(low):
-        return _fact("now", source, m)
+    # 3. Told as going on ("a man is shouting at a woman and just slapped her"); unless help
+    # has come, when what is told in the present is the scene after ("btp are here now, his
+    # nose is pouring").
+    if arrived is None:
+        m = _ONGOING.search(low)
+        if m:
+            return _fact("now", source, m)
+        m = _PRESENT_CANT.search(low) or _URGENT.search(low) or _INTENT.search(low)
+        if m and not _PAST_CUE.search(low):
+            return _fact("now", source, m)
+        m = _TERSE.search(low) or _SAT_WITH.search(low)
+        if m and not _PAST_CUE.search(low):
+            return _fact("now", source, m)
 
 
     # 4. Just happened, or has just ended (in the texter's words, not someone's story).
@@ -371,7 +395,7 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
             return _fact("recent", source, m)
     # "following her since she got off" is when it began, not that it ended.
     ended = [m for m in _ENDED.finditer(low) if not _SUBORDINATE.search(low, 0, m.start())]
-    for m in (ended[0] if ended else None, ended_now):
+    for m in (ended[0] if ended else None, ended_now, arrived):
         if m:
             return _fact("recent", source, m)
 

@@ -310,6 +310,8 @@ def extract_risks(
 
 _PHRASE_VETOES = {
     "pretend": ("weapon", "violence", "abduction"),
+    "lawful_tool": ("weapon",),
+    "consensual": ("sexual",),
     "harmless": ("weapon", "violence", "abduction"),
     "accident": ("violence", "self_harm"),
 }
