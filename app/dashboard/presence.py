@@ -2,10 +2,10 @@
 
 A case page holds a live event stream while it is open; the stream joins on connect and leaves
 when the browser goes away. Each process keeps its own viewers, and also what the other
-instances last announced: every join and leave publishes a "case.viewing" event carrying this
-instance's own list, which the PostgreSQL relay (app/events_pg.py) takes to the others. An
-instance that dies says no goodbye, so on PostgreSQL each one repeats its announcements every
-HEARTBEAT seconds and forgets an instance that has gone quiet for EXPIRY.
+instances last announced: every join and leave that changes this instance's list publishes a
+"case.viewing" event carrying that list, which the PostgreSQL relay (app/events_pg.py) takes to
+the others. An instance that dies says no goodbye, so on PostgreSQL each one repeats its
+announcements every HEARTBEAT seconds and forgets an instance that has gone quiet for EXPIRY.
 
 Every stream asks for a case's viewers on every "case.viewing" event it hears, so that answer is
 kept ready, worked out again only when it changes; and one person opening a case in yet another
