@@ -49,9 +49,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import os
 
         os.environ["TEXTLINE_RUN_WORKER"] = "false"
+    from app.http_timeouts import HTTP_PROTOCOL, KEEP_ALIVE_SECONDS
+
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_config=None, proxy_headers=True,
                 server_header=False, access_log=False,
+                # A client that stops sending mid-request is let go (app/http_timeouts.py).
+                http=HTTP_PROTOCOL, timeout_keep_alive=KEEP_ALIVE_SECONDS,
                 # Open dashboards hold event streams; don't let them block a restart.
                 timeout_graceful_shutdown=5)
     return EXIT_OK

@@ -42,7 +42,15 @@ class Settings(BaseSettings):
     silence_minutes: int = Field(10, ge=1, le=24 * 60)
     # Extensions beyond API.md section 1.
     timezone: str = "Europe/London"
-    max_body_bytes: int = Field(16_384, ge=1024, le=1_048_576)
+    max_body_bytes: int = Field(16_384, ge=1024, le=1_048_576)  # the Twilio webhooks' own cap
+    # Every other request body, counted as it arrives and refused (413) past this, before any
+    # sign-in check or parsing: an unauthenticated body must not reach memory whole.
+    max_request_bytes: int = Field(1_048_576, ge=16_384, le=64 * 1_048_576)
+    # Live event streams (GET /events) one user may hold open in one server process.
+    max_streams_per_user: int = Field(8, ge=1, le=1000)
+    # GET /metrics wants "Authorization: Bearer <this>" when set; unset, it is open to anyone
+    # who can reach the port (docs/security.md).
+    metrics_token: SecretStr | None = None
     reopen_hours: int = Field(24, ge=0, le=24 * 30)
     # Closed cases older than this lose phone numbers and message bodies (`textline retention run`).
     retention_days: int = Field(365, ge=1, le=100 * 365)
@@ -78,12 +86,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
-        for name in ("secret_key", "twilio_auth_token", "integration_secret"):
+        for name in ("secret_key", "twilio_auth_token", "integration_secret", "metrics_token"):
             secret = getattr(self, name)
             if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(f"{name} is a placeholder value; set a real secret")
         if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 16:
             raise ValueError("secret_key must be at least 16 characters")
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
+            raise ValueError("metrics_token must be at least 16 characters")
         if self.provider == "twilio":
             if self.twilio_auth_token is None:
                 raise ValueError("sms_provider twilio needs TEXTLINE_TWILIO_AUTH_TOKEN")

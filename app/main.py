@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from app.api_docs import install_api_docs
 from app.audit.router import router as audit_router
 from app.bootstrap import build_runtime, ensure_secret_key, start_background
 from app.cases.actions_router import router as case_actions_router
@@ -25,6 +26,7 @@ from app.health import router as health_router
 from app.metrics import install_metrics  # issue 8: GET /metrics
 from app.middleware import RequestContext
 from app.migrate import head_revision
+from app.request_limits import BodyLimit, form_limits
 from app.sms.fast_path import InboundFastPath
 from app.sms.router import router as sms_router
 from app.sms.status_router import router as status_router
@@ -70,13 +72,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # telemetry looks for an OpenTelemetry provider on every request (issue 8: 5 µs a text).
     app = FastAPI(title="Textline", version="0.1.0", lifespan=lifespan,
                   description="Text-line intake for transport police control rooms.",
-                  telemetry={"tracing": False, "metrics": False, "logs": False})
+                  telemetry={"tracing": False, "metrics": False, "logs": False},
+                  docs_url=None, redoc_url=None,  # served from installed files: install_api_docs
+                  form_limits=form_limits(settings.max_request_bytes))
     app.state.runtime = runtime
     app.state.sessions = runtime.sessions
     app.state.read_sessions = runtime.read_sessions
     app.state.head_revision = head_revision()
     app.add_middleware(InboundFastPath)  # issue 8: innermost, so ids, headers and timing apply
-    app.add_middleware(RequestContext)
+    # Inside RequestContext, so that a 413 keeps its request id and security headers.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestContext, hsts=settings.public_url.startswith("https://"))
     install_error_handlers(app)
 
     @app.exception_handler(RequestValidationError)
@@ -96,4 +102,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_dashboard(app)  # dashboard: pages, login, SSE, session hook
     app.include_router(supervisor_router)  # supervisor: figures, exports
     install_metrics(app)  # issue 8
+    install_api_docs(app)
     return app

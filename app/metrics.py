@@ -12,11 +12,16 @@
 
 The database figures are the same in every instance; the webhook histogram is per process, as
 Prometheus expects of a scrape target (several workers: see docs/scaling.md).
+
+With TEXTLINE_METRICS_TOKEN set, a scrape must send it as `Authorization: Bearer <token>`
+(Prometheus: `authorization: {credentials: ...}`); without it, anyone who can reach the port may
+read the figures (docs/security.md).
 """
 
 from __future__ import annotations
 
 import bisect
+import hmac
 import threading
 import time
 from datetime import timedelta
@@ -185,9 +190,20 @@ def render(rt: Runtime, histograms: dict[str, Histogram]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _scrape_allowed(request: Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode())
+
+
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
+    token = rt.settings.metrics_token
+    if token is not None and not _scrape_allowed(request, token.get_secret_value()):
+        return Response("send the metrics token: Authorization: Bearer <token>\n",
+                        status_code=401, media_type="text/plain",
+                        headers={"WWW-Authenticate": "Bearer"})
     histograms: dict[str, Histogram] = request.app.state.webhook_histograms
     body = await run_in_threadpool(render, rt, histograms)
     return Response(body, media_type=CONTENT_TYPE)

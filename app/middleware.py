@@ -26,9 +26,15 @@ SECURITY_HEADERS = [
 ]
 
 
+# Sent only when the public URL is https: a browser that has once reached the dashboard over
+# TLS then refuses a plain-http copy of it for a year (a stripped or spoofed link included).
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
 class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.headers = SECURITY_HEADERS + [HSTS] if hsts else SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,18 +43,14 @@ class RequestContext:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if _SAFE_ID.match(incoming) else f"{_PREFIX}{next(_COUNTER):08x}"
         token = request_id_var.set(rid)
-        docs = scope["path"].startswith(("/docs", "/redoc"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
                 present = {k.lower() for k, _ in headers}
-                for name, value in SECURITY_HEADERS:
-                    # Swagger UI at /docs runs inline script: it keeps the other headers only.
-                    if name in present or (docs and name == b"content-security-policy"):
-                        continue
-                    headers.append((name, value))
+                # Every page keeps the one policy, /docs and /redoc too (app/api_docs.py).
+                headers.extend([h for h in self.headers if h[0] not in present])
                 message["headers"] = headers
             await send(message)
 

@@ -10,6 +10,7 @@ from app.auth import web
 from app.dashboard import case_view, pages, simulator, sse
 from app.dashboard.presence import Presence
 from app.dashboard.render import STATIC, Pages
+from app.dashboard.stream_limit import StreamLimit
 
 
 def install_dashboard(app: FastAPI) -> None:
@@ -19,6 +20,7 @@ def install_dashboard(app: FastAPI) -> None:
     # What other instances announce arrives on the bus (by the relay, on PostgreSQL).
     app.state.runtime.events.add_listener(presence.on_event)
     app.state.presence = presence
+    app.state.stream_limit = StreamLimit(app.state.runtime.settings.max_streams_per_user)
     app.state.login_throttle = web.LoginThrottle()
     app.state.session_principal = web.session_principal
     for module in (web, pages, case_view, simulator, sse):

@@ -2,10 +2,15 @@
 
 A case page holds a live event stream while it is open; the stream joins on connect and leaves
 when the browser goes away. Each process keeps its own viewers, and also what the other
-instances last announced: every join and leave publishes a "case.viewing" event carrying this
-instance's own list, which the PostgreSQL relay (app/events_pg.py) takes to the others. An
-instance that dies says no goodbye, so on PostgreSQL each one repeats its announcements every
-HEARTBEAT seconds and forgets an instance that has gone quiet for EXPIRY.
+instances last announced: every join and leave that changes this instance's list publishes a
+"case.viewing" event carrying that list, which the PostgreSQL relay (app/events_pg.py) takes to
+the others. An instance that dies says no goodbye, so on PostgreSQL each one repeats its
+announcements every HEARTBEAT seconds and forgets an instance that has gone quiet for EXPIRY.
+
+Every stream asks for a case's viewers on every "case.viewing" event it hears, so that answer is
+kept ready, worked out again only when it changes; and one person opening a case in yet another
+tab changes nothing to announce. The cost of an event to a stream is then the same with ten
+streams open as with a thousand.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ class Presence:
         # overtake a leave with the list from before it.
         self._announcing = threading.Lock()
         self._viewers: dict[int, dict[int, str]] = {}  # case id -> {connection: username}
+        # case id -> {username: connections open}, each name where it first opened the case
+        self._counts: dict[int, dict[str, int]] = {}
+        self._merged_now: dict[int, list[str]] = {}  # the answer of viewers(), while it holds
+        self._announced: dict[int, list[str]] = {}  # case id -> the local list last announced
         # instance -> case id -> (its usernames, when we heard them by self._clock)
         self._remote: dict[str, dict[int, tuple[list[str], float]]] = {}
         self._ids = itertools.count(1)
@@ -45,36 +54,52 @@ class Presence:
         with self._lock:
             conn = next(self._ids)
             self._viewers.setdefault(case_id, {})[conn] = username
+            counts = self._counts.setdefault(case_id, {})
+            counts[username] = counts.get(username, 0) + 1
+            if counts[username] == 1:
+                self._merged_now.pop(case_id, None)
             return conn
 
     def leave(self, case_id: int, conn: int) -> None:
         with self._lock:
             viewers = self._viewers.get(case_id)
-            if viewers is None:
+            if viewers is None or conn not in viewers:
                 return
-            viewers.pop(conn, None)
+            username = viewers.pop(conn)
+            counts = self._counts[case_id]
+            counts[username] -= 1
+            if not counts[username]:
+                del counts[username]
+                self._merged_now.pop(case_id, None)
             if not viewers:
-                del self._viewers[case_id]
+                del self._viewers[case_id], self._counts[case_id]
 
     def viewers(self, case_id: int) -> list[str]:
         """Distinct usernames, this instance's first, each in the order they opened the case
         (one person in two tabs, or on two instances: once)."""
         with self._lock:
-            return self._merged(case_id)
+            return list(self._merged(case_id))
 
     def snapshot(self) -> dict[int, list[str]]:
         with self._lock:
             cases = dict.fromkeys(self._viewers)
             for remote in self._remote.values():
                 cases.update(dict.fromkeys(remote))
-            return {case_id: self._merged(case_id) for case_id in cases}
+            return {case_id: list(self._merged(case_id)) for case_id in cases}
 
-    def announce(self, bus: EventBus, case_id: int) -> None:
+    def announce(self, bus: EventBus, case_id: int, *, if_changed: bool = False) -> None:
         """Tell this instance's streams, and through the relay the other instances, who has
-        the case open."""
+        the case open. With if_changed, only when this instance's list differs from the one it
+        last announced: a second tab of someone already shown tells nobody anything."""
         with self._announcing:
             with self._lock:
-                local, merged = self._local(case_id), self._merged(case_id)
+                local, merged = self._local(case_id), list(self._merged(case_id))
+                if if_changed and self._announced.get(case_id, []) == local:
+                    return
+                if local:
+                    self._announced[case_id] = local
+                else:
+                    self._announced.pop(case_id, None)
             bus.publish("case.viewing", case_id, viewers=merged, local=local,
                         instance=self.instance)
 
@@ -92,6 +117,7 @@ class Presence:
             return
         names = list(dict.fromkeys(n for n in local if isinstance(n, str)))
         with self._lock:
+            self._merged_now.pop(event.case_id, None)
             cases = self._remote.setdefault(instance, {})
             if names:
                 cases[event.case_id] = (names, self._clock())
@@ -113,20 +139,27 @@ class Presence:
                     del cases[case_id]
                 if not cases:
                     del self._remote[instance]
+            for case_id in stale:
+                self._merged_now.pop(case_id, None)
             changed = [c for c in stale if self._merged(c) != before[c]]
             cases_here = list(self._viewers)
         for case_id in dict.fromkeys([*cases_here, *sorted(changed)]):
             self.announce(bus, case_id)
 
     def _local(self, case_id: int) -> list[str]:  # with self._lock held
-        return list(dict.fromkeys(self._viewers.get(case_id, {}).values()))
+        return list(self._counts.get(case_id, ()))
 
-    def _merged(self, case_id: int) -> list[str]:  # with self._lock held
-        names = self._local(case_id)
-        for cases in self._remote.values():
-            if case_id in cases:
-                names.extend(cases[case_id][0])
-        return list(dict.fromkeys(names))
+    def _merged(self, case_id: int) -> list[str]:  # with self._lock held; never to be changed
+        merged = self._merged_now.get(case_id)
+        if merged is None:
+            names = self._local(case_id)
+            for cases in self._remote.values():
+                if case_id in cases:
+                    names.extend(cases[case_id][0])
+            merged = list(dict.fromkeys(names))
+            if merged:  # kept only for cases someone has open: any id may be asked about
+                self._merged_now[case_id] = merged
+        return merged
 
 
 def start_heartbeat(presence: Presence, bus: EventBus) -> Periodic:

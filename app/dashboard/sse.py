@@ -2,7 +2,8 @@
 
 Events carry kinds and case ids, never texter content: a page that hears one fetches the
 fresh rows or transcript through the normal, escaped, role-checked routes. With ?case=ID the
-stream also marks its user as viewing that case for as long as it stays open.
+stream also marks its user as viewing that case for as long as it stays open. One user holds at
+most TEXTLINE_MAX_STREAMS_PER_USER streams at once (app/dashboard/stream_limit.py).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import json
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.web import active_session
 from app.dashboard.presence import Presence
+from app.dashboard.stream_limit import HeldStream, StreamLimit
 from app.events import Event
 from app.runtime import Runtime
 
@@ -79,7 +81,10 @@ async def events(request: Request, case: int | None = Query(None, ge=1, le=2**31
         return Response("not allowed\n", status_code=403, media_type="text/plain")
     rt: Runtime = request.app.state.runtime
     presence: Presence = request.app.state.presence
+    limit: StreamLimit = request.app.state.stream_limit
     username = found.principal.username
+    if limit.held(username) >= limit.per_user:  # at once, without building a stream
+        return limit.refusal()
 
     async def stream() -> AsyncIterator[str]:
         inbox: asyncio.Queue[Event] = asyncio.Queue(1000)
@@ -95,12 +100,15 @@ async def events(request: Request, case: int | None = Query(None, ge=1, le=2**31
         try:
             await asyncio.sleep(0)  # let the pump subscribe before anything is announced
             yield f"retry: {RETRY_MS}\n: connected\n\n"
+            shown: dict[int, list[str]] = {}  # case -> the viewers this page was last sent
             if case is not None:
                 conn = presence.join(case, username)
-                presence.announce(rt.events, case)
+                # Told to this page here; to the others only if it changes what they show.
+                shown[case] = presence.viewers(case)
+                yield format_event(Event("case.viewing", case), shown[case])
+                presence.announce(rt.events, case, if_changed=True)
             loop = asyncio.get_running_loop()
             recheck_at = loop.time() + RECHECK_SECONDS
-            shown: dict[int, list[str]] = {}  # case -> the viewers this page was last sent
             # Timed from the last thing sent, not the last event: events skipped as unchanged
             # must not starve the keep-alive a proxy's idle timeout counts on.
             quiet_until = loop.time() + HEARTBEAT_SECONDS
@@ -124,8 +132,8 @@ async def events(request: Request, case: int | None = Query(None, ge=1, le=2**31
             # No await in here: on a disconnect this runs inside a cancelled scope.
             if case is not None and conn is not None:
                 presence.leave(case, conn)
-                presence.announce(rt.events, case)
+                presence.announce(rt.events, case, if_changed=True)
             pumper.cancel()
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return HeldStream(stream(), limit, username, media_type="text/event-stream",
+                      headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
