@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.auth import accounts
 from app.auth.passwords import one_time_password
 from app.auth.web import PageUser, check_csrf
 from app.db import unit_of_work, utcnow
 from app.errors import AppError, Forbidden, NotFound
-from app.models import User
+from app.models import User, WebSession
 from app.supervisor.router import Supervisor, _pages
 
 router = APIRouter(include_in_schema=False)
@@ -62,6 +63,35 @@ def unlock(request: Request, username: str = Form("", max_length=64),
                             status_code=303)
 
 
+def _resettable(session: Session, user: PageUser, username: str) -> None:
+    """Raise unless this supervisor may reset this user's password."""
+    role = session.execute(select(User.role).where(User.username == username)
+                           ).scalar_one_or_none()
+    if role is None:
+        raise NotFound(f"There is no user {username!r}.")
+    if username == user.principal.username:
+        raise Forbidden("Change your own password on the Password page.")
+    if not accounts.may_reset_password(user.principal.role, role):
+        raise Forbidden(f"Only an admin can reset the password of a {role}.")
+
+
+@router.get("/supervisor/accounts/reset-password")
+def confirm_reset(request: Request, username: str = Query("", max_length=64),
+                  user: PageUser = Supervisor) -> Response:
+    """A step between the button and the reset: it signs the user out mid-shift."""
+    try:
+        with request.app.state.read_sessions() as session:
+            _resettable(session, user, username)
+            sessions = session.execute(
+                select(func.count()).select_from(WebSession).join(User)
+                .where(User.username == username, WebSession.revoked_at.is_(None),
+                       WebSession.expires_at > utcnow())).scalar_one()
+    except AppError as exc:
+        return _render(request, user, exc.status_code, error=exc.message)
+    return _pages(request).render("reset_confirm.html", user=user, target=username,
+                                  sessions=sessions)
+
+
 @router.post("/supervisor/accounts/reset-password")
 def reset_password(request: Request, username: str = Form("", max_length=64),
                    csrf_token: str = Form(""), user: PageUser = Supervisor) -> Response:
@@ -69,14 +99,7 @@ def reset_password(request: Request, username: str = Form("", max_length=64),
     password = one_time_password()
     try:
         with unit_of_work(request.app.state.sessions) as session:
-            role = session.execute(select(User.role).where(User.username == username)
-                                   ).scalar_one_or_none()
-            if role is None:
-                raise NotFound(f"There is no user {username!r}.")
-            if username == user.principal.username:
-                raise Forbidden("Change your own password on the Password page.")
-            if not accounts.may_reset_password(user.principal.role, role):
-                raise Forbidden(f"Only an admin can reset the password of a {role}.")
+            _resettable(session, user, username)
             revoked = accounts.reset_password(session, username, password,
                                               actor=user.principal.username, now=utcnow())
     except AppError as exc:

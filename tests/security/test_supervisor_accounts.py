@@ -30,6 +30,12 @@ def supervisor(app: Any) -> Iterator[tuple[TestClient, str]]:
         yield sam, page_csrf(sam, "/supervisor/accounts")
 
 
+def user_csrf(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match
+    return match.group(1)
+
+
 def events(app: Any, action: str) -> list[AuditEvent]:
     with unit_of_work(app.state.sessions) as s:
         return list(s.execute(select(AuditEvent).where(AuditEvent.action == action)
@@ -88,6 +94,11 @@ def test_a_supervisor_resets_an_operators_password_once_shown(app, supervisor):
     add_user(app, "olly")
     with TestClient(app, base_url=BASE) as olly:
         assert post_login(olly, "olly").status_code == 303
+        # The button asks first, and asking changes nothing.
+        ask = sam.get("/supervisor/accounts/reset-password", params={"username": "olly"})
+        assert ask.status_code == 200 and "signed out of 1 open session" in ask.text
+        assert 'id="confirm-reset"' in ask.text and user_csrf(ask.text) == csrf
+        assert olly.get("/", follow_redirects=False).status_code == 200
         resp = sam.post("/supervisor/accounts/reset-password",
                         data={"username": "olly", "csrf_token": csrf})
         assert resp.status_code == 200
@@ -114,6 +125,8 @@ def test_no_reset_of_an_equal_or_higher_role_or_without_the_token(app, superviso
     page = sam.get("/supervisor/accounts").text
     assert "reset-password" not in page[page.index('id="user-ada"'):][:800]
     for name, role in (("sue", "supervisor"), ("ada", "admin")):
+        ask = sam.get("/supervisor/accounts/reset-password", params={"username": name})
+        assert ask.status_code == 403 and "confirm-reset" not in ask.text
         resp = sam.post("/supervisor/accounts/reset-password",
                         data={"username": name, "csrf_token": csrf})
         assert resp.status_code == 403 and f"Only an admin can reset the password of a {role}" \
