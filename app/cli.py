@@ -23,6 +23,18 @@ def _settings() -> Settings:
     return load_settings()
 
 
+def cli_actor() -> str:
+    """Who the audit log names for a command: the person at the terminal, by their OS login,
+    since the command needs no sign-in of its own."""
+    try:
+        who = getpass.getuser()
+    except Exception:  # no login name in the environment nor the password database
+        import os
+
+        who = f"uid{os.getuid()}"
+    return f"cli:{who}"[:80]
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -52,7 +64,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.http_timeouts import HTTP_PROTOCOL, KEEP_ALIVE_SECONDS
 
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_config=None, proxy_headers=True,
+                workers=args.workers, log_config=None,
+                # X-Forwarded-For is read by the app, and only from TEXTLINE_TRUSTED_PROXIES
+                # (app/client_address.py); uvicorn's own reading believes any loopback peer.
+                proxy_headers=False,
                 server_header=False, access_log=False,
                 # A client that stops sending mid-request is let go (app/http_timeouts.py).
                 http=HTTP_PROTOCOL, timeout_keep_alive=KEEP_ALIVE_SECONDS,
@@ -82,10 +97,21 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Again: "):
+    """Asked twice at a terminal; otherwise one line of standard input (a script, a pipe)."""
+    stdin = sys.stdin
+    if from_stdin or stdin is None or not stdin.isatty():
+        line = stdin.readline() if stdin is not None else ""
+        password = line.rstrip("\r\n")
+        if not password:
+            raise CliError("no password given: pipe it as one line on standard input "
+                           "(--password-stdin), or run the command at a terminal to be asked")
+        return password
+    try:
+        first = getpass.getpass("Password: ")
+        again = getpass.getpass("Again: ")
+    except EOFError:
+        raise CliError("no password given") from None
+    if first != again:
         raise CliError("the passwords do not match")
     return first
 
@@ -97,7 +123,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     settings = _settings()
     password = _read_password(args.password_stdin)
     with unit_of_work(make_sessionmaker(make_engine(settings.database_url))) as session:
-        create_user(session, args.name, args.role, password, actor="cli")
+        create_user(session, args.name, args.role, password, actor=cli_actor())
     print(f"user {args.name!r} created with role {args.role}")
     return EXIT_OK
 
@@ -107,9 +133,13 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     from app.db import make_engine, make_sessionmaker, unit_of_work
 
     settings = _settings()
+    days = settings.token_days if args.expires_days is None else args.expires_days
+    if days < 1:
+        raise CliError("--expires-days must be at least 1: every token expires "
+                       f"(without the option, in {settings.token_days} days: TEXTLINE_TOKEN_DAYS)")
     with unit_of_work(make_sessionmaker(make_engine(settings.database_url))) as session:
-        token = create_token(session, args.name, args.label or "cli", actor="cli",
-                             expires_days=args.expires_days)
+        token = create_token(session, args.name, args.label or "cli", actor=cli_actor(),
+                             expires_days=days)
     print(token)
     return EXIT_OK
 
@@ -156,7 +186,7 @@ def cmd_user_set_role(args: argparse.Namespace) -> int:
     from app.db import utcnow
 
     with _write_session(_settings()) as session:
-        old = set_role(session, args.name, args.role, actor="cli", now=utcnow())
+        old = set_role(session, args.name, args.role, actor=cli_actor(), now=utcnow())
     print(f"user {args.name!r}: role {old} -> {args.role}, from their next request")
     return EXIT_OK
 
@@ -166,7 +196,7 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
     from app.db import utcnow
 
     with _write_session(_settings()) as session:
-        sessions, tokens = disable_user(session, args.name, actor="cli", now=utcnow())
+        sessions, tokens = disable_user(session, args.name, actor=cli_actor(), now=utcnow())
     print(f"user {args.name!r} disabled; revoked {sessions} dashboard session(s) "
           f"and {tokens} API token(s)")
     return EXIT_OK
@@ -177,7 +207,7 @@ def cmd_user_enable(args: argparse.Namespace) -> int:
     from app.db import utcnow
 
     with _write_session(_settings()) as session:
-        enable_user(session, args.name, actor="cli", now=utcnow())
+        enable_user(session, args.name, actor=cli_actor(), now=utcnow())
     print(f"user {args.name!r} enabled; tokens revoked when disabled stay revoked")
     return EXIT_OK
 
@@ -187,7 +217,7 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
     from app.db import utcnow
 
     with _write_session(_settings()) as session:
-        unlock_user(session, args.name, actor="cli", now=utcnow())
+        unlock_user(session, args.name, actor=cli_actor(), now=utcnow())
     print(f"user {args.name!r} unlocked")
     return EXIT_OK
 
@@ -199,7 +229,7 @@ def cmd_user_reset_password(args: argparse.Namespace) -> int:
     settings = _settings()
     password = _read_password(args.password_stdin)
     with _write_session(settings) as session:
-        revoked = reset_password(session, args.name, password, actor="cli", now=utcnow())
+        revoked = reset_password(session, args.name, password, actor=cli_actor(), now=utcnow())
     print(f"password of {args.name!r} reset; they must change it at their next sign-in; "
           f"revoked {revoked} dashboard session(s)")
     return EXIT_OK
@@ -225,7 +255,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     from app.db import utcnow
 
     with _write_session(_settings()) as session:
-        token = revoke_token(session, args.id, actor="cli", now=utcnow())
+        token = revoke_token(session, args.id, actor=cli_actor(), now=utcnow())
     print(f"token {token.id} ({token.name!r} of user {token.username!r}) revoked")
     return EXIT_OK
 
@@ -306,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_cmd", required=True)
     tc = t.add_parser("create", help="print a new bearer token for user NAME, once")
     tc.add_argument("name", help="the user the token acts as")
-    tc.add_argument("--expires-days", type=int)
+    tc.add_argument("--expires-days", type=int,
+                    help="days until it expires (default TEXTLINE_TOKEN_DAYS, 90); at least 1")
     tc.add_argument("--label", help="what the token is for")
     tc.set_defaults(func=cmd_token_create)
     tl = t.add_parser("list", help="tokens (never their values), of user NAME or everyone")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -65,6 +66,12 @@ class Settings(BaseSettings):
     # or a text whose event never arrived (a stream that missed it, `textline worker` on SQLite,
     # which has no relay) still reaches the operator, and a P1's alarm still sounds.
     dashboard_refresh_seconds: int = Field(30, ge=1, le=3600)
+    # The proxies in front of the server, by address or network ("10.0.0.5, 10.1.0.0/16"): only a
+    # request whose direct peer is one of them has its X-Forwarded-For believed. None by default,
+    # so a client cannot pick the address the sign-in throttle counts against.
+    trusted_proxies: str = ""
+    # An API token expires this many days after it is made unless `token create` says otherwise.
+    token_days: int = Field(90, ge=1, le=3650)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 
@@ -74,6 +81,17 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ip_network(part.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{part.strip()!r} is not an address or network") from exc
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -123,6 +141,11 @@ class Settings(BaseSettings):
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @cached_property
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(part.strip(), strict=False)
+                     for part in self.trusted_proxies.split(",") if part.strip())
 
     @property
     def is_sqlite(self) -> bool:

@@ -30,6 +30,7 @@ from app.request_limits import BodyLimit, form_limits
 from app.sms.fast_path import InboundFastPath
 from app.sms.router import router as sms_router
 from app.sms.status_router import router as status_router
+from app.supervisor.accounts import router as accounts_router  # supervisor: sign-in help
 from app.supervisor.router import router as supervisor_router  # supervisor: figures, exports
 
 log = logging.getLogger("textline")
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router)
     install_dashboard(app)  # dashboard: pages, login, SSE, session hook
     app.include_router(supervisor_router)  # supervisor: figures, exports
+    app.include_router(accounts_router)
     install_metrics(app)  # issue 8
     install_api_docs(app)
     return app

@@ -144,6 +144,19 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class LoginFailure(Base):
+    """Recent failed sign-ins for one (address, username) pair, which set how long that pair
+    waits before its next try. The key is an HMAC of the pair: a password typed into the
+    username box is not kept in the clear. user_id names a real user, so that a supervisor can
+    clear every pair that holds them back."""
+
+    __tablename__ = "login_failures"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class ApiToken(Base):
     """A bearer token; only its SHA-256 is stored, so a database leak yields no usable token."""
 

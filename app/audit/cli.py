@@ -39,7 +39,7 @@ class ProgressBar:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from app.audit.exports import build_request, count_rows, record_export, stream
-    from app.cli import CliError, _settings
+    from app.cli import CliError, _settings, cli_actor
     from app.db import make_engine, make_sessionmaker, unit_of_work
     from app.errors import AppError
 
@@ -53,7 +53,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     except AppError as exc:
         raise CliError(exc.message) from None
     with unit_of_work(make_sessionmaker(make_engine(settings.database_url))) as session:
-        record_export(session, "cli", req, via="cli")
+        record_export(session, cli_actor(), req, via="cli")
     # Reads in deferred transactions: on SQLite they never hold the lock writers need.
     factory = make_sessionmaker(make_engine(settings.database_url, read_only=True))
     err: Any = sys.stderr
@@ -73,13 +73,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_retention_run(args: argparse.Namespace) -> int:
     from app.audit.retention import run_retention
-    from app.cli import _settings
+    from app.cli import _settings, cli_actor
     from app.db import make_engine, make_sessionmaker, utcnow
 
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
     result = run_retention(factory, now=utcnow(), retention_days=settings.retention_days,
-                           reopen_hours=settings.reopen_hours, actor="cli", dry_run=args.dry_run)
+                           reopen_hours=settings.reopen_hours, actor=cli_actor(), dry_run=args.dry_run)
     verb = "would redact" if result.dry_run else "redacted"
     print(f"{verb} {result.cases} closed cases ({result.messages} messages, "
           f"{result.reporters} reporters' numbers), closed before {result.cutoff:%Y-%m-%d %H:%M} UTC")

@@ -17,8 +17,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
-from app.auth.passwords import hash_password
-from app.auth.service import MIN_PASSWORD, ROLES
+from app.auth import limits
+from app.auth.passwords import hash_password, require_strong
+from app.auth.service import ROLE_RANK, ROLES
 from app.auth.sessions import revoke_other_sessions
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import ApiToken, User
@@ -31,6 +32,8 @@ class UserRow:
     active: bool
     locked_until: datetime | None  # only while the lock still holds
     created_at: datetime
+    failed_logins: int = 0  # since their last good sign-in
+    waiting_at: int = 0  # (address, username) pairs made to wait before trying again now
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,17 @@ def _user(session: Session, username: str) -> User:
 
 
 def list_users(session: Session, now: datetime) -> list[UserRow]:
+    waiting = limits.waiting_pairs(session, now)
     users = session.execute(select(User).order_by(User.username)).scalars()
     return [UserRow(u.username, u.role, u.active,
                     u.locked_until if u.locked_until and u.locked_until > now else None,
-                    u.created_at) for u in users]
+                    u.created_at, u.failed_logins, waiting.get(u.id, 0)) for u in users]
+
+
+def may_reset_password(actor_role: str, target_role: str) -> bool:
+    """Whoever resets a password learns it: only for someone of a lower role, or by an admin.
+    Otherwise a supervisor could take over an admin's account."""
+    return actor_role == "admin" or ROLE_RANK[actor_role] > ROLE_RANK[target_role]
 
 
 def set_role(session: Session, username: str, role: str, *, actor: str, now: datetime) -> str:
@@ -104,13 +114,16 @@ def enable_user(session: Session, username: str, *, actor: str, now: datetime) -
 
 
 def unlock_user(session: Session, username: str, *, actor: str, now: datetime) -> None:
-    """Clear a lockout and the failure count that would re-lock on the next mistake."""
+    """Clear a lock, the failure count, and every wait that failed sign-ins set for this user
+    (app/auth/limits.py), wherever they were tried from."""
     user = _user(session, username)
     locked = user.locked_until is not None and user.locked_until > now
-    if not locked and user.failed_logins == 0:
-        raise Conflict(f"user {username!r} is not locked")
+    cleared = limits.clear_user(session, user.id)
+    if not locked and user.failed_logins == 0 and cleared == 0:
+        raise Conflict(f"user {username!r} is not locked and has no failed sign-ins to clear")
     data = {"username": username, "failed_logins": user.failed_logins,
-            "locked_until": user.locked_until.isoformat() if locked and user.locked_until else None}
+            "locked_until": user.locked_until.isoformat() if locked and user.locked_until else None,
+            "waits_cleared": cleared}
     user.locked_until = None
     user.failed_logins = 0
     session.flush()
@@ -120,12 +133,14 @@ def unlock_user(session: Session, username: str, *, actor: str, now: datetime) -
 def reset_password(session: Session, username: str, password: str, *, actor: str,
                    now: datetime) -> int:
     """Set a password the user must change at their next sign-in, signing out their sessions
-    (whoever held one may be why it was reset). Returns how many sessions were revoked."""
-    if len(password) < MIN_PASSWORD:
-        raise Unprocessable(f"password must be at least {MIN_PASSWORD} characters")
+    (whoever held one may be why it was reset) and clearing the waits their failed sign-ins set.
+    Returns how many sessions were revoked."""
+    require_strong(password, user_inputs=(username,))
     user = _user(session, username)
     user.password_hash = hash_password(password)
     user.must_change_password = True
+    user.failed_logins = 0
+    limits.clear_user(session, user.id)
     revoked = revoke_other_sessions(session, user.id, None, now)
     session.flush()
     record(session, actor, "user.password_reset", at=now,

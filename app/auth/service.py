@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
-from app.auth.passwords import hash_password
+from app.auth.passwords import hash_password, require_strong
+from app.config import Settings
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import ApiToken, User
@@ -19,7 +20,8 @@ from app.models import ApiToken, User
 ROLES = ("operator", "supervisor", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 TOKEN_PREFIX = "tl_"
-MIN_PASSWORD = 12
+TOKEN_DAYS: int = Settings.model_fields["token_days"].default  # TEXTLINE_TOKEN_DAYS
+MAX_TOKEN_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,7 @@ def create_user(session: Session, username: str, role: str, password: str, *, ac
         raise Unprocessable(f"role must be one of {', '.join(ROLES)}")
     if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
         raise Unprocessable("username: letters, digits, '.' and '_' only, at most 64")
-    if len(password) < MIN_PASSWORD:
-        raise Unprocessable(f"password must be at least {MIN_PASSWORD} characters")
+    require_strong(password, user_inputs=(username,))
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict(f"user {username!r} already exists")
     user = User(username=username, role=role, password_hash=hash_password(password),
@@ -58,21 +59,24 @@ def hash_token(token: str) -> str:
 
 
 def create_token(session: Session, username: str, name: str, *, actor: str,
-                 expires_days: int | None = None) -> str:
-    """Return a new bearer token for the user; only its hash is kept."""
+                 expires_days: int = TOKEN_DAYS) -> str:
+    """Return a new bearer token for the user; only its hash is kept. Every token expires: a
+    forgotten one in a script or a laptop's history stops working on its own."""
+    if not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise Unprocessable(f"a token must expire in 1 to {MAX_TOKEN_DAYS} days "
+                            f"(default {TOKEN_DAYS}, TEXTLINE_TOKEN_DAYS)")
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"no user {username!r}; create it first with `textline user add`")
     if not user.active:
         raise Conflict(f"user {username!r} is disabled; `textline user enable` it first")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+    expires = utcnow() + timedelta(days=expires_days)
     session.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token),
                          expires_at=expires))
     session.flush()
     record(session, actor, "token.created",
-           data={"username": username, "name": name,
-                 "expires_at": expires.isoformat() if expires else None})
+           data={"username": username, "name": name, "expires_at": expires.isoformat()})
     return token
 
 

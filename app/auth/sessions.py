@@ -1,4 +1,4 @@
-"""Dashboard logins: password checks with lockout, server-side sessions, CSRF tokens.
+"""Dashboard logins: password checks, server-side sessions, CSRF tokens.
 
 Services flush and never commit. Only the SHA-256 of a session id is stored, so the table is
 useless to whoever reads it; logging out revokes the row, so a stolen cookie dies with it.
@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
-from app.auth.passwords import hash_password, needs_rehash, verify_password
-from app.auth.service import MIN_PASSWORD, Principal
+from app.auth.passwords import hash_password, needs_rehash, require_strong, verify_password
+from app.auth.service import Principal
 from app.errors import Unprocessable
 from app.models import User, WebSession
 
@@ -27,63 +27,53 @@ SESSION_LIFETIME = timedelta(hours=14)
 IDLE_TIMEOUT = timedelta(hours=4)
 TOUCH_EVERY = timedelta(minutes=1)
 
-# After LOCK_AFTER consecutive failures the account locks for 1 minute, doubling with each
-# further failure up to an hour. A correct password does not open a locked account.
-LOCK_AFTER = 5
-MAX_LOCK = timedelta(hours=1)
-
 
 def hash_session_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def lock_duration(failures: int) -> timedelta | None:
-    if failures < LOCK_AFTER:
-        return None
-    return min(timedelta(minutes=2 ** min(failures - LOCK_AFTER, 10)), MAX_LOCK)
-
-
 @dataclass(frozen=True)
 class LoginResult:
-    user: User | None
-    outcome: str  # ok | invalid | locked
-    retry_after: timedelta | None = None
+    user: User | None  # only when signed in
+    outcome: str  # ok | invalid
+    user_id: int | None = None  # the user the username names, signed in or not
 
 
 def authenticate(session: Session, username: str, password: str, now: datetime) -> LoginResult:
-    """Check a username and password, counting failures and locking the account after too many.
+    """Check a username and password. Failures never lock the account (app/auth/limits.py makes
+    the one who fails wait instead); a count of failures since the last success is kept for
+    supervisors to see.
 
-    The username tried is audited only when it names a real user: people type passwords into
-    the username box, and the audit log must not collect them.
+    An unknown user, a disabled one, one locked by an administrator (locked_until) and a wrong
+    password all cost one Argon2 check and all answer "invalid": neither the words nor the time
+    taken tell a stranger which usernames exist or which are locked. The username tried is
+    audited only when it names a real user: people type passwords into the username box, and
+    the audit log must not collect them.
     """
     user = session.execute(
         select(User).where(User.username == username[:64]).with_for_update(key_share=True)
     ).scalar_one_or_none()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        record(session, user.username, "auth.login_refused", at=now,
-               data={"reason": "locked", "until": user.locked_until.isoformat()})
-        return LoginResult(None, "locked", user.locked_until - now)
     ok = verify_password(user.password_hash if user else None, password)
     if user is None:
         record(session, "anonymous", "auth.login_failed", at=now, data={"reason": "unknown user"})
         return LoginResult(None, "invalid")
-    if not ok or not user.active:
-        user.failed_logins += 1
-        lock = lock_duration(user.failed_logins)
-        data: dict[str, object] = {"reason": "inactive" if ok else "wrong password",
-                                   "failures": user.failed_logins}
-        if lock is not None:
-            user.locked_until = now + lock
+    locked = user.locked_until is not None and user.locked_until > now
+    if not ok or not user.active or locked:
+        if not ok:
+            user.failed_logins += 1
+        data: dict[str, object] = {
+            "reason": "wrong password" if not ok else "inactive" if not user.active else "locked",
+            "failures": user.failed_logins}
+        if locked and user.locked_until is not None:
             data["locked_until"] = user.locked_until.isoformat()
         session.flush()
         record(session, user.username, "auth.login_failed", at=now, data=data)
-        return LoginResult(None, "invalid")
+        return LoginResult(None, "invalid", user.id)
     user.failed_logins = 0
-    user.locked_until = None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.flush()
-    return LoginResult(user, "ok")
+    return LoginResult(user, "ok", user.id)
 
 
 def start_session(session: Session, user: User, now: datetime, user_agent: str | None) -> str:
@@ -160,10 +150,9 @@ def change_password(session: Session, user_id: int, current: str, new: str, conf
         raise Unprocessable("the current password is not right")
     if new != confirm:
         raise Unprocessable("the two new passwords differ")
-    if len(new) < MIN_PASSWORD:
-        raise Unprocessable(f"the new password must be at least {MIN_PASSWORD} characters")
     if new == current:
         raise Unprocessable("the new password must differ from the current one")
+    require_strong(new, user_inputs=(user.username,), what="new password")
     user.password_hash = hash_password(new)
     user.must_change_password = False
     revoked = revoke_other_sessions(session, user.id, keep_session_id, now)

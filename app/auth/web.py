@@ -1,4 +1,4 @@
-"""The dashboard's login: cookie sessions, CSRF checks, lockout, logout, password change.
+"""The dashboard's login: cookie sessions, CSRF checks, sign-in limits, logout, password change.
 
 The session cookie is HttpOnly, SameSite=Lax, and Secure (with the __Host- prefix) whenever
 TEXTLINE_PUBLIC_URL is https. Every unsafe request made with the cookie carries a CSRF token
@@ -8,10 +8,8 @@ the JSON API.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +19,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.auth import limits
 from app.auth import sessions as svc
 from app.auth.service import Principal
 from app.bootstrap import ensure_secret_key
+from app.client_address import client_address
 from app.db import unit_of_work, utcnow
 from app.errors import AppError, Forbidden
 from app.runtime import Runtime
@@ -158,34 +158,11 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-class LoginThrottle:
-    """A growing delay for repeated failures from one address, on top of the account lockout,
-    so that spraying one password across many usernames is slow too."""
-
-    WINDOW = 900.0
-
-    def __init__(self, base_delay: float = 0.5, max_delay: float = 8.0) -> None:
-        self._failures: dict[str, tuple[int, float]] = {}
-        self.base_delay, self.max_delay = base_delay, max_delay
-
-    def delay(self, client: str) -> float:
-        count, first = self._failures.get(client, (0, 0.0))
-        if time.monotonic() - first > self.WINDOW or count < 3:
-            return 0.0
-        return min(self.base_delay * 2 ** (count - 3), self.max_delay)
-
-    def failed(self, client: str) -> None:
-        now = time.monotonic()
-        if len(self._failures) > 10_000:
-            self._failures = {k: v for k, v in self._failures.items()
-                              if now - v[1] <= self.WINDOW}
-        count, first = self._failures.get(client, (0, now))
-        if now - first > self.WINDOW:
-            count, first = 0, now
-        self._failures[client] = (count + 1, first)
-
-    def succeeded(self, client: str) -> None:
-        self._failures.pop(client, None)
+def request_address(request: Request) -> str:
+    """The client's address, through the proxies TEXTLINE_TRUSTED_PROXIES names."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.getlist("x-forwarded-for"),
+                          _rt(request).settings.proxy_networks)
 
 
 def _login_form(request: Request, *, error: str | None = None, status: int = 200,
@@ -207,6 +184,18 @@ def login_page(request: Request, next: str = "/", bye: int = 0) -> Response:
                        notice="You are signed out." if bye else None)
 
 
+BUSY = "The server is busy signing others in. Please try again in a moment."
+WRONG = "Wrong username or password."
+
+
+def _wait_message(seconds: int) -> str:
+    when = f"{seconds} second{'s' if seconds != 1 else ''}"
+    if seconds >= 90:
+        when = f"{round(seconds / 60)} minutes"
+    return (f"Too many failed sign-ins with this username from here. Try again in {when}, "
+            "or ask a supervisor to clear it on the dashboard's Accounts page.")
+
+
 @router.post("/login")
 async def login_submit(request: Request, username: str = Form(""), password: str = Form(""),
                        csrf_token: str = Form(""), next: str = Form("/")) -> Response:
@@ -216,32 +205,42 @@ async def login_submit(request: Request, username: str = Form(""), password: str
                                                       csrf_token):
         return _login_form(request, status=400, next_path=next_path, username=username,
                            error="The sign-in form had expired. Please try again.")
-    throttle: LoginThrottle = request.app.state.login_throttle
-    client = request.client.host if request.client else "unknown"
+    slots: limits.HashSlots = request.app.state.hash_slots
+    if not slots.take():  # before any work: a flood past the bound costs nothing more
+        response = _login_form(request, status=429, next_path=next_path, username=username,
+                               error=BUSY)
+        response.headers["Retry-After"] = "1"
+        return response
+    name = username.strip()[:64]
+    key = limits.pair_key(signing_key(request), request_address(request), name)
     rt = _rt(request)
     user_agent = request.headers.get("user-agent")
 
-    def work() -> tuple[svc.LoginResult, str | None]:
+    def work() -> tuple[int, svc.LoginResult | None, str | None]:
+        now = utcnow()
         with unit_of_work(rt.sessions) as session:
-            result = svc.authenticate(session, username.strip(), password, utcnow())
-            token = None
-            if result.user is not None:
-                token = svc.start_session(session, result.user, utcnow(), user_agent)
-            return result, token
+            wait = limits.seconds_to_wait(session, key, now)
+            if wait:
+                return wait, None, None
+            result = svc.authenticate(session, name, password, now)
+            if result.user is None:
+                limits.failed(session, key, result.user_id, now)
+                return 0, result, None
+            limits.succeeded(session, key)
+            return 0, result, svc.start_session(session, result.user, now, user_agent)
 
-    result, token = await run_in_threadpool(work)
-    if token is None or result.user is None:
-        throttle.failed(client)
-        await asyncio.sleep(throttle.delay(client))
-        if result.outcome == "locked" and result.retry_after is not None:
-            minutes = max(1, round(result.retry_after.total_seconds() / 60))
-            error = (f"Too many failed attempts: this account is locked for about {minutes} "
-                     f"minute{'s' if minutes != 1 else ''}. A supervisor can help.")
-        else:
-            error = "Wrong username or password."
+    try:
+        wait, result, token = await run_in_threadpool(work)
+    finally:
+        slots.give_back()
+    if wait:
+        response = _login_form(request, status=429, next_path=next_path, username=username,
+                               error=_wait_message(wait))
+        response.headers["Retry-After"] = str(wait)
+        return response
+    if token is None or result is None or result.user is None:
         return _login_form(request, status=401, next_path=next_path, username=username,
-                           error=error)
-    throttle.succeeded(client)
+                           error=WRONG)
     target = "/password" if result.user.must_change_password else next_path
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(session_cookie(request), token, httponly=True, samesite="lax",

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from app.auth import web
+from app.auth import limits, web
 from app.dashboard import case_view, pages, simulator, sse
 from app.dashboard.presence import Presence
 from app.dashboard.render import STATIC, Pages
@@ -21,7 +21,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.state.runtime.events.add_listener(presence.on_event)
     app.state.presence = presence
     app.state.stream_limit = StreamLimit(app.state.runtime.settings.max_streams_per_user)
-    app.state.login_throttle = web.LoginThrottle()
+    app.state.hash_slots = limits.HashSlots()
     app.state.session_principal = web.session_principal
     for module in (web, pages, case_view, simulator, sse):
         app.include_router(module.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import io
 import json
 import os
@@ -37,7 +38,7 @@ def test_export_to_a_file_is_masked_and_audited(app, client, database_url, tmp_p
     [row] = [json.loads(line) for line in out.read_text().splitlines()]
     assert row["id"] == case_id and row["reporter_phone"] == "+44770090****"
     [event] = audits(app, "export.created")
-    assert event.actor == "cli" and event.data["via"] == "cli"
+    assert event.actor == f"cli:{getpass.getuser()}" and event.data["via"] == "cli"
 
 
 def test_export_with_personal_data_needs_a_reason(app, client, database_url):

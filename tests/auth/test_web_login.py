@@ -1,4 +1,5 @@
-"""Dashboard sign-in: cookie flags, wrong passwords, lockout, logout, one-time passwords."""
+"""Dashboard sign-in: cookie flags, wrong passwords, logout, one-time passwords (the limits on
+failed sign-ins: tests/security/test_login_throttle.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from app.auth.sessions import LOCK_AFTER, lock_duration
 from app.db import unit_of_work, utcnow
 from app.models import AuditEvent, User, WebSession
 from tests.dashboard.signin import PASSWORD, add_user, page_csrf, post_login, sign_in
@@ -72,51 +72,6 @@ def test_wrong_password_and_unknown_user_look_the_same(app, client):
     assert [e.actor for e in events] == ["alice", "anonymous"]
     # A password typed into the username box must not end up in the audit log.
     assert all("nobody" not in str(e.data) for e in events)
-
-
-def test_lockout_after_repeated_failures_even_with_the_right_password(app, client):
-    from app.auth.web import LoginThrottle
-
-    app.state.login_throttle = LoginThrottle(base_delay=0.0)
-    add_user(app, "alice")
-    for _ in range(LOCK_AFTER):
-        assert post_login(client, "alice", "wrong-password-123").status_code == 401
-    locked = post_login(client, "alice", PASSWORD)
-    assert locked.status_code == 401
-    assert "locked" in locked.text
-    assert "__Host-textline=" not in _set_cookie(locked)
-    # Once the lock has run out, the right password works and the count starts again.
-    with unit_of_work(app.state.sessions) as s:
-        s.execute(update(User).values(locked_until=utcnow() - timedelta(seconds=1)))
-    app.state.login_throttle.succeeded("testclient")
-    ok = post_login(client, "alice", PASSWORD)
-    assert ok.status_code == 303
-    with unit_of_work(app.state.sessions) as s:
-        user = s.execute(select(User)).scalar_one()
-        assert user.failed_logins == 0 and user.locked_until is None
-
-
-def test_lock_grows_with_each_failure_up_to_an_hour():
-    assert lock_duration(LOCK_AFTER - 1) is None
-    assert lock_duration(LOCK_AFTER) == timedelta(minutes=1)
-    assert lock_duration(LOCK_AFTER + 1) == timedelta(minutes=2)
-    assert lock_duration(LOCK_AFTER + 3) == timedelta(minutes=8)
-    assert lock_duration(LOCK_AFTER + 50) == timedelta(hours=1)
-
-
-def test_throttle_delays_repeated_failures_from_one_address():
-    from app.auth.web import LoginThrottle
-
-    throttle = LoginThrottle()
-    delays = []
-    for _ in range(6):
-        throttle.failed("10.0.0.1")
-        delays.append(throttle.delay("10.0.0.1"))
-    assert delays[:2] == [0.0, 0.0]
-    assert delays[2:] == sorted(delays[2:]) and delays[-1] > delays[2] > 0
-    assert throttle.delay("10.0.0.2") == 0.0
-    throttle.succeeded("10.0.0.1")
-    assert throttle.delay("10.0.0.1") == 0.0
 
 
 def test_login_needs_its_csrf_token(app, client):

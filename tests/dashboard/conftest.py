@@ -55,7 +55,6 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LiveServe
 
     Parametrised indirectly with a dict, it overrides those settings."""
     from app import migrate
-    from app.auth.web import LoginThrottle
     from app.config import Settings
     from app.main import create_app
     from app.sms.worker import OutboxWorker
@@ -69,7 +68,6 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LiveServe
                         secret_key="browser-test-secret-0123456789",
                         **getattr(request, "param", {}))
     app = create_app(settings)
-    app.state.login_throttle = LoginThrottle(base_delay=0.0)
     worker = OutboxWorker(app.state.runtime, poll=0.2)
     # Open event streams would hold a graceful shutdown forever: give them a second.
     with live_server(app, port, graceful_seconds=1):
