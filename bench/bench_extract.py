@@ -52,6 +52,7 @@ def extractors(gazetteer: Any) -> dict[str, Callable[[str], Any]]:
         ("age", "extract_age"),
         ("immediacy", "extract_immediacy"),
         ("risk", "extract_risks"),
+        ("reader", "read_account"),
     ):
         try:
             fn = getattr(importlib.import_module(f"app.conversation.extract.{module}"), name)

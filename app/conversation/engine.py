@@ -76,6 +76,8 @@ class Readers:
     conversation_risks: Callable[[tuple[Concept, ...], bool | None], tuple[Risk, ...]] = (
         lambda concepts, child: ()
     )
+    # The learned second reader: whether one text reads as an emergency.
+    read_account: Callable[[str], tuple[Concept, ...]] = lambda text: ()
 
     @classmethod
     def default(cls) -> Readers:
@@ -84,6 +86,7 @@ class Readers:
         from app.conversation.extract.immediacy import extract_immediacy
         from app.conversation.extract.intent import detect_intents
         from app.conversation.extract.location import extract_location, resolve_choice
+        from app.conversation.extract.reader import read_account
         from app.conversation.extract.risk import extract_risks
 
         return cls(
@@ -95,6 +98,7 @@ class Readers:
             detect_intents,
             lambda text: read(text).concepts,
             conversation_risks,
+            read_account,
         )
 
 
@@ -229,7 +233,7 @@ class Engine:
                     text, answering=state.conversation == ASKING_IMMEDIACY
                 ),
                 risks=tuple(r.extract_risks(text)),
-                concepts=tuple(r.read_concepts(text)),
+                concepts=(*r.read_concepts(text), *r.read_account(text)),
             ),
             choice,
         )

@@ -41,6 +41,7 @@ class DispatchFacts:
     concern: str | None = None  # the words of a worry no indicator names ("looks scared")
     help_present: str | None = None  # someone responsible is with them ("staff are with him")
     harmless: str | None = None  # the texter says it is harmless ("its just a video")
+    reads_as_emergency: str | None = None  # the learned reader's words (extract/reader.py)
 
     @classmethod
     def from_facts(
@@ -67,6 +68,9 @@ class DispatchFacts:
             concern=next((c.evidence for c in facts.concepts if c.name == "concern"), None),
             help_present=next((c.evidence for c in facts.concepts if c.name == "in_hand"), None),
             harmless=next((c.evidence for c in facts.concepts if c.name == "harmless"), None),
+            reads_as_emergency=next(
+                (c.evidence for c in facts.concepts if c.name == "reads_as_emergency"), None
+            ),
         )
 
     def evidence_for(self, indicator: str) -> str | None:
@@ -195,6 +199,11 @@ def match(when: Conditions, facts: DispatchFacts) -> list[str] | None:
         if (facts.concern is not None) != when.concern:
             return None
         reasons.append(f"concern: '{facts.concern}'" if facts.concern else "no concern in words")
+    if when.reads_as_emergency is not None:
+        if (facts.reads_as_emergency is not None) != when.reads_as_emergency:
+            return None
+        if facts.reads_as_emergency:
+            reasons.append(f"reads as an emergency: '{facts.reads_as_emergency}'")
     if when.help_present is not None:
         if (facts.help_present is not None) != when.help_present:
             return None

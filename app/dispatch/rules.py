@@ -63,6 +63,7 @@ class Conditions(_Strict):
     concern: bool | None = None
     help_present: bool | None = None
     harmless: bool | None = None
+    reads_as_emergency: bool | None = None
     time_between: tuple[dt.time, dt.time] | None = None
     any_of: tuple[Conditions, ...] | None = None
     all_of: tuple[Conditions, ...] | None = None

@@ -72,9 +72,9 @@ def test_set_aside_corpus() -> None:
     it guards against losing ground. It is below the aim (95% and no missed 999); the misses
     are not tuned away here, or the part would stop measuring anything."""
     t, text = _play(SET_ASIDE)
-    assert len(t.missed_999) <= 54, text
-    assert len(t.over_999) <= 54, text
-    assert t.pct >= 88.9, text
+    assert len(t.missed_999) <= 33, text
+    assert len(t.over_999) <= 57, text
+    assert t.pct >= 90.0, text
 
 
 def test_shared_corpus() -> None:

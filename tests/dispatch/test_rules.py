@@ -173,6 +173,7 @@ def test_builtin_is_the_default_and_ships_beside_the_code() -> None:
         "severe-now",
         "child-at-risk-now",
         "child-now-concern",
+        "reads-as-emergency",
         "child-safeguarding",
         "now-or-recent",
         "routine",
