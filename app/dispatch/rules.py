@@ -205,6 +205,11 @@ class Rules:
     rules: tuple[Rule, ...]
     source: str
 
+    @property
+    def queues(self) -> tuple[str, ...]:
+        """Every queue a rule routes to, in the file's order: the queues operators watch."""
+        return tuple(dict.fromkeys(rule.then.queue for rule in self.rules))
+
 
 _KNOWN_FIELDS = sorted(
     {*Conditions.model_fields, *Outcome.model_fields, *Rule.model_fields, *_File.model_fields}
