@@ -72,6 +72,26 @@ class Case(Base):
     )
 
 
+class CaseDecision(Base):
+    """Every decision a case has had, in order: the dispatcher's and each person's override.
+
+    The case row holds the decision in force (what the queue, filters and figures read); these
+    rows keep the ones it replaced, so a stood-down 999 still shows what it was, who stood it
+    down and why. Retention redacts the texter's words in their reasons, as on the case row.
+    """
+
+    __tablename__ = "case_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(80))  # dispatcher | operator:<username>
+    decision: Mapped[str] = mapped_column(String(8))
+    queue: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(2))
+    rule: Mapped[str | None] = mapped_column(String(64))
+    reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+
+
 class Message(Base):
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(primary_key=True)

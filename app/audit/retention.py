@@ -3,7 +3,7 @@
 What goes, per case: every message body (the texter's, the bot's, operators' replies and internal
 notes, which quote the texter freely) and media links; the texter's words inside the facts (the
 location as typed, the age as typed, the evidence for each risk and concept) and the quoted parts of the
-dispatch reasons; the engine's conversation state; the phone number in the case's outbox rows
+dispatch reasons, in the decision in force and in every earlier one (case_decisions); the engine's conversation state; the phone number in the case's outbox rows
 (a text's "to", the integration payload's copy of the case).
 
 What stays, so the figures are unchanged: every timestamp, the decision, queue, priority and rule,
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit.service import record
 from app.audit.textless import textless_decision, textless_reasons
 from app.db import unit_of_work
-from app.models import AuditEvent, Case, Message, Outbox, Reporter
+from app.models import AuditEvent, Case, CaseDecision, Message, Outbox, Reporter
 
 REDACTED = "[redacted]"
 PHONE_PREFIX = "redacted:"
@@ -99,6 +99,9 @@ def _redact_case(session: Session, case: Case, actor: str, now: datetime) -> int
     dispatch = (case.conversation_state or {}).get("dispatch")
     case.conversation_state = {"dispatch": textless_decision(dispatch)} if dispatch else {}
     case.decision_reasons = textless_reasons(case.decision_reasons) or None
+    for earlier in session.execute(
+            select(CaseDecision).where(CaseDecision.case_id == case.id)).scalars():
+        earlier.reasons = textless_reasons(earlier.reasons)
     for row in session.execute(select(Outbox).where(Outbox.case_id == case.id)).scalars():
         _redact_outbox(row)
     session.flush()

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.auth.service import Principal
+from app.cases import overrides
+from app.cases.decision_history import record_decision
 from app.dispatch.decide import Decision
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import Case, Message, Reporter, User
@@ -166,28 +168,30 @@ def add_note(session: Session, case_id: int, principal: Principal, body: str, *,
 
 
 def override_decision(session: Session, rt: Runtime, case_id: int, principal: Principal,
-                      decision: str, queue: str, reason: str, *, now: datetime) -> Case:
+                      decision: str, queue: str, reason: str, *, priority: str | None = None,
+                      now: datetime) -> Case:
     """A human's 999/101 decision. decision_by "operator:<name>" tells the dispatcher never to
-    move it back; the integration hears of it, and a new 999 texts the reporter its advice."""
+    move it back; the integration hears of it, and a new 999 texts the reporter its advice.
+    What an override must satisfy (known queue, fitting priority, who may stand a 999 down and
+    with what reason) is in app/cases/overrides.py."""
     if decision not in DECISIONS:
         raise Unprocessable("decision must be 999 or 101")
-    queue = _required_text(queue, "queue", MAX_QUEUE)
+    queue = overrides.check_queue(_required_text(queue, "queue", MAX_QUEUE),
+                                  overrides.routing_queues(rt))
+    asked_priority = overrides.check_priority(decision, priority)
     reason = _required_text(reason, "reason", MAX_REASON)
     case, _ = _open_case(session, case_id, "re-decided")
+    overrides.check_stand_down(case, principal, decision, reason)
     previous = {"decision": case.decision, "queue": case.queue, "priority": case.priority,
                 "by": case.decision_by, "rule": case.decision_rule}
-    if decision == "999":
-        priority = "P1"
-    elif case.decision == "101" and case.priority in ("P2", "P3"):
-        priority = case.priority
-    else:
-        priority = "P2"
+    priority = asked_priority or overrides.default_priority(case, decision)
     case.decision, case.queue, case.priority = decision, queue, priority
     case.decision_by = operator_author(principal)
     case.decision_rule = OVERRIDE_RULE
     case.decision_reasons = [reason]
     case.decision_at = now
     case.updated_at = now
+    record_decision(session, case)
     session.flush()
     record(session, principal.username, "decision.override", case_id=case.id,
            data={"previous": previous,

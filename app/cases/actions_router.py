@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.deps import require
 from app.auth.service import Principal
@@ -41,8 +41,15 @@ class NoteIn(_Strict):
 
 class DecisionIn(_Strict):
     decision: Literal["999", "101"]
-    queue: typed_text(actions.MAX_QUEUE)
-    reason: typed_text(actions.MAX_REASON)
+    queue: typed_text(actions.MAX_QUEUE) = Field(
+        description="one of the routing file's queues (the built-in file: emergency, "
+                    "safeguarding, general)")
+    reason: typed_text(actions.MAX_REASON) = Field(
+        description="kept in the audit log and the decision history; moving a 999 down to 101 "
+                    "needs at least 3 words and 15 characters")
+    priority: Literal["P1", "P2", "P3"] | None = Field(
+        None, description="P1 for a 999, P2 or P3 for a 101; left out, a 999 is P1 and a 101 "
+                          "keeps its 101 priority (else P2)")
 
 
 class CloseIn(_Strict):
@@ -96,13 +103,17 @@ def post_note(request: Request, case_id: CaseId, payload: NoteIn,
 
 
 @router.post("/cases/{case_id}/decision", response_model=CaseOut,
-             summary="Override the dispatcher's decision", responses=_err(404, 409, 422))
+             summary="Override the dispatcher's decision",
+             responses={**_err(404, 409, 422), 403: {"description": (
+                 "Role not allowed, or a 999 moved down to 101 by an operator who has not "
+                 "claimed the case")}})
 def post_decision(request: Request, case_id: CaseId, payload: DecisionIn,
                   principal: Operator) -> CaseOut:
     rt = _rt(request)
     with unit_of_work(rt.sessions) as session:
         actions.override_decision(session, rt, case_id, principal, payload.decision,
-                                  payload.queue, payload.reason, now=utcnow())
+                                  payload.queue, payload.reason, priority=payload.priority,
+                                  now=utcnow())
         out = get_case(session, case_id)
     rt.events.publish("case.updated", case_id, action="decision", by=principal.username)
     return out

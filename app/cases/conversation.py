@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.audit.textless import facts_summary, textless_decision
+from app.cases.decision_history import record_decision
 from app.conversation.engine import Engine, Step
 from app.conversation.state import DONE, State
 from app.dispatch.decide import Decision, DispatchFacts, decide, escalation_only
@@ -168,6 +169,7 @@ class ConversationIntake:
         case.decision, case.queue, case.priority = escalate.decision, escalate.queue, escalate.priority
         case.decision_by, case.decision_rule = "dispatcher", escalate.rule
         case.decision_reasons, case.decision_at = list(escalate.reasons), now
+        record_decision(session, case)
         session.flush()
         record(session, "dispatcher", "decision.made", case_id=case.id,
                data={**textless_decision(escalate.to_dict()), "previous": previous})

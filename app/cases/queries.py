@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from app.cases.decision_history import decision_history
 from app.cases.schemas import CaseOut, case_out
 from app.errors import BadRequest, NotFound
 from app.models import Case, Message, Reporter, User
@@ -88,4 +89,4 @@ def get_case(session: Session, case_id: int) -> CaseOut:
     messages = session.execute(
         select(Message).where(Message.case_id == case_id).order_by(Message.id)
     ).scalars().all()
-    return case_out(case, reporter, username, list(messages))
+    return case_out(case, reporter, username, list(messages), decision_history(session, case_id))

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.models import Case, Message, Reporter
+from app.models import Case, CaseDecision, Message, Reporter
 
 
 class StationOut(BaseModel):
@@ -38,6 +38,18 @@ class RiskOut(BaseModel):
 class DecisionOut(BaseModel):
     decision: Literal["999", "101"]
     queue: str
+    by: str
+    rule: str | None = None
+    reasons: list[str]
+    at: datetime
+
+
+class DecisionRecordOut(BaseModel):
+    """One decision the case has had: by "dispatcher" or "operator:<username>"."""
+
+    decision: Literal["999", "101"]
+    queue: str
+    priority: Literal["P1", "P2", "P3"] | None
     by: str
     rule: str | None = None
     reasons: list[str]
@@ -83,6 +95,8 @@ class CaseOut(BaseModel):
     closed_at: datetime | None
     outcome: str | None
     messages: list[MessageOut] | None = Field(default=None, description="only in GET /api/cases/{id}")
+    decisions: list[DecisionRecordOut] | None = Field(
+        default=None, description="every decision, oldest first; only in GET /api/cases/{id}")
 
 
 class CasePage(BaseModel):
@@ -96,8 +110,27 @@ def message_out(m: Message) -> MessageOut:
                       encoding=m.encoding, error=m.error)
 
 
+def decisions_out(case: Case, history: list[CaseDecision]) -> list[DecisionRecordOut]:
+    """The stored history, ending in the decision in force even where no row records it (a
+    case decided before the history was kept, or a row changed by hand)."""
+    out = [DecisionRecordOut(decision=d.decision, queue=d.queue, priority=d.priority or None,  # type: ignore[arg-type]
+                             by=d.by, rule=d.rule, reasons=list(d.reasons or []), at=d.at)
+           for d in history]
+    if not case.decision:
+        return out
+    current = DecisionRecordOut(
+        decision=case.decision, queue=case.queue or "", priority=case.priority,  # type: ignore[arg-type]
+        by=case.decision_by or "dispatcher", rule=case.decision_rule,
+        reasons=list(case.decision_reasons or []), at=case.decision_at or case.updated_at)
+    key = ("decision", "queue", "priority", "by", "rule")
+    if not out or any(getattr(out[-1], k) != getattr(current, k) for k in key):
+        out.append(current)
+    return out
+
+
 def case_out(case: Case, reporter: Reporter, assigned: str | None,
-             messages: list[Message] | None = None) -> CaseOut:
+             messages: list[Message] | None = None,
+             decisions: list[CaseDecision] | None = None) -> CaseOut:
     facts: dict[str, Any] = case.facts or {}
     loc = facts.get("location")
     location = None
@@ -130,4 +163,5 @@ def case_out(case: Case, reporter: Reporter, assigned: str | None,
         first_response_at=case.first_response_at, closed_at=case.closed_at,
         outcome=case.outcome,
         messages=[message_out(m) for m in messages] if messages is not None else None,
+        decisions=decisions_out(case, decisions) if decisions is not None else None,
     )

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.audit.service import record
 from app.auth.web import PageUser, check_csrf, page_user
-from app.cases import actions
+from app.cases import actions, overrides
 from app.cases.queries import get_case
 from app.dashboard.presence import Presence
 from app.dashboard.render import HERE, pages
@@ -66,12 +66,13 @@ def render_case(request: Request, user: PageUser, case_id: int, *, status: int =
     except NotFound:
         return pages(request).render("error.html", 404, user=user, title="No such case",
                                      message=f"There is no case {case_id}.")
-    queues = ["emergency", "general", "safeguarding"]
+    rt: Runtime = request.app.state.runtime
     done = None if error else DONE.get(request.query_params.get("done", ""))
     return pages(request).render(
         "case.html", status, user=user, error=error, error_form=form, draft=draft or {},
-        done=done, canned=canned_replies(), outcomes=OUTCOMES, queues=queues,
-        refresh_seconds=request.app.state.runtime.settings.dashboard_refresh_seconds, **ctx)
+        done=done, canned=canned_replies(), outcomes=OUTCOMES,
+        queues=overrides.routing_queues(rt), priorities=overrides.DECISION_PRIORITIES,
+        refresh_seconds=rt.settings.dashboard_refresh_seconds, **ctx)
 
 
 @router.get("/cases/{case_id}")
@@ -137,13 +138,14 @@ def note_form(request: Request, case_id: int = CaseId, body: str = Form(""),
 
 @router.post("/cases/{case_id}/decision")
 def decision_form(request: Request, case_id: int = CaseId, decision: str = Form(""),
-                  queue: str = Form(""), reason: str = Form(""), csrf_token: str = Form(""),
-                  user: PageUser = Operator) -> Response:
+                  queue: str = Form(""), priority: str = Form(""), reason: str = Form(""),
+                  csrf_token: str = Form(""), user: PageUser = Operator) -> Response:
     def work(session: Any, rt: Runtime) -> None:
         actions.override_decision(session, rt, case_id, user.principal, decision, queue, reason,
-                                  now=utcnow())
+                                  priority=priority, now=utcnow())
     return _act(request, user, case_id, csrf_token, "decision",
-                {"decision": decision, "queue": queue, "reason": reason}, work,
+                {"decision": decision, "queue": queue, "priority": priority, "reason": reason},
+                work,
                 ("case.updated", {"action": "decision", "by": user.principal.username}))
 
 

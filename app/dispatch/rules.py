@@ -27,7 +27,8 @@ DECISIONS = ("999", "101")
 PRIORITIES = ("P1", "P2", "P3")
 
 _CRS = re.compile(r"^[A-Z]{3}$")
-_QUEUE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_QUEUE = 32  # what a case's queue column holds
+_QUEUE = re.compile(rf"^[A-Za-z0-9_-]{{1,{MAX_QUEUE}}}$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -170,7 +171,8 @@ class Outcome(_Strict):
     @classmethod
     def _queue(cls, value: str) -> str:
         if not _QUEUE.match(value):
-            raise ValueError("must be a name of letters, digits, '_' or '-'")
+            raise ValueError(f"must be a name of letters, digits, '_' or '-', at most {MAX_QUEUE} "
+                             "characters")
         return value
 
     @field_validator("priority")
@@ -205,6 +207,11 @@ class Rules:
 
     rules: tuple[Rule, ...]
     source: str
+
+    @property
+    def queues(self) -> tuple[str, ...]:
+        """Every queue a rule routes to, in the file's order: the queues operators watch."""
+        return tuple(dict.fromkeys(rule.then.queue for rule in self.rules))
 
 
 _KNOWN_FIELDS = sorted(

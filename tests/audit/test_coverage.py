@@ -37,7 +37,7 @@ def test_every_kind_of_action_is_audited(app, client):
     client.post(f"/api/cases/{case_id}/messages", json={"body": "Officers are coming"}, headers=op)
     drain_once(app.state.runtime, batch=100)  # the worker sends what is queued
     client.post(f"/api/cases/{case_id}/decision",
-                json={"decision": "101", "queue": "general", "reason": "he has left"}, headers=op)
+                json={"decision": "101", "queue": "general", "reason": "he has left the station"}, headers=op)
     client.post(f"/api/cases/{case_id}/close", json={"outcome": "attended"}, headers=op)
     day = utcnow().astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%d")
     assert client.get("/api/exports/audit.csv", params={"from": day, "to": day},

@@ -183,6 +183,7 @@ def test_999_down_to_101_needs_a_human_and_records_what_it_was(app, client, alic
     update_case(app, case_id, decision="999", queue="emergency", priority="P1",
                 decision_by="dispatcher", decision_rule="now_severe",
                 decision_reasons=["happening now"], decision_at=utcnow())
+    assert claim(client, case_id, alice).status_code == 200  # a 999 stands down by its holder
     resp = decide(client, case_id, alice, decision="101", queue="general",
                   reason="spoke to caller: it happened yesterday")
     assert resp.status_code == 200
@@ -230,7 +231,7 @@ def test_invalid_override_is_422_and_changes_nothing(app, client, alice, payload
 
 def test_override_limits_are_inclusive(app, client, alice):
     case_id = open_case(client, app)
-    resp = decide(client, case_id, alice, queue="q" * 32, reason="r" * 500)
+    resp = decide(client, case_id, alice, queue="general", reason="r" * 500)
     assert resp.status_code == 200
 
 
@@ -371,6 +372,7 @@ def test_the_dispatcher_does_not_move_a_human_decision_back(app, client, alice):
     auto = load_case(app, case_id)
     assert (auto.decision, auto.priority) == ("999", "P1")
     assert not auto.decision_by.startswith("operator:")
+    assert claim(client, case_id, alice).status_code == 200
     resp = decide(client, case_id, alice, decision="101", queue="general",
                   reason="spoke to caller: it was a toy, and yesterday")
     assert resp.json()["priority"] == "P2"

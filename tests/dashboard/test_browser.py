@@ -343,3 +343,50 @@ def test_keyboard_only_and_fits_a_1366_by_768_screen(browser, live, contexts):
     box = page.locator("#reply-body").bounding_box()
     assert box is not None and box["y"] + box["height"] <= 768, "reply box below the fold"
     no_problems(page)
+
+
+def test_overriding_a_999_from_the_case_page(browser, live, contexts):
+    from playwright.sync_api import expect
+
+    add_user(live.app, "alice")
+    texter(live, "+447700900601", "man with a knife on platform 4 at leeds, happening now")
+    page = signed_in_page(browser, live, "alice", contexts)
+    page.locator("#queue-rows a").first.click()
+    page.wait_for_url(re.compile(r"/cases/\d+$"))
+    expect(page.locator("#live-facts .decision")).to_contain_text("999 · emergency · P1")
+    page.locator("#decision summary").click()
+    # The queues are the routing file's, and the priorities follow the decision.
+    queues = page.locator("#dec-queue option").all_inner_texts()
+    assert queues == ["emergency", "safeguarding", "general"]
+    expect(page.locator("#dec-priority")).to_have_value("P1")
+    page.select_option("#dec-decision", "101")
+    expect(page.locator("#dec-priority")).to_have_value("P2")
+    expect(page.locator("#dec-priority option[value=P1]")).to_be_disabled()
+    page.select_option("#dec-queue", "general")
+    page.select_option("#dec-priority", "P3")
+    page.fill("#dec-reason", "x")
+    page.locator("#decision button[type=submit]").click()
+    # Not hers to stand down until she claims it; what she chose is kept.
+    expect(page.locator("#decision-error")).to_contain_text("claim the case first")
+    expect(page.locator("#dec-decision")).to_have_value("101")
+    expect(page.locator("#dec-priority")).to_have_value("P3")
+    page.locator("#claim button").click()
+    expect(page.locator(".done")).to_have_text("The case is yours.")
+
+    page.locator("#decision summary").click()
+    page.select_option("#dec-decision", "101")
+    page.select_option("#dec-queue", "general")
+    page.fill("#dec-reason", "x")
+    page.locator("#decision button[type=submit]").click()
+    expect(page.locator("#decision-error")).to_contain_text("at least 3 words")
+    page.fill("#dec-reason", "spoke to caller: it was a toy, and yesterday")
+    page.locator("#decision button[type=submit]").click()
+    expect(page.locator(".done")).to_have_text("Decision overridden.")
+    expect(page.locator("#live-facts .decision")).to_contain_text("101 · general · P2")
+    earlier = page.locator("#decision-history li")
+    expect(earlier).to_have_count(1)
+    expect(earlier.first).to_contain_text("999 · emergency · P1")
+    expect(earlier.first).to_contain_text("by dispatcher")
+    assert page.evaluate(UNLABELLED) == []
+    # The refused posts were answered 403 and 422, which the browser reports; nothing else.
+    assert [p for p in page.problems if "status of 403" not in p and "status of 422" not in p] == []

@@ -228,6 +228,8 @@ BROKEN = [
     (rule_x("{any_of: [now]}"), ["rule 'x'", "any_of must list mappings"]),
     (rule_x("[child]"), ["rule 'x'", "when must be a mapping"]),
     (rule_x("{child: true}", "{decision: '101', queue: a b, priority: P2}"), ["queue must"]),
+    (rule_x("{child: true}", "{decision: '101', queue: " + "q" * 33 + ", priority: P2}"),
+     ["queue must", "at most 32"]),
     (
         rule_x("{child: true}", "{decision: '999', queue: e, priority: P2}"),
         ["rule 'x'", "999", "P1"],

@@ -216,6 +216,25 @@
     });
   }
 
+  // The override form offers only the priorities that fit the chosen decision (the server
+  // refuses the others), moving the choice to the first that fits when the decision changes.
+  function decisionForm() {
+    const decision = document.getElementById("dec-decision");
+    const priority = document.getElementById("dec-priority");
+    if (!decision || !priority) return;
+    const fit = () => {
+      const options = Array.from(priority.options);
+      options.forEach((o) => { o.disabled = o.dataset.decision !== decision.value; });
+      const chosen = priority.selectedOptions[0];
+      if (!chosen || chosen.disabled) {
+        const first = options.find((o) => !o.disabled);
+        if (first) priority.value = first.value;
+      }
+    };
+    decision.addEventListener("change", fit);
+    fit();
+  }
+
   function casePage() {
     const root = document.getElementById("case");
     const caseId = Number(root.dataset.caseId);
@@ -223,6 +242,7 @@
     const viewers = document.getElementById("viewers");
     const names = document.getElementById("viewer-names");
     replyBox();
+    decisionForm();
     const scrollDown = () => {
       const list = document.getElementById("messages");
       if (list) list.scrollTop = list.scrollHeight;
