@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from app.audit.exports import MEDIA_TYPES, build_request, record_export, stream
+from app.audit.exports import MEDIA_TYPES, ExportRequest, begin, build_request, record_export
 from app.audit.service import verify
 from app.auth.deps import require
 from app.auth.service import Principal
 from app.db import unit_of_work
+from app.errors import Forbidden
 
 router = APIRouter(tags=["audit"])
 ERRORS = {401: {"description": "No credentials"}, 403: {"description": "Not a supervisor"}}
@@ -35,6 +37,8 @@ def audit_verify(request: Request, _: Principal = Depends(require("supervisor"))
     "/api/exports/{kind}.{fmt}",
     response_class=StreamingResponse,
     responses={**ERRORS, 400: {"description": "Bad range, or personal data asked without a reason"},
+               403: {"description": "Not a supervisor, or personal data asked with the "
+                                    "dashboard's cookie instead of a token"},
                200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["ndjson"]: {}},
                      "description": "The rows, streamed"}},
 )
@@ -50,14 +54,27 @@ def export(
     reason: str | None = Query(None, max_length=500, description="why, when include_pii"),
     principal: Principal = Depends(require("supervisor")),
 ) -> StreamingResponse:
+    if principal.via == "session" and (include_pii or (reason or "").strip()):
+        # A browser sends its cookie with any link another site makes it follow; a GET cannot
+        # carry the CSRF token, so with the cookie only the masked export is served here.
+        raise Forbidden(SESSION_PII)
     rt = request.app.state.runtime
     req = build_request(kind, fmt, start, end, rt.settings.tz, include_pii=include_pii,
                         reason=reason)
+    body = begin(request.app.state.read_sessions, req)
     with unit_of_work(request.app.state.sessions) as session:
         record_export(session, principal.username, req, via="api")
+    return export_response(req, body)
+
+
+SESSION_PII = ("unmasked exports with the dashboard's session go through the export form on "
+               "/supervisor (a POST with its CSRF token); an API token may ask here")
+
+
+def export_response(req: ExportRequest, body: Iterator[bytes]) -> StreamingResponse:
     # A sync iterator: Starlette runs each step in a worker thread, off the event loop.
     return StreamingResponse(
-        stream(request.app.state.read_sessions, req), media_type=MEDIA_TYPES[fmt],
+        body, media_type=MEDIA_TYPES[req.fmt],
         headers={"Content-Disposition": f'attachment; filename="{req.filename}"',
                  "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )
