@@ -38,7 +38,7 @@ class ProgressBar:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from app.audit.exports import begin, build_request, count_rows, record_export
+    from app.audit.exports import ExportFailed, begin, build_request, count_rows, record_export
     from app.cli import CliError, _settings, cli_actor
     from app.db import make_engine, make_sessionmaker, unit_of_work
     from app.errors import AppError
@@ -57,7 +57,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     err: Any = sys.stderr
     bar = ProgressBar(count_rows(factory, req), err) if err.isatty() else None
     # What can fail at the start (the first query, the file) fails before the export is recorded.
-    body = begin(factory, req, bar.advance if bar else None)
+    try:
+        body = begin(factory, req, bar.advance if bar else None)
+    except ExportFailed as exc:
+        why = str(exc.__cause__).splitlines()[0] if exc.__cause__ else ""
+        raise CliError(f"{exc.message} ({why})" if why else exc.message) from None
     try:
         out = open(args.output, "wb") if args.output else sys.stdout.buffer
     except OSError as exc:

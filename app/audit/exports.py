@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -30,8 +29,6 @@ from app.audit.service import record
 from app.errors import AppError, BadRequest
 from app.logs import mask_phone, mask_phones_in
 from app.models import AuditEvent, Case, Message, Reporter, User
-
-log = logging.getLogger("textline.exports")
 
 KINDS = ("cases", "messages", "audit")
 FORMATS = ("csv", "ndjson")
@@ -313,8 +310,7 @@ def begin(factory: sessionmaker[Session], req: ExportRequest,
     chunks = encode(req, iter_rows(factory, req), on_rows)
     try:
         ready = list(islice(chunks, 2 if req.fmt == "csv" else 1))  # (the CSV header and) batch one
-    except SQLAlchemyError:
-        log.exception("export of %s could not be read", req.kind)
+    except SQLAlchemyError as exc:
         raise ExportFailed("the database could not read the export: nothing was exported or "
-                           "recorded; try again, or tell the administrator") from None
+                           "recorded; try again, or tell the administrator") from exc
     return chain(ready, chunks)

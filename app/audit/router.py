@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Literal
 
@@ -9,13 +10,21 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from app.audit.exports import MEDIA_TYPES, ExportRequest, begin, build_request, record_export
+from app.audit.exports import (
+    MEDIA_TYPES,
+    ExportFailed,
+    ExportRequest,
+    begin,
+    build_request,
+    record_export,
+)
 from app.audit.service import verify
 from app.auth.deps import require
 from app.auth.service import Principal
 from app.db import unit_of_work
 from app.errors import Forbidden
 
+log = logging.getLogger("textline.exports")
 router = APIRouter(tags=["audit"])
 ERRORS = {401: {"description": "No credentials"}, 403: {"description": "Not a supervisor"}}
 
@@ -61,10 +70,20 @@ def export(
     rt = request.app.state.runtime
     req = build_request(kind, fmt, start, end, rt.settings.tz, include_pii=include_pii,
                         reason=reason)
-    body = begin(request.app.state.read_sessions, req)
+    body = begin_export(request, req)
     with unit_of_work(request.app.state.sessions) as session:
         record_export(session, principal.username, req, via="api")
     return export_response(req, body)
+
+
+def begin_export(request: Request, req: ExportRequest) -> Iterator[bytes]:
+    """begin(): the first batch read now; a read the database refuses is logged for the
+    administrator and answered 503 (ExportFailed) with nothing recorded."""
+    try:
+        return begin(request.app.state.read_sessions, req)
+    except ExportFailed as exc:
+        log.error("export of %s could not be read", req.kind, exc_info=exc.__cause__)
+        raise
 
 
 SESSION_PII = ("unmasked exports with the dashboard's session go through the export form on "

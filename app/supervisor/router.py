@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from app.audit.exports import NEEDS_REASON, begin, build_request, record_export
-from app.audit.router import export_response
+from app.audit.exports import NEEDS_REASON, build_request, record_export
+from app.audit.router import begin_export, export_response
 from app.auth.web import PageUser, check_csrf, page_user
 from app.dashboard.render import Pages
 from app.db import unit_of_work, utcnow
@@ -152,7 +152,7 @@ def supervisor_export(
     try:
         req = build_request(kind, fmt, start, end, request.app.state.runtime.settings.tz,
                             include_pii=choices.include_pii, reason=choices.reason)
-        body = begin(request.app.state.read_sessions, req)  # the first batch, before the record
+        body = begin_export(request, req)  # the first batch, read before the record
     except AppError as exc:
         message = PII_NEEDS_REASON if exc.message == NEEDS_REASON else _sentence(exc.message)
         return _render(request, user, start, end, exc.status_code, export_error=message,
