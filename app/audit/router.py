@@ -48,6 +48,8 @@ def audit_verify(request: Request, _: Principal = Depends(require("supervisor"))
     responses={**ERRORS, 400: {"description": "Bad range, or personal data asked without a reason"},
                403: {"description": "Not a supervisor, or personal data asked with the "
                                     "dashboard's cookie instead of a token"},
+               503: {"description": "The database could not read the first rows; nothing was "
+                                    "exported or recorded"},
                200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["ndjson"]: {}},
                      "description": "The rows, streamed"}},
 )
