@@ -155,7 +155,8 @@ def supervisor_export(
         body = begin_export(request, req)  # the first batch, read before the record
     except AppError as exc:
         message = PII_NEEDS_REASON if exc.message == NEEDS_REASON else _sentence(exc.message)
-        return _render(request, user, start, end, exc.status_code, export_error=message,
+        # The figures keep their default range: an export may span more days than they show.
+        return _render(request, user, None, None, exc.status_code, export_error=message,
                        export=choices)
     with unit_of_work(request.app.state.sessions) as session:
         record_export(session, user.principal.username, req, via="dashboard")
