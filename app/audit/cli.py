@@ -38,7 +38,7 @@ class ProgressBar:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from app.audit.exports import build_request, count_rows, record_export, stream
+    from app.audit.exports import ExportFailed, begin, build_request, count_rows, record_export
     from app.cli import CliError, _settings, cli_actor
     from app.db import make_engine, make_sessionmaker, unit_of_work
     from app.errors import AppError
@@ -52,15 +52,24 @@ def cmd_export(args: argparse.Namespace) -> int:
                             include_pii=args.include_pii, reason=args.reason)
     except AppError as exc:
         raise CliError(exc.message) from None
-    with unit_of_work(make_sessionmaker(make_engine(settings.database_url))) as session:
-        record_export(session, cli_actor(), req, via="cli")
     # Reads in deferred transactions: on SQLite they never hold the lock writers need.
     factory = make_sessionmaker(make_engine(settings.database_url, read_only=True))
     err: Any = sys.stderr
     bar = ProgressBar(count_rows(factory, req), err) if err.isatty() else None
-    out = open(args.output, "wb") if args.output else sys.stdout.buffer
+    # What can fail at the start (the first query, the file) fails before the export is recorded.
     try:
-        for chunk in stream(factory, req, bar.advance if bar else None):
+        body = begin(factory, req, bar.advance if bar else None)
+    except ExportFailed as exc:
+        why = str(exc.__cause__).splitlines()[0] if exc.__cause__ else ""
+        raise CliError(f"{exc.message} ({why})" if why else exc.message) from None
+    try:
+        out = open(args.output, "wb") if args.output else sys.stdout.buffer
+    except OSError as exc:
+        raise CliError(f"cannot write {args.output}: {exc.strerror}") from None
+    try:
+        with unit_of_work(make_sessionmaker(make_engine(settings.database_url))) as session:
+            record_export(session, cli_actor(), req, via="cli")
+        for chunk in body:
             out.write(chunk)
     finally:
         out.flush()

@@ -4,7 +4,8 @@ Rows are read in keyset batches (id > last id, LIMIT n), each batch in its own s
 the read-only pool, so memory stays flat however long the range, and no transaction stays open
 while a slow client reads (on SQLite a long reader would stop the WAL from being checkpointed).
 Phone numbers are masked unless the caller asked for personal data with a reason; that request is
-itself an audit event.
+itself an audit event, written only once the request is valid and the first batch has been read
+(`begin`), so an export that cannot be made fails before it is recorded as made.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain, islice
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.service import record
-from app.errors import BadRequest
+from app.errors import AppError, BadRequest
 from app.logs import mask_phone, mask_phones_in
 from app.models import AuditEvent, Case, Message, Reporter, User
 
@@ -32,6 +35,7 @@ FORMATS = ("csv", "ndjson")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 BATCH = 5000
 MAX_REASON = 500
+NEEDS_REASON = "include_pii needs a reason, which is audited"
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP's list: = + - @,
 # and tab / carriage return, which some programs strip before looking).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -48,12 +52,19 @@ CASE_COLUMNS = (
     "reporter_phone", "assigned_to", "first_bot_reply_at", "first_response_at", "closed_at",
     "outcome",
 )
+# reporter_phone last: columns are only ever added, so a reader that counts them still works.
 MESSAGE_COLUMNS = (
     "id", "case_id", "case_reference", "created_at", "direction", "author", "status",
-    "status_at", "segments", "error", "body",
+    "status_at", "segments", "error", "body", "reporter_phone",
 )
 AUDIT_COLUMNS = ("seq", "at", "actor", "action", "case_id", "data", "prev_hash", "hash")
 COLUMNS = {"cases": CASE_COLUMNS, "messages": MESSAGE_COLUMNS, "audit": AUDIT_COLUMNS}
+
+
+class ExportFailed(AppError):
+    """The database could not read the export's first batch: nothing was sent or recorded."""
+
+    status_code = 503
 
 
 @dataclass(frozen=True)
@@ -66,8 +77,14 @@ class ExportRequest:
     reason: str | None = None
 
     @property
+    def last_day(self) -> date:
+        """The last day the export covers: the day of the instant just before its exclusive end
+        (a "to 2026-12-07" export ends at midnight starting the 8th and covers the 7th)."""
+        return (self.end - timedelta(microseconds=1)).date()
+
+    @property
     def filename(self) -> str:
-        return f"textline-{self.kind}-{self.start:%Y%m%d}-{self.end:%Y%m%d}.{self.fmt}"
+        return f"textline-{self.kind}-{self.start:%Y%m%d}-{self.last_day:%Y%m%d}.{self.fmt}"
 
 
 def parse_bound(value: str, tz: Any, *, end: bool) -> datetime:
@@ -101,14 +118,20 @@ def build_request(kind: str, fmt: str, start: str, end: str, tz: Any, *,
         raise BadRequest("the range is empty: 'to' must not be before 'from'")
     reason = (reason or "").strip() or None
     if include_pii and not reason:
-        raise BadRequest("include_pii needs a reason, which is audited")
+        raise BadRequest(NEEDS_REASON)
     if reason and len(reason) > MAX_REASON:
         raise BadRequest(f"reason is longer than {MAX_REASON} characters")
     return ExportRequest(kind, fmt, lo, hi, include_pii, reason)
 
 
+VIAS = ("dashboard", "api", "cli")
+
+
 def record_export(session: Session, actor: str, req: ExportRequest, *, via: str) -> None:
-    """Who took what, and why: written (and committed by the caller) before the first byte."""
+    """Who took what, and why, and through which door: written (and committed by the caller)
+    after `begin` has read the first batch and before the first byte goes out."""
+    if via not in VIAS:
+        raise ValueError(f"via must be one of {VIAS}, not {via!r}")
     record(session, actor, "export.created", data={
         "kind": req.kind, "format": req.fmt, "from": req.start.isoformat(),
         "to": req.end.isoformat(), "include_pii": req.include_pii, "reason": req.reason,
@@ -164,8 +187,9 @@ def _messages(session: Session, req: ExportRequest, last: int) -> list[tuple[int
     rows = session.execute(
         select(Message.id, Message.case_id, Case.reference, Message.created_at, Message.direction,
                Message.author, Message.status, Message.status_at, Message.segments,
-               Message.error, Message.body)
+               Message.error, Message.body, Reporter.phone)
         .join(Case, Case.id == Message.case_id)
+        .join(Reporter, Reporter.id == Case.reporter_id)
         .where(Message.id > last, Message.created_at >= req.start, Message.created_at < req.end)
         .order_by(Message.id).limit(BATCH)
     ).all()
@@ -176,7 +200,7 @@ def _messages(session: Session, req: ExportRequest, last: int) -> list[tuple[int
             "id": r.id, "case_id": r.case_id, "case_reference": r.reference,
             "created_at": _iso(r.created_at), "direction": r.direction, "author": r.author,
             "status": r.status, "status_at": _iso(r.status_at), "segments": r.segments,
-            "error": r.error, "body": body,
+            "error": r.error, "body": body, "reporter_phone": _phone(r.phone, req.include_pii),
         }))
     return out
 
@@ -275,3 +299,18 @@ def encode(req: ExportRequest, batches: Iterator[list[dict[str, Any]]],
 def stream(factory: sessionmaker[Session], req: ExportRequest,
            on_rows: Callable[[int], None] | None = None) -> Iterator[bytes]:
     return encode(req, iter_rows(factory, req), on_rows)
+
+
+def begin(factory: sessionmaker[Session], req: ExportRequest,
+          on_rows: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The export, with its first batch already read and encoded here, in the caller's thread:
+    if the database refuses the query, the caller gets the exception before it audits the export
+    and before any answer has begun. An export of one batch or less is thus made in full before
+    it is recorded; a longer one reads the rest as the client takes it, by the same query."""
+    chunks = encode(req, iter_rows(factory, req), on_rows)
+    try:
+        ready = list(islice(chunks, 2 if req.fmt == "csv" else 1))  # (the CSV header and) batch one
+    except SQLAlchemyError as exc:
+        raise ExportFailed("the database could not read the export: nothing was exported or "
+                           "recorded; try again, or tell the administrator") from exc
+    return chain(ready, chunks)

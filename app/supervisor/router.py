@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from app.auth.web import PageUser, page_user
-from app.dashboard.render import Pages, human_span
-from app.db import utcnow
-from app.supervisor.figures import MAX_DAYS, Figures, collect
+from app.audit.exports import NEEDS_REASON, build_request, record_export
+from app.audit.router import begin_export, export_response
+from app.auth.web import PageUser, check_csrf, page_user
+from app.dashboard.render import Pages
+from app.db import unit_of_work, utcnow
+from app.errors import AppError
+from app.supervisor.figures import MAX_DAYS, Figures, collect, reply_span
 from app.supervisor.svg import Series, bar_chart, line_chart
 
 HERE = Path(__file__).resolve().parent
@@ -30,7 +34,7 @@ def _pages(request: Request) -> Pages:
         pages = Pages(request.app.state.runtime.settings.tz)
         pages.env.loader = ChoiceLoader([FileSystemLoader(HERE / "templates"),
                                          pages.env.loader])  # type: ignore[list-item]
-        pages.env.filters["span"] = lambda s: "–" if s is None else human_span(s)
+        pages.env.filters["span"] = lambda s: "–" if s is None else reply_span(s)
         request.app.state.supervisor_pages = pages
     return pages  # type: ignore[no-any-return]
 
@@ -76,17 +80,40 @@ def charts(figs: Figures) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class ExportChoices:
+    """What the export form was sent with, shown again when it is refused."""
+
+    kind: str = "cases"
+    fmt: str = "csv"
+    start: str = ""
+    end: str = ""
+    include_pii: bool = False
+    reason: str = ""
+
+
+PII_NEEDS_REASON = ("Unmasked phone numbers need a reason: write why in the Reason box; "
+                    "it is kept in the audit log.")
+
+
+def _sentence(message: str) -> str:
+    """An API-style message ("the range is empty: ...") as a sentence on the page."""
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
 def _render(request: Request, user: PageUser, start: str | None, end: str | None,
-            status: int = 200, export_error: str | None = None) -> Response:
+            status: int = 200, export_error: str | None = None,
+            export: ExportChoices | None = None) -> Response:
     settings = request.app.state.runtime.settings
     now = utcnow()
     first, last, error = _range(start, end, now.astimezone(settings.tz).date())
     with request.app.state.read_sessions() as session:
         figs = collect(session, first, last, settings.tz, now)
+    export = export or ExportChoices(start=first.isoformat(), end=last.isoformat())
     return _pages(request).render(
         "supervisor.html", status, user=user, figs=figs, charts=charts(figs), error=error,
-        export_error=export_error, first=first.isoformat(), last=last.isoformat(),
-        retention_days=settings.retention_days)
+        export_error=export_error, export=export, reason_missing=export_error == PII_NEEDS_REASON,
+        first=first.isoformat(), last=last.isoformat(), retention_days=settings.retention_days)
 
 
 @router.get("/supervisor")
@@ -98,24 +125,42 @@ def supervisor_page(request: Request,
 
 
 @router.get("/supervisor/export")
+def supervisor_export_link(start: str = Query("", alias="from"), end: str = Query("", alias="to"),
+                           _user: PageUser = Supervisor) -> Response:
+    """An old bookmark or a link from elsewhere: back to the form, which exports only on a POST
+    with the page's CSRF token; nothing is exported or recorded here."""
+    query = urlencode({k: v for k, v in (("from", start), ("to", end)) if 0 < len(v) <= 10})
+    return RedirectResponse(f"/supervisor{'?' + query if query else ''}#export", status_code=303)
+
+
+@router.post("/supervisor/export")
 def supervisor_export(
     request: Request,
-    kind: Literal["cases", "messages", "audit"] = Query("cases"),
-    fmt: Literal["csv", "ndjson"] = Query("csv"),
-    start: str = Query(alias="from", max_length=10),
-    end: str = Query(alias="to", max_length=10),
-    include_pii: bool = Query(False),
-    reason: str = Query("", max_length=500),
+    kind: str = Form("cases"),
+    fmt: str = Form("csv"),
+    start: str = Form("", alias="from"),
+    end: str = Form("", alias="to"),
+    include_pii: str = Form(""),
+    reason: str = Form(""),
+    csrf_token: str = Form(""),
     user: PageUser = Supervisor,
 ) -> Response:
-    """The form's target: a plain GET, so no script builds the export's URL."""
-    if include_pii and not reason.strip():
-        return _render(request, user, start, end, 400,
-                       export_error="Personal data needs a reason: it is kept in the audit log.")
-    query: dict[str, str] = {"from": start, "to": end}
-    if include_pii:
-        query.update(include_pii="true", reason=reason.strip())
-    return RedirectResponse(f"/api/exports/{kind}.{fmt}?{urlencode(query)}", status_code=303)
+    """The export form: audited as via "dashboard", and answered with the file itself. Every
+    field is checked by build_request, so a refusal re-renders the page with the form as sent."""
+    check_csrf(request, user, csrf_token)
+    choices = ExportChoices(kind, fmt, start, end, include_pii == "true", reason.strip())
+    try:
+        req = build_request(kind, fmt, start, end, request.app.state.runtime.settings.tz,
+                            include_pii=choices.include_pii, reason=choices.reason)
+        body = begin_export(request, req)  # the first batch, read before the record
+    except AppError as exc:
+        message = PII_NEEDS_REASON if exc.message == NEEDS_REASON else _sentence(exc.message)
+        # The figures keep their default range: an export may span more days than they show.
+        return _render(request, user, None, None, exc.status_code, export_error=message,
+                       export=choices)
+    with unit_of_work(request.app.state.sessions) as session:
+        record_export(session, user.principal.username, req, via="dashboard")
+    return export_response(req, body)
 
 
 @router.get("/supervisor/supervisor.css")

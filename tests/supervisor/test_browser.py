@@ -51,10 +51,14 @@ def test_supervisor_page_in_a_browser(browser, live, contexts, tmp_path: Path):
     assert page.locator("#per-day tbody tr").count() == 2  # today: emergency and general
     page.screenshot(path=str(tmp_path / "supervisor.png"), full_page=True)
 
+    page.select_option("#e-kind", "messages")
     page.check("#e-pii")
     page.click("#export button[type=submit]")
-    expect(page.locator("#export-error")).to_contain_text("needs a reason")
-    page.select_option("#e-kind", "messages")
+    expect(page.locator("#export-error")).to_contain_text("need a reason")
+    # the refused form comes back as it was sent, the reason box ready to type in
+    expect(page.locator("#e-kind")).to_have_value("messages")
+    expect(page.locator("#e-pii")).to_be_checked()
+    expect(page.locator("#e-reason")).to_be_focused()
     page.fill("#e-reason", "browser test review")
     with page.expect_download(timeout=TIMEOUT) as info:
         page.click("#export button[type=submit]")
@@ -64,6 +68,7 @@ def test_supervisor_page_in_a_browser(browser, live, contexts, tmp_path: Path):
     download.save_as(saved)
     text = saved.read_text()
     assert text.startswith("id,case_id,case_reference") and "man with a knife" in text
+    assert "+447700900123" in text  # unmasked, in the reporter_phone column
     # the refused form answered 400 on purpose; the browser logs that, and nothing else
     refused = [p for p in page.problems if "status of 400" in p]
     assert len(refused) == 1

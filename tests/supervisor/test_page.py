@@ -49,20 +49,45 @@ def test_a_bad_or_long_range_is_explained(app, client):
     assert long.status_code == 200 and "At most 92 days" in long.text
 
 
-def test_the_export_form_leads_to_the_audited_export(app, client):
+def test_the_export_form_posts_and_answers_with_the_audited_file(app, client):
     open_case(client, app, "help at leeds", "+447700900123")
-    sign_in(client, app, "sam", "supervisor")
-    params = {"kind": "cases", "fmt": "csv", "from": today(), "to": today()}
-    hop = client.get("/supervisor/export", params=params, follow_redirects=False)
-    assert hop.status_code == 303 and hop.headers["location"].startswith("/api/exports/cases.csv?")
-    resp = client.get(hop.headers["location"])
+    csrf = sign_in(client, app, "sam", "supervisor")
+    form = {"kind": "cases", "fmt": "csv", "from": today(), "to": today(), "csrf_token": csrf}
+    resp = client.post("/supervisor/export", data=form)
     assert resp.status_code == 200 and "'+44770090****" in resp.text
-    refused = client.get("/supervisor/export", params={**params, "include_pii": "true"})
-    assert refused.status_code == 400 and "needs a reason" in refused.text
-    pii = client.get("/supervisor/export", params={**params, "include_pii": "true",
-                                                   "reason": "review 12"})
+    assert resp.headers["content-disposition"].startswith('attachment; filename="textline-cases-')
+    refused = client.post("/supervisor/export", data={**form, "include_pii": "true"})
+    assert refused.status_code == 400 and "need a reason" in refused.text
+    pii = client.post("/supervisor/export", data={**form, "include_pii": "true",
+                                                  "reason": "review 12"})
     assert pii.status_code == 200 and "+447700900123" in pii.text
-    assert [e.data["reason"] for e in audits(app, "export.created")] == [None, "review 12"]
+    events = audits(app, "export.created")
+    assert [e.data["reason"] for e in events] == [None, "review 12"]
+    assert {e.data["via"] for e in events} == {"dashboard"} and events[0].actor == "sam"
+
+
+def test_a_refused_export_keeps_the_form_and_says_why_at_the_top(app, client):
+    csrf = sign_in(client, app, "sam", "supervisor")
+    form = {"kind": "messages", "fmt": "ndjson", "from": "2026-01-02", "to": "2026-11-05",
+            "include_pii": "true", "reason": "  ", "csrf_token": csrf}
+    page = client.post("/supervisor/export", data=form)
+    assert page.status_code == 400
+    html = page.text
+    # the error comes before the figures, not at the foot of the page by the form
+    assert html.index('id="export-error"') < html.index('id="h-totals"')
+    assert "Unmasked phone numbers need a reason" in html
+    assert "At most 92 days" not in html  # a long export is fine; the figures keep their range
+    assert '<option value="messages" selected>' in html
+    assert '<option value="ndjson" selected>' in html
+    assert 'id="e-from" name="from" type="date" value="2026-01-02"' in html
+    assert 'id="e-to" name="to" type="date" value="2026-11-05"' in html
+    assert 'id="e-pii" checked' in html
+    assert 'aria-invalid="true"' in html and "autofocus" in html
+    backwards = client.post("/supervisor/export", data={**form, "from": "2026-11-06",
+                                                        "reason": "court 4"})
+    assert backwards.status_code == 400 and "The range is empty" in backwards.text
+    assert 'value="court 4"' in backwards.text
+    assert audits(app, "export.created") == []
 
 
 def test_retention_leaves_the_figures_as_they_were(app, client):
