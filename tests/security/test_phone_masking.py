@@ -12,12 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.audit.retention import run_retention
 from app.cases.processor import process_pending
+from app.config import Settings
 from app.db import utcnow
-from app.models import AuditEvent
+from app.main import create_app
+from app.models import AuditEvent, Outbox
 from tests.cases.test_actions_helpers import update_case
 from tests.conftest import TEST_AUTH_TOKEN
 from tests.corpus.runner import Driver, play
@@ -187,3 +190,18 @@ def test_the_corpus_runner_still_finds_and_scores_its_cases(app, client):
     # It polled by number and read the case many times; each folded into one event.
     assert len(events(app, "cases.listed")) == 1
     assert len(events(app, "case.viewed")) == 1
+
+
+def test_the_cad_integration_still_gets_the_number(settings_kwargs):
+    # The dispatch hand-off is no person's screen: the CAD system may need to reach the texter.
+    app = create_app(Settings(**settings_kwargs, integration_url="http://127.0.0.1:9/cad",
+                              integration_secret="cad-secret-0123456789abcdef"))
+    with TestClient(app, base_url=PUBLIC) as client:
+        text_in(client, "man with a knife on platform 4 at leeds station right now", phone=PHONE)
+        with app.state.sessions() as s:
+            (payload,) = s.execute(select(Outbox.payload)
+                                   .where(Outbox.kind == "integration")).scalars()
+        assert payload["case"]["reporter"]["phone"] == PHONE
+        assert payload["case"]["reporter"]["phone_masked"] is False
+        headers = token_for(app)
+        assert client.get("/api/cases/1", headers=headers).json()["reporter"]["phone"] == MASKED
