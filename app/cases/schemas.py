@@ -45,10 +45,15 @@ class DecisionOut(BaseModel):
     at: datetime
 
 
+def is_number(phone: str) -> bool:
+    """False for what retention leaves in a number's place ('redacted:<id>')."""
+    return bool(phone) and phone[0] in "+0123456789"
+
+
 def masked_phone(phone: str) -> str:
-    """The number as the Case JSON shows it: masked as in exports ('+44770090****'). What
-    retention leaves in its place ('redacted:<id>') is no number and is shown as it is."""
-    return mask_phone(phone) if phone[:1] in "+0123456789" else phone
+    """The number as the Case JSON shows it: masked as in exports ('+44770090****'); retention's
+    placeholder is no number and is shown as it is."""
+    return mask_phone(phone) if is_number(phone) else phone
 
 
 class ReporterOut(BaseModel):

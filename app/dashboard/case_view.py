@@ -68,19 +68,19 @@ def render_case(request: Request, user: PageUser, case_id: int, *, status: int =
                                      message=f"There is no case {case_id}.")
     queues = ["emergency", "general", "safeguarding"]
     done = None if error else DONE.get(request.query_params.get("done", ""))
-    return pages(request).render(
+    response = pages(request).render(
         "case.html", status, user=user, error=error, error_form=form, draft=draft or {},
         done=done, canned=canned_replies(), outcomes=OUTCOMES, queues=queues,
         refresh_seconds=request.app.state.runtime.settings.dashboard_refresh_seconds,
         revealed=revealed, **ctx)
+    # Every page that shows the transcript is a read of it, a form's error page too.
+    ReadAudit.of(request).case_viewed(user.principal.username, case_id, via="dashboard")
+    return response
 
 
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: int = CaseId, user: PageUser = Operator) -> Response:
-    response = render_case(request, user, case_id)
-    if response.status_code == 200:
-        ReadAudit.of(request).case_viewed(user.principal.username, case_id, via="dashboard")
-    return response
+    return render_case(request, user, case_id)
 
 
 @router.get("/cases/{case_id}/live")

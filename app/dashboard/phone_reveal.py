@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
-from app.audit.reads import ReadAudit
 from app.auth.web import PageUser, check_csrf, page_user
 from app.cases.phone import reveal_phone
 from app.dashboard.case_view import render_case
@@ -33,10 +32,7 @@ def reveal_form(request: Request, case_id: int = PathParam(ge=1, le=2**31 - 1),
     except AppError as exc:
         return render_case(request, user, case_id, status=exc.status_code, error=exc.message,
                            form="reveal", draft={"reveal": reason})
-    response = render_case(request, user, case_id, revealed=phone)
-    if response.status_code == 200:
-        ReadAudit.of(request).case_viewed(user.principal.username, case_id, via="dashboard")
-    return response
+    return render_case(request, user, case_id, revealed=phone)
 
 
 @router.get("/cases/{case_id}/phone")

@@ -43,6 +43,15 @@ def test_the_live_fragment_is_a_view(app, client):
     assert views(app) == [("alice", 1, "live")]
 
 
+def test_a_form_s_error_page_is_a_view(app, client):
+    csrf = sign_in(client, app, "alice")  # from the queue page, which shows no transcript
+    text_in(client, "someone shouting at kings cross")
+    assert views(app) == []
+    resp = client.post("/cases/1/note", data={"body": "", "csrf_token": csrf})
+    assert resp.status_code == 422 and "someone shouting at kings cross" in resp.text
+    assert views(app) == [("alice", 1, "dashboard")]
+
+
 def test_one_user_s_repeat_reads_of_a_case_fold_and_no_one_else_s_do(app, client):
     olly = token_for(app, "operator", "olly")
     sign_in(client, app, "alice")
