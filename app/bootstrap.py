@@ -61,6 +61,9 @@ def integration_hook(settings: Settings) -> Any:
             username = session.execute(
                 select(User.username).where(User.id == case.assigned_to_id)).scalar_one_or_none()
         case_json = case_out(case, reporter, username).model_dump(mode="json")  # type: ignore[arg-type]
+        # The CAD system takes the case over and may need to reach the texter: it gets the
+        # number the Case JSON masks for people's screens (retention redacts this copy).
+        case_json["reporter"].update(phone=reporter.phone, phone_masked=False)  # type: ignore[union-attr]
         on_decision(session, settings, case.id, case_json,
                     {**decision.to_dict(), "by": case.decision_by,
                      "at": case.decision_at.isoformat() if case.decision_at else None})

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     reopen_hours: int = Field(24, ge=0, le=24 * 30)
     # Closed cases older than this lose phone numbers and message bodies (`textline retention run`).
     retention_days: int = Field(365, ge=1, le=100 * 365)
+    # A user's repeat reads of one case's transcript (or one page of the case list) within this
+    # many minutes are one audit event, so a page left open does not bury the log; 0 records
+    # every read.
+    read_audit_minutes: int = Field(5, ge=0, le=24 * 60)
     run_worker: bool = True  # drain the outbox and run timers in the server process
     # How long a claimed outbox row stays claimed before another worker may take it over
     # (app/sms/worker.py); well beyond one provider call. Tests of a crash shorten it.

@@ -6,12 +6,14 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.api_docs import install_api_docs
+from app.audit.reads import ReadAudit
 from app.audit.router import router as audit_router
 from app.bootstrap import build_runtime, ensure_secret_key, start_background
 from app.cases.actions_router import router as case_actions_router
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = runtime.sessions
     app.state.read_sessions = runtime.read_sessions
     app.state.head_revision = head_revision()
+    app.state.read_audit = ReadAudit(runtime.sessions, runtime.read_sessions,
+                                     timedelta(minutes=settings.read_audit_minutes))
     app.add_middleware(InboundFastPath)  # issue 8: innermost, so ids, headers and timing apply
     # Inside RequestContext, so that a 413 keeps its request id and security headers.
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

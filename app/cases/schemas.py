@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from app.logs import mask_phone
 from app.models import Case, CaseDecision, Message, Reporter
 
 
@@ -56,8 +57,25 @@ class DecisionRecordOut(BaseModel):
     at: datetime
 
 
+def is_number(phone: str) -> bool:
+    """False for what retention leaves in a number's place ('redacted:<id>')."""
+    return bool(phone) and phone[0] in "+0123456789"
+
+
+def masked_phone(phone: str) -> str:
+    """The number as the Case JSON shows it: masked as in exports ('+44770090****'); retention's
+    placeholder is no number and is shown as it is."""
+    return mask_phone(phone) if is_number(phone) else phone
+
+
 class ReporterOut(BaseModel):
-    phone: str
+    """The texter. Masked here, once, for every reader and every role: the full number is
+    only given by POST /api/cases/{id}/phone (or the case page's reveal), with an audited
+    reason."""
+
+    phone: Annotated[str, AfterValidator(masked_phone)] = Field(
+        description="masked ('+44770090****'); the full number from POST /api/cases/{id}/phone")
+    phone_masked: Literal[True] = True
     opted_out: bool
     discreet: bool
 

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from app.auth import limits, web
-from app.dashboard import case_view, pages, simulator, sse
+from app.dashboard import case_view, pages, phone_reveal, simulator, sse
 from app.dashboard.presence import Presence
 from app.dashboard.render import STATIC, Pages
 from app.dashboard.stream_limit import StreamLimit
@@ -23,7 +23,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.state.stream_limit = StreamLimit(app.state.runtime.settings.max_streams_per_user)
     app.state.hash_slots = limits.HashSlots()
     app.state.session_principal = web.session_principal
-    for module in (web, pages, case_view, simulator, sse):
+    for module in (web, pages, case_view, phone_reveal, simulator, sse):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

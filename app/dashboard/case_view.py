@@ -1,4 +1,4 @@
-"""One case: the page (each opening audited), its live fragment, and the operator's forms.
+"""One case: the page and its live fragment (each read audited), and the operator's forms.
 
 The forms post here rather than to the JSON API so that the page works from the keyboard and
 without script; both paths call the same service functions in app/cases/actions.py.
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
-from app.audit.service import record
+from app.audit.reads import ReadAudit
 from app.auth.web import PageUser, check_csrf, page_user
 from app.cases import actions, overrides
 from app.cases.queries import get_case
@@ -60,7 +60,7 @@ def _case_context(request: Request, case_id: int) -> dict[str, Any]:
 
 def render_case(request: Request, user: PageUser, case_id: int, *, status: int = 200,
                 error: str | None = None, form: str | None = None,
-                draft: dict[str, str] | None = None) -> Response:
+                draft: dict[str, str] | None = None, revealed: str | None = None) -> Response:
     try:
         ctx = _case_context(request, case_id)
     except NotFound:
@@ -68,27 +68,28 @@ def render_case(request: Request, user: PageUser, case_id: int, *, status: int =
                                      message=f"There is no case {case_id}.")
     rt: Runtime = request.app.state.runtime
     done = None if error else DONE.get(request.query_params.get("done", ""))
-    return pages(request).render(
+    response = pages(request).render(
         "case.html", status, user=user, error=error, error_form=form, draft=draft or {},
         done=done, canned=canned_replies(), outcomes=OUTCOMES,
         queues=overrides.routing_queues(rt), priorities=overrides.DECISION_PRIORITIES,
-        refresh_seconds=rt.settings.dashboard_refresh_seconds, **ctx)
+        refresh_seconds=rt.settings.dashboard_refresh_seconds, revealed=revealed, **ctx)
+    # Every page that shows the transcript is a read of it, a form's error page too.
+    ReadAudit.of(request).case_viewed(user.principal.username, case_id, via="dashboard")
+    return response
 
 
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: int = CaseId, user: PageUser = Operator) -> Response:
-    response = render_case(request, user, case_id)
-    if response.status_code != 200:
-        return response
-    with unit_of_work(request.app.state.sessions) as session:
-        record(session, user.principal.username, "case.viewed", case_id=case_id,
-               data={"via": "dashboard"})
-    return response
+    return render_case(request, user, case_id)
 
 
 @router.get("/cases/{case_id}/live")
 def case_fragment(request: Request, case_id: int = CaseId, user: PageUser = Operator) -> Response:
-    return pages(request).render("_case_live.html", user=user, **_case_context(request, case_id))
+    # The transcript again: a read like the page's, folded with it while the page stays open.
+    response = pages(request).render("_case_live.html", user=user,
+                                     **_case_context(request, case_id))
+    ReadAudit.of(request).case_viewed(user.principal.username, case_id, via="live")
+    return response
 
 
 def _act(request: Request, user: PageUser, case_id: int, csrf_token: str, form: str,

@@ -20,7 +20,7 @@ EXPECTED = {
     "user.created", "token.created", "auth.login", "auth.login_failed", "case.opened",
     "case.viewed", "message.received", "message.sent", "message.queued", "facts.changed",
     "decision.made", "decision.override", "case.claimed", "note.added", "case.closed",
-    "export.created", "case.redacted", "retention.run",
+    "export.created", "case.redacted", "retention.run", "cases.listed", "case.phone_revealed",
 }
 
 
@@ -32,6 +32,9 @@ def test_every_kind_of_action_is_audited(app, client):
     case_id = open_case(client, app, "man with a knife at leeds now", "+447700900123")
     text_in(client, "he is about 20", "+447700900123")
     assert client.get(f"/api/cases/{case_id}", headers=op).status_code == 200
+    assert client.get("/api/cases", headers=op).status_code == 200
+    assert client.post(f"/api/cases/{case_id}/phone", json={"reason": "calling the texter back"},
+                       headers=op).status_code == 200
     client.post(f"/api/cases/{case_id}/claim", headers=op)
     client.post(f"/api/cases/{case_id}/notes", json={"body": "rang the station"}, headers=op)
     client.post(f"/api/cases/{case_id}/messages", json={"body": "Officers are coming"}, headers=op)
