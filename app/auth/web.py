@@ -272,19 +272,32 @@ def password_page(request: Request, user: PageUser = Depends(
 
 
 @router.post("/password")
-def password_submit(request: Request, current: str = Form(""), new: str = Form(""),
-                    confirm: str = Form(""), csrf_token: str = Form(""),
-                    user: PageUser = Depends(page_user("operator", allow_password_change=True))
-                    ) -> Response:
+async def password_submit(request: Request, current: str = Form(""), new: str = Form(""),
+                          confirm: str = Form(""), csrf_token: str = Form(""),
+                          user: PageUser = Depends(page_user("operator",
+                                                             allow_password_change=True))
+                          ) -> Response:
     check_csrf(request, user, csrf_token)
-    try:
+    slots: limits.HashSlots = request.app.state.hash_slots
+    if not slots.take():  # a change checks and hashes a password: the same bound as sign-in
+        response = pages(request).render("password.html", 429, user=user, error=BUSY,
+                                         forced=False)
+        response.headers["Retry-After"] = "1"
+        return response
+
+    def work() -> None:
         with unit_of_work(_rt(request).sessions) as session:
             svc.change_password(session, user.principal.user_id, current, new, confirm,
                                 user.session_id, utcnow())
+
+    try:
+        await run_in_threadpool(work)
     except AppError as exc:
-        found = active_session(request)
+        found = await run_in_threadpool(active_session, request)
         return pages(request).render("password.html", 422, user=user, error=exc.message,
                                      forced=bool(found and found.must_change_password))
+    finally:
+        slots.give_back()
     return RedirectResponse("/", status_code=303)
 
 
