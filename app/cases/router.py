@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from app.audit.service import record
 from app.auth.deps import require
 from app.auth.service import Principal
+from app.cases.openapi_links import FIRST_LISTED, THIS_CASE, act_on_case, links, read_case
 from app.cases.queries import CaseFilter, get_case, list_cases
 from app.cases.schemas import CaseOut, CasePage
 from app.db import unit_of_work
@@ -20,7 +21,9 @@ router = APIRouter(prefix="/api", tags=["cases"])
 ERRORS = {401: {"description": "No credentials"}, 403: {"description": "Role not allowed"}}
 
 
-@router.get("/cases", response_model=CasePage, responses=ERRORS)
+@router.get("/cases", response_model=CasePage,
+            responses={**ERRORS, **links(200, {**read_case(FIRST_LISTED),
+                                               **act_on_case(FIRST_LISTED)})})
 def cases_index(
     request: Request,
     status: Literal["open", "closed"] | None = None,
@@ -52,7 +55,8 @@ def cases_index(
     return CasePage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut, responses={**ERRORS, 404: {}})
+@router.get("/cases/{case_id}", response_model=CaseOut,
+            responses={**ERRORS, 404: {}, **links(200, act_on_case(THIS_CASE))})
 def case_detail(
     request: Request,
     case_id: int = Path(ge=1, le=2**31 - 1),

@@ -11,6 +11,7 @@ with is still news worth keeping.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
@@ -76,8 +77,31 @@ def apply_status(session, sid: str, twilio_status: str, code: int | None) -> Mes
     return msg
 
 
+# The form Twilio posts, described for readers and for tests that generate callbacks; the route
+# reads the raw body itself (read_signed_form), so nothing here is enforced by FastAPI.
+STATUS_FORM: dict[str, Any] = {
+    "parameters": [{"name": "X-Twilio-Signature", "in": "header", "required": False,
+                    "schema": {"type": "string"},
+                    "description": "required whenever TEXTLINE_TWILIO_AUTH_TOKEN is set"}],
+    "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+        "schema": {"type": "object", "required": ["MessageSid", "MessageStatus"], "properties": {
+            "MessageSid": {"type": "string", "pattern": "^[A-Za-z0-9]{1,64}$"},
+            "MessageStatus": {"type": "string", "minLength": 1,
+                              "description": "Twilio's word: queued, sent, "
+                              "delivered, undelivered, failed...; an unknown one is ignored"},
+            "ErrorCode": {"type": "string", "description": "Twilio's error code; anything but "
+                          "a number of at most six digits is ignored"},
+            "AccountSid": {"type": "string"}},
+        # Twilio sends more (To, From, ApiVersion...), all strings; the rest are ignored.
+        "additionalProperties": {"type": "string"}}}}},
+}
+
+
 @router.post("/webhooks/twilio/status", summary="Twilio message status callback",
-             status_code=200, response_class=Response)
+             status_code=200, response_class=Response, openapi_extra=STATUS_FORM,
+             responses={400: {"description": "not a status callback (no MessageSid or "
+                                             "MessageStatus, or not a form)"},
+                        403: {"description": "invalid or missing signature"}})
 async def message_status(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     params = await read_signed_form(request.scope, request.receive, rt)
