@@ -36,6 +36,8 @@ STRINGS = ["a" * 5000, "9" * 5000, "x%00y", "%FF%FE", "%F0%9F%98%80" * 500, ""]
 EXTREMES = NUMBERS + DATES + STRINGS
 # Routes that check a password cost a hash per request: the values most likely to break one.
 FEW = ["a" * 5000, "x%00y", "%FF%FE"]
+# A form's bytes need not be UTF-8 at all, percent-encoded or not: raw, a lone surrogate.
+RAW = b"\xff\xfe\xed\xa0\x80"
 HASHING = {"/login", "/password"}
 # Path parameters that must be right for a probe to reach the route's code at all.
 PATH_DEFAULTS = {"case_id": "1", "kind": "cases", "fmt": "csv"}
@@ -74,7 +76,7 @@ def _routes(app) -> list[tuple[str, str, Any]]:  # type: ignore[no-untyped-def]
     return found
 
 
-def _probes(method: str, path: str, dependant: Any) -> Iterator[tuple[str, str, str]]:
+def _probes(method: str, path: str, dependant: Any) -> Iterator[tuple[str, str, str | bytes]]:
     """(where, name, value) for each parameter and field of one route."""
     values = FEW if path in HASHING else EXTREMES
     forms = [p.alias for p in dependant.body_params
@@ -84,16 +86,18 @@ def _probes(method: str, path: str, dependant: Any) -> Iterator[tuple[str, str, 
                          ("form", forms)):
         for name, value in itertools.product(names, values):
             yield where, name, value
+    for name in forms:
+        yield "form", name, RAW
 
 
 def _send(browser: TestClient, csrf: str, method: str, path: str, dependant: Any,
-          where: str, name: str, value: str) -> Any:
+          where: str, name: str, value: str | bytes) -> Any:
     params = {p.alias: PATH_DEFAULTS.get(p.alias, "1") for p in dependant.path_params}
     query = dict(QUERY_DEFAULTS.get(path, {}))
     if where == "path":
-        params[name] = value
+        params[name] = str(value)
     elif where == "query":
-        query[name] = value
+        query[name] = str(value)
     url = path.format(**params) + ("?" + "&".join(f"{k}={v}" for k, v in query.items())
                                    if query else "")
     if path == "/events":  # a stream, unless refused: never read to its end
@@ -104,9 +108,9 @@ def _send(browser: TestClient, csrf: str, method: str, path: str, dependant: Any
     if where == "form":
         # The value raw (it is already encoded); the form's own token, never the header, so a
         # token probed away is really missing.
-        fields = {"csrf_token": quote(csrf), name: value}
+        raw = value if isinstance(value, bytes) else value.encode()
         return browser.request(method, url, follow_redirects=False,
-                               content="&".join(f"{k}={v}" for k, v in fields.items()),
+                               content=f"csrf_token={quote(csrf)}&{name}=".encode() + raw,
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
     body = {"body": "hello"} if dependant.body_params else None
     return browser.request(method, url, json=body, headers={"X-CSRF-Token": csrf},
