@@ -169,6 +169,7 @@ def csrf_token(secret: str, purpose: str, bound_to: str) -> str:
 
 
 def csrf_valid(secret: str, purpose: str, bound_to: str, given: str | None) -> bool:
-    if not given or not bound_to:
+    # A token is hex: anything else is not one, and compare_digest refuses non-ASCII str.
+    if not given or not bound_to or not given.isascii():
         return False
     return hmac.compare_digest(csrf_token(secret, purpose, bound_to), given)

@@ -146,7 +146,8 @@ def page_user(role: str, *, allow_password_change: bool = False) -> Callable[...
 def check_csrf(request: Request, user: PageUser, given: str | None) -> None:
     """For the dashboard's own unsafe routes: a form field or the header."""
     given = given or request.headers.get(CSRF_HEADER)
-    if not same_origin(request) or not given or not hmac.compare_digest(given, user.csrf):
+    if not same_origin(request) or not given or not given.isascii() \
+            or not hmac.compare_digest(given, user.csrf):
         raise PageForbidden("The form had expired or came from elsewhere. Reload and try again.")
 
 

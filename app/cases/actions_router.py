@@ -6,7 +6,7 @@ dashboard that reloads on the event reads what was stored.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.auth.deps import require
 from app.auth.service import Principal
 from app.cases import actions
+from app.cases.openapi_links import SAME_PATH, THIS_CASE, act_on_case, links, read_case
 from app.cases.queries import get_case
 from app.cases.schemas import CaseOut, MessageOut, message_out
 from app.db import unit_of_work, utcnow
@@ -56,7 +57,7 @@ class CloseIn(_Strict):
     outcome: typed_text(actions.MAX_OUTCOME)
 
 
-def _err(*codes: int) -> dict[int | str, dict[str, str]]:
+def _err(*codes: int) -> dict[int | str, dict[str, Any]]:
     names = {401: "No credentials", 403: "Role not allowed", 404: "No such case",
              409: "The case's state forbids this", 422: "Invalid content"}
     return {code: {"description": names[code]} for code in (401, 403, *codes)}
@@ -67,7 +68,8 @@ def _rt(request: Request) -> Runtime:
 
 
 @router.post("/cases/{case_id}/messages", status_code=201, response_model=MessageOut,
-             summary="Reply to the texter", responses=_err(404, 409, 422))
+             summary="Reply to the texter",
+             responses={**_err(404, 409, 422), **links(201, read_case(SAME_PATH))})
 def post_reply(request: Request, case_id: CaseId, payload: ReplyIn,
                principal: Operator) -> MessageOut:
     rt = _rt(request)
@@ -80,7 +82,9 @@ def post_reply(request: Request, case_id: CaseId, payload: ReplyIn,
 
 
 @router.post("/cases/{case_id}/claim", response_model=CaseOut,
-             summary="Assign the case to the caller", responses=_err(404, 409))
+             summary="Assign the case to the caller",
+             responses={**_err(404, 409), **links(200, {**read_case(THIS_CASE),
+                                                        **act_on_case(THIS_CASE)})})
 def post_claim(request: Request, case_id: CaseId, principal: Operator) -> CaseOut:
     rt = _rt(request)
     with unit_of_work(rt.sessions) as session:
@@ -91,7 +95,8 @@ def post_claim(request: Request, case_id: CaseId, principal: Operator) -> CaseOu
 
 
 @router.post("/cases/{case_id}/notes", status_code=201, response_model=MessageOut,
-             summary="Add an internal note (never texted)", responses=_err(404, 422))
+             summary="Add an internal note (never texted)",
+             responses={**_err(404, 422), **links(201, read_case(SAME_PATH))})
 def post_note(request: Request, case_id: CaseId, payload: NoteIn,
               principal: Operator) -> MessageOut:
     rt = _rt(request)
@@ -106,7 +111,7 @@ def post_note(request: Request, case_id: CaseId, payload: NoteIn,
              summary="Override the dispatcher's decision",
              responses={**_err(404, 409, 422), 403: {"description": (
                  "Role not allowed, or a 999 moved down to 101 by an operator who has not "
-                 "claimed the case")}})
+                 "claimed the case")}, **links(200, read_case(THIS_CASE))})
 def post_decision(request: Request, case_id: CaseId, payload: DecisionIn,
                   principal: Operator) -> CaseOut:
     rt = _rt(request)
@@ -120,7 +125,8 @@ def post_decision(request: Request, case_id: CaseId, payload: DecisionIn,
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseOut,
-             summary="Close the case", responses=_err(404, 409, 422))
+             summary="Close the case",
+             responses={**_err(404, 409, 422), **links(200, read_case(THIS_CASE))})
 def post_close(request: Request, case_id: CaseId, payload: CloseIn,
                principal: Operator) -> CaseOut:
     rt = _rt(request)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.audit.reads import ReadAudit
 from app.auth.deps import require
 from app.auth.service import Principal
+from app.cases.openapi_links import FIRST_LISTED, THIS_CASE, act_on_case, links, read_case
 from app.cases.phone import MAX_REASON, REASON_HELP, reveal_phone
 from app.cases.queries import CaseFilter, get_case, list_cases
 from app.cases.schemas import CaseOut, CasePage, masked_phone
@@ -26,7 +27,9 @@ router = APIRouter(prefix="/api", tags=["cases"])
 ERRORS = {401: {"description": "No credentials"}, 403: {"description": "Role not allowed"}}
 
 
-@router.get("/cases", response_model=CasePage, responses=ERRORS)
+@router.get("/cases", response_model=CasePage,
+            responses={**ERRORS, **links(200, {**read_case(FIRST_LISTED),
+                                               **act_on_case(FIRST_LISTED)})})
 def cases_index(
     request: Request,
     status: Literal["open", "closed"] | None = None,
@@ -68,7 +71,8 @@ def cases_index(
     return CasePage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut, responses={**ERRORS, 404: {}})
+@router.get("/cases/{case_id}", response_model=CaseOut,
+            responses={**ERRORS, 404: {}, **links(200, act_on_case(THIS_CASE))})
 def case_detail(
     request: Request,
     case_id: int = Path(ge=1, le=2**31 - 1),

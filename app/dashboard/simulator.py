@@ -23,6 +23,7 @@ from app.runtime import Runtime
 from app.simulate import new_sid
 from app.sms.phone import normalise_phone
 from app.sms.signature import sign
+from app.validation import typed_text
 
 router = APIRouter(include_in_schema=False)
 Operator = Depends(page_user("operator"))
@@ -54,7 +55,7 @@ def simulator_page(request: Request, user: PageUser = Operator) -> Response:
 class SimText(BaseModel):
     model_config = ConfigDict(extra="forbid")
     phone: str = Field(max_length=32)
-    body: str = Field(min_length=1, max_length=1600)
+    body: typed_text(1600)
 
 
 @router.post("/simulator/send")
@@ -85,7 +86,8 @@ async def simulator_send(request: Request, text: SimText, user: PageUser = Opera
 
 @router.get("/simulator/messages")
 def simulator_messages(request: Request, phone: str = Query(max_length=32),
-                       after: int = Query(0, ge=0), user: PageUser = Operator) -> Response:
+                       after: int = Query(0, ge=0, le=2**31 - 1),  # a message id
+                       user: PageUser = Operator) -> Response:
     """What the simulated phone holds: its own texts and those sent to it, never notes."""
     number = fictional(phone)
     if number is None:

@@ -48,7 +48,8 @@ async def read_signed_form(scope: Scope, receive: Receive, rt: Runtime) -> dict[
         raise BadRequest(f"expected {FORM_TYPE}")
     cap = rt.settings.max_body_bytes
     declared = headers.get(b"content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > cap):
+    if declared is not None and (not declared.isdigit() or len(declared) > 18
+                                 or int(declared) > cap):
         raise BadRequest(f"body larger than {cap} bytes")
     body = b""
     while True:

@@ -21,7 +21,8 @@ def public_request_url(public_url: str, path: str, query: str) -> str:
 
 
 def signature_valid(auth_token: str, url: str, params: Mapping[str, str], signature: str | None) -> bool:
-    if not signature:
+    # A signature is base64: anything else is forged, and compare_digest refuses non-ASCII str.
+    if not signature or not signature.isascii():
         return False
     # Twilio signs the URL it called, which is ours exactly: one HMAC settles the usual case.
     # The library's check also tries the URL with and without its default port, two HMACs and

@@ -3,12 +3,15 @@
 Callbacks arrive out of order and more than once; a message's status only ever moves forward
 (queued < sent < delivered | undelivered | failed). An unknown SID is answered 200 and ignored,
 since Twilio would otherwise retry a callback we can do nothing with (it may be for a text
-sent before a crash, whose SID the worker has not stored yet).
+sent before a crash, whose SID the worker has not stored yet). So is an unknown status word,
+and an ErrorCode that is no Twilio code (not a number, or absurdly long): the status it came
+with is still news worth keeping.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
@@ -28,17 +31,26 @@ log = logging.getLogger("textline.sms.status")
 router = APIRouter(tags=["webhooks"])
 
 
+# Twilio's error codes have five digits; six leaves room and keeps the code an ordinary integer.
+MAX_CODE_DIGITS = 6
+
+
+def error_code(raw: str) -> int | None:
+    """Twilio's ErrorCode, or None when there is none or it is not one (ignored, not refused)."""
+    raw = raw.strip()
+    if not raw or len(raw) > MAX_CODE_DIGITS or not (raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw)
+
+
 def parse_status(params: dict[str, str]) -> tuple[str, str, int | None]:
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
-    if not sid or len(sid) > 64 or not sid.isalnum():
+    if not sid or len(sid) > 64 or not (sid.isascii() and sid.isalnum()):
         raise BadRequest("MessageSid missing or malformed")
     status = (params.get("MessageStatus") or params.get("SmsStatus") or "").strip().lower()
     if not status:
         raise BadRequest("MessageStatus missing")
-    raw_code = (params.get("ErrorCode") or "").strip()
-    if raw_code and not raw_code.isdigit():
-        raise BadRequest("ErrorCode is not a number")
-    return sid, status, int(raw_code) if raw_code else None
+    return sid, status, error_code(params.get("ErrorCode") or "")
 
 
 def apply_status(session, sid: str, twilio_status: str, code: int | None) -> Message | None:  # type: ignore[no-untyped-def]
@@ -65,8 +77,31 @@ def apply_status(session, sid: str, twilio_status: str, code: int | None) -> Mes
     return msg
 
 
+# The form Twilio posts, described for readers and for tests that generate callbacks; the route
+# reads the raw body itself (read_signed_form), so nothing here is enforced by FastAPI.
+STATUS_FORM: dict[str, Any] = {
+    "parameters": [{"name": "X-Twilio-Signature", "in": "header", "required": False,
+                    "schema": {"type": "string"},
+                    "description": "required whenever TEXTLINE_TWILIO_AUTH_TOKEN is set"}],
+    "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+        "schema": {"type": "object", "required": ["MessageSid", "MessageStatus"], "properties": {
+            "MessageSid": {"type": "string", "pattern": "^[A-Za-z0-9]{1,64}$"},
+            "MessageStatus": {"type": "string", "minLength": 1,
+                              "description": "Twilio's word: queued, sent, "
+                              "delivered, undelivered, failed...; an unknown one is ignored"},
+            "ErrorCode": {"type": "string", "description": "Twilio's error code; anything but "
+                          "a number of at most six digits is ignored"},
+            "AccountSid": {"type": "string"}},
+        # Twilio sends more (To, From, ApiVersion...), all strings; the rest are ignored.
+        "additionalProperties": {"type": "string"}}}}},
+}
+
+
 @router.post("/webhooks/twilio/status", summary="Twilio message status callback",
-             status_code=200, response_class=Response)
+             status_code=200, response_class=Response, openapi_extra=STATUS_FORM,
+             responses={400: {"description": "not a status callback (no MessageSid or "
+                                             "MessageStatus, or not a form)"},
+                        403: {"description": "invalid or missing signature"}})
 async def message_status(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     params = await read_signed_form(request.scope, request.receive, rt)
@@ -82,6 +117,8 @@ async def message_status(request: Request) -> Response:
         return changed
 
     changed = await run_in_threadpool(work)
-    log.info("status callback", extra=log_fields(sid=sid, status=status, code=code,
-                                                 applied=changed is not None))
+    raw_code = params.get("ErrorCode") or ""
+    log.info("status callback", extra=log_fields(
+        sid=sid, status=status[:32], code=code, applied=changed is not None,
+        **({"ignored_code": raw_code[:32]} if code is None and raw_code.strip() else {})))
     return Response(status_code=200)

@@ -148,11 +148,15 @@ def test_form_text_with_control_characters_is_refused_not_a_500(app, client):
     """Forms reach the case service without the JSON API's validation: the service checks too."""
     csrf = sign_in(client, app)
     text_in(client, "someone shouting at kings cross")
-    for route, data in (("decision", {"decision": "101", "queue": "general", "reason": "x\x00y"}),
-                        ("note", {"body": "bad\x00note"}), ("close", {"outcome": "\x00"})):
+    for route, data in (("decision", {"decision": "101", "queue": "general", "reason": "x\x1by"}),
+                        ("note", {"body": "bad\x07note"}), ("close", {"outcome": "\x7f"})):
         resp = client.post(f"/cases/1/{route}", data={**data, "csrf_token": csrf})
         assert resp.status_code < 500, route
         assert "control characters" in resp.text, route
+        # NUL is refused earlier, before any route (app/nul_guard.py).
+        with_nul = {k: v + "\x00" for k, v in data.items()}
+        resp = client.post(f"/cases/1/{route}", data={**with_nul, "csrf_token": csrf})
+        assert resp.status_code == 422 and "NUL" in resp.json()["detail"], route
     assert _case(app).status == "open"
 
 
