@@ -297,6 +297,26 @@ def in_process(stations: Path = STATIONS) -> Iterator[Driver]:
             )
 
 
+def _play_chunk(specs: list[dict[str, Any]]) -> list[Outcome]:
+    with in_process(STATIONS) as driver:
+        return [play(driver, spec) for spec in specs]
+
+
+def play_in_processes(specs: list[dict[str, Any]], workers: int = 2) -> list[Outcome]:
+    """Every conversation is independent (its own number, a fresh case): played in `workers`
+    processes, each with its own fresh SQLite service, the outcomes in the order given."""
+    import multiprocessing
+
+    if workers <= 1 or len(specs) < 2 * workers:
+        return _play_chunk(specs)
+    chunks = [specs[i::workers] for i in range(workers)]
+    # spawn, not fork: the test process may hold threads (a fork copies their locks, held).
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        played = pool.map(_play_chunk, chunks)
+    by_id = {o.id: o for chunk in played for o in chunk}
+    return [by_id[spec["id"]] for spec in specs]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="*", type=Path, help="corpus files (default: dev_*.yaml)")

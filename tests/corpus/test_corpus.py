@@ -23,9 +23,8 @@ from tests.corpus.runner import (
     STATIONS,
     TUNED,
     Tally,
-    in_process,
     load_corpus,
-    play,
+    play_in_processes,
     report,
     summary,
     tally,
@@ -34,8 +33,7 @@ from tests.corpus.runner import (
 
 def _play(paths: list[Path]) -> tuple[Tally, str]:
     specs = [spec for path in paths for spec in load_corpus(path)]
-    with in_process(STATIONS) as driver:
-        outcomes = [play(driver, spec) for spec in specs]
+    outcomes = play_in_processes(specs, workers=min(os.cpu_count() or 1, 4))
     out = io.StringIO()
     report(outcomes, out, verbose=bool(os.environ.get("CORPUS_VERBOSE")))
     t = tally(specs, outcomes)
