@@ -12,7 +12,7 @@ from app.config import Settings
 from app.main import create_app
 from app.sms.signature import sign
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-from tests.security.rawhttp import MB, memory_kb, post_large, reset_peak, textline_serve
+from tests.security.rawhttp import MB, Upload, memory_kb, post_large, reset_peak, textline_serve
 from tests.sms.fake_twilio import fake_twilio  # noqa: F401
 
 FORM = "application/x-www-form-urlencoded"
@@ -33,7 +33,7 @@ def test_64_mb_bodies_to_an_api_route_and_a_form_route_never_reach_memory(
                                                                                 403)
         reset_peak(pid)
         before = memory_kb(pid)["VmRSS"]
-        results: dict[tuple[str, bool], tuple[int | None, int]] = {}
+        results: dict[tuple[str, bool], Upload] = {}
 
         def send(path: str, ctype: str, prefix: bytes, chunked: bool) -> None:
             results[(path, chunked)] = post_large(port, path, ctype, prefix, BIG,
@@ -50,8 +50,11 @@ def test_64_mb_bodies_to_an_api_route_and_a_form_route_never_reach_memory(
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             assert client.get("/healthz").status_code == 200
     print(f"\npeak server memory growth with four 64 MB bodies: {grown_mb:.1f} MB")
-    for (path, chunked), (status, offered) in sorted(results.items()):
-        assert status == 413, f"{path} chunked={chunked}: {status} after {offered} bytes"
+    for (path, chunked), (status, offered, reset) in sorted(results.items()):
+        # A 413, or the reset of a server that closed on our unread bytes, which can discard the
+        # 413 on its way: either way refused as it arrived.
+        assert status == 413 or (status is None and reset), (
+            f"{path} chunked={chunked}: {status} after {offered} bytes")
         # Refused early, not drained: what the kernel's buffers took is far short of 64 MB.
         assert offered < BIG // 4, f"{path} chunked={chunked}: {offered} bytes read"
     assert grown_mb < 40

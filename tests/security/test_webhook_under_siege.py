@@ -1,6 +1,6 @@
 """Both at once, against a real `textline serve`: a sign-in flood from rotating addresses and one
 user trying 1,000 live streams, while texts arrive on the webhook. The webhook that takes the 999
-texts keeps its p95 under a second."""
+texts keeps its p95 far below the 15 s Twilio waits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from collections import Counter
 
 from bench.harness import Connection, percentile, sign_in
-from tests.security.rawhttp import textline_serve
+from tests.security.rawhttp import WEBHOOK_P95_UNDER_ATTACK, textline_serve
 from tests.security.test_live_streams import WEBHOOK, Stream, _signed_text
 from tests.security.test_login_flood import _flood, _login_form
 from tests.serverproc import PASSWORD, operator_token
@@ -83,4 +83,4 @@ def test_a_sign_in_flood_and_1000_streams_together_leave_the_webhook_fast(
     assert set(outcomes) <= {401, 429}, outcomes
     assert statuses.count(200) == 8 and statuses.count(429) == 992
     assert set(answers) == {200}
-    assert p95 < 1.0, f"webhook p95 {p95:.2f}s under a sign-in flood and 1,000 streams"
+    assert p95 < WEBHOOK_P95_UNDER_ATTACK, f"webhook p95 {p95:.2f}s under a sign-in flood and 1,000 streams"
