@@ -12,15 +12,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from app.cases.conversation import ConversationIntake
 from app.config import ConfigError, Settings
 from app.db import insert_ignoring_conflict, make_engine, make_sessionmaker, unit_of_work
-from app.dispatch.decide import Decision
 from app.events import EventBus
 from app.logs import log_fields
-from app.models import AppSetting, Case, Reporter, User
+from app.models import AppSetting
 from app.runtime import Runtime
 
 log = logging.getLogger("textline.outbox")
@@ -42,33 +40,7 @@ def build_intake(settings: Settings) -> ConversationIntake:
         rules = load_rules(_path(settings.routing_file))
     except (GazetteerError, WordingError, RulesError, OSError) as exc:
         raise ConfigError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-    return ConversationIntake(Engine(gazetteer, wording), rules, settings.tz,
-                              on_decision=integration_hook(settings))
-
-
-def integration_hook(settings: Settings) -> Any:
-    """Each decision change becomes one signed call to the CAD-style integration, if configured."""
-    if not settings.integration_url:
-        return None
-
-    def hook(session: Session, case: Case, decision: Decision) -> None:
-        from app.cases.schemas import case_out
-        from app.dispatch.handlers import on_decision
-
-        reporter = session.get(Reporter, case.reporter_id)
-        username = None
-        if case.assigned_to_id is not None:
-            username = session.execute(
-                select(User.username).where(User.id == case.assigned_to_id)).scalar_one_or_none()
-        case_json = case_out(case, reporter, username).model_dump(mode="json")  # type: ignore[arg-type]
-        # The CAD system takes the case over and may need to reach the texter: it gets the
-        # number the Case JSON masks for people's screens (retention redacts this copy).
-        case_json["reporter"].update(phone=reporter.phone, phone_masked=False)  # type: ignore[union-attr]
-        on_decision(session, settings, case.id, case_json,
-                    {**decision.to_dict(), "by": case.decision_by,
-                     "at": case.decision_at.isoformat() if case.decision_at else None})
-
-    return hook
+    return ConversationIntake(Engine(gazetteer, wording), rules, settings)
 
 
 def build_runtime(settings: Settings) -> Runtime:

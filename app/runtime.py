@@ -18,6 +18,9 @@ class Intake(Protocol):
     def on_inbound(self, session: Session, case: Any, reporter: Any, message: Any, now: Any, *,
                    opened: bool, reopened: bool) -> list[str]: ...
 
+    def person_decided(self, session: Session, case: Any, reporter: Any, decision: Any,
+                       now: Any) -> None: ...
+
 
 @dataclass
 class Runtime:

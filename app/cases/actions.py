@@ -197,11 +197,8 @@ def override_decision(session: Session, rt: Runtime, case_id: int, principal: Pr
            data={"previous": previous,
                  "new": {"decision": decision, "queue": queue, "priority": priority},
                  "reason": reason})
-    person_decided = getattr(rt.intake, "person_decided", None)
-    if person_decided is not None:
-        reporter = session.get(Reporter, case.reporter_id)
-        person_decided(session, case, reporter,
-                       Decision(decision, queue, priority, OVERRIDE_RULE, (reason,)), now)
+    rt.intake.person_decided(session, case, session.get(Reporter, case.reporter_id),
+                             Decision(decision, queue, priority, OVERRIDE_RULE, (reason,)), now)
     return case
 
 

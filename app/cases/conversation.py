@@ -9,13 +9,14 @@ stronger than it did before, never to undo the person on facts they already saw.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.audit.textless import facts_summary, textless_decision
 from app.cases.decision_history import record_decision
+from app.cases.integration import tell_integration
+from app.config import Settings
 from app.conversation.engine import Engine, Step
 from app.conversation.state import DONE, State
 from app.dispatch.decide import Decision, DispatchFacts, decide, escalation_only
@@ -54,15 +55,15 @@ def _stage(case: Case, state: State) -> str:
 class ConversationIntake:
     """Runs the engine and the dispatcher on each inbound text, in the caller's transaction."""
 
-    def __init__(self, engine: Engine, rules: Rules, tz: Any, on_decision: Any = None) -> None:
-        self.engine, self.rules, self.tz = engine, rules, tz
-        # Called as on_decision(session, case, decision) after a decision change is stored.
-        self.on_decision = on_decision
+    def __init__(self, engine: Engine, rules: Rules, settings: Settings) -> None:
+        self.engine, self.rules, self.settings = engine, rules, settings
 
     # ---- the seam receive() calls
 
     def on_inbound(self, session: Session, case: Case, reporter: Reporter, message: Message,
                    now: datetime, *, opened: bool, reopened: bool) -> list[str]:
+        """One pass: the engine hears the text, the dispatcher decides on what it heard, and
+        the engine answers once, leading with "call 999 now" when that decision is a new 999."""
         state = load_state(case)
         events: list[str] = []
         if reopened:
@@ -70,14 +71,11 @@ class ConversationIntake:
             state, events = step.state, list(step.events)
         if reporter.opted_out and not state.opted_out:
             state = state.with_(opted_out=True)  # opted out on an earlier case: still no texts
-        step = self.engine.step(state, message.body, now)
-        new = self._decide(step.state, now)
-        previous_auto = self._dispatcher_decision(case)
-        escalate = self._to_record(case, previous_auto, new)
-        if escalate is not None and escalate.decision == "999" and case.decision != "999":
-            # Flag first and read the text again, so this very reply leads with "call 999 now".
-            flagged = self.engine.flag_emergency(state).state
-            step = self.engine.step(flagged, message.body, now)
+        heard = self.engine.hear(state, message.body, now)
+        new = self._decide(heard.state, now)
+        escalate = self._to_record(case, self._dispatcher_decision(case), new)
+        step = self.engine.answer(heard, emergency=escalate is not None
+                                  and escalate.decision == "999")
         self._store(session, case, reporter, step, events, now)
         self._dispatched(session, case, new, escalate, now)
         return list(step.replies)
@@ -91,8 +89,7 @@ class ConversationIntake:
     def person_decided(self, session: Session, case: Case, reporter: Reporter,
                        decision: Decision, now: datetime) -> None:
         """A person's decision: tell the integration; a new 999 gets its advice texted now."""
-        if self.on_decision is not None:
-            self.on_decision(session, case, decision)
+        tell_integration(session, self.settings, case, decision)
         if decision.decision != "999":
             return
         step = self.engine.flag_emergency(load_state(case))
@@ -111,7 +108,7 @@ class ConversationIntake:
 
     def _decide(self, state: State, now: datetime) -> Decision:
         facts = DispatchFacts.from_facts(state.facts, discreet=state.discreet,
-                                         local_time=now.astimezone(self.tz).time())
+                                         local_time=now.astimezone(self.settings.tz).time())
         return decide(facts, self.rules)
 
     @staticmethod
@@ -173,5 +170,4 @@ class ConversationIntake:
         session.flush()
         record(session, "dispatcher", "decision.made", case_id=case.id,
                data={**textless_decision(escalate.to_dict()), "previous": previous})
-        if self.on_decision is not None:
-            self.on_decision(session, case, escalate)
+        tell_integration(session, self.settings, case, escalate)

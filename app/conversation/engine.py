@@ -8,9 +8,11 @@ classify the text into one input kind, run the handler the transition table name
 (conversation, kind), then compose the texts (replies.py).
 
 Decisions a host should know:
-- A 999 decision (flag_emergency): the advice to call 999 now starts the next reply; when the
-  bot has stopped asking (conversation "done"), there will be no next reply, so it goes out at
-  once. Calling it again is harmless. It is given even if the severe-risk advice was given.
+- A 999 decision: on a text, the host decides between hear() and answer(emergency=True), so the
+  reply to that very text leads with the advice to call 999 now; a person's decision between
+  texts goes through flag_emergency(). When the bot has stopped asking (conversation "done"),
+  the advice goes out alone. Flagging again is harmless. It is given even if the severe-risk
+  advice was given.
 - A severe risk (weapon, violence, sexual, abduction, self-harm) puts "call 999 if you safely
   can" first in the next reply, once per case; in the first reply it is part of the greeting.
 - Discreet is for good: no text at all afterwards, not even a STOP or HELP answer; the facts
@@ -59,6 +61,19 @@ class Step:
     replies: tuple[str, ...] = ()
     facts_changed: bool = False
     events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A text read and its turn taken, before anything is said (Engine.hear)."""
+
+    before: State
+    outcome: Outcome
+    resumed: tuple[str, ...]
+
+    @property
+    def state(self) -> State:
+        return self.outcome.state
 
 
 @dataclass(frozen=True)
@@ -156,6 +171,13 @@ class Engine:
     # ---- one inbound text
 
     def step(self, state: State, text: str, now: datetime) -> Step:
+        """One text read and answered, with no 999 decided on it (the host's answer() can)."""
+        return self.answer(self.hear(state, text, now))
+
+    def hear(self, state: State, text: str, now: datetime) -> Heard:
+        """One text read and its turn taken, nothing said yet: the host decides on heard.state
+        (app/cases/conversation.py), then answer() composes the reply once, knowing whether
+        that decision was 999."""
         before = state
         if not state.can_ask and state.conversation != DONE:
             # flags set from outside (a reporter who opted out on an earlier case)
@@ -183,7 +205,16 @@ class Engine:
         kind = classify(merged, state, intents, choice)
         other = merged.facts != state.facts
         outcome = handler(state.conversation, kind)(Turn(merged, text, now, choice, other))
-        return self._finish(before, outcome, resumed, speak=True)
+        return Heard(before, outcome, resumed)
+
+    def answer(self, heard: Heard, *, emergency: bool = False) -> Step:
+        """The replies to a heard text; with emergency, dispatch decided 999 on it, and the
+        advice to call 999 now leads them (or goes alone once the bot has stopped asking)."""
+        outcome = heard.outcome
+        if emergency:
+            flagged = handler(outcome.state.conversation, "emergency")(Turn(outcome.state))
+            outcome = Outcome(flagged.state, outcome.lines, outcome.events + flagged.events)
+        return self._finish(heard.before, outcome, heard.resumed, speak=True)
 
     def _across(self, facts: Facts, *, discreet: bool) -> Facts:
         """What the texts say together: indicators whose concepts came in different texts, and

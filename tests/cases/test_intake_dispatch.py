@@ -113,3 +113,18 @@ def test_stop_then_operator_reply_is_refused(app, client):
     assert resp.status_code == 409
     with app.state.sessions() as s:
         assert s.execute(select(Message).where(Message.author.like("operator:%"))).first() is None
+
+
+def test_999_after_the_bot_stopped_asking_still_texts_the_advice(app, client):
+    """The bot has all it asks for; a later text that makes it 999 must still tell the texter
+    to call 999 now: the one reply to that text carries the advice."""
+    headers = token_for(app)
+    phone = "+447700900806"
+    converse(client, "a man is being rude to people at leeds station", phone=phone)
+    converse(client, "he is about 40, its happening now", phone=phone)
+    case = case_of(client, headers, phone)
+    assert case["conversation"] == "done" and case["decision"]["decision"] == "101", case
+    out = converse(client, "hes just pulled out a knife", phone=phone)
+    case = case_of(client, headers, phone)
+    assert case["decision"]["decision"] == "999"
+    assert len(out) == 1 and "999" in out[0], out
