@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from app.cases.conversation import ConversationIntake
 from app.config import ConfigError, Settings
-from app.db import insert_ignoring_conflict, make_engine, make_sessionmaker, unit_of_work
+from app.db import insert_ignoring_conflict, make_engine, make_sessionmaker
 from app.events import EventBus
 from app.logs import log_fields
 from app.models import AppSetting
@@ -70,7 +70,7 @@ def ensure_secret_key(rt: Runtime) -> str:
     """TEXTLINE_SECRET_KEY, or one generated on first start and kept in the database."""
     if rt.settings.secret_key is not None:
         return rt.settings.secret_key.get_secret_value()
-    with unit_of_work(rt.sessions) as session:
+    with rt.work() as session:
         insert_ignoring_conflict(session, AppSetting,
                                  {"key": "secret_key", "value": secrets.token_urlsafe(48)}, ["key"])
         return session.execute(

@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import Engine
 
-from app.events import Event, EventBus
+from app.events import Event, EventBus, Kind
 from app.logs import log_fields
 
 log = logging.getLogger("textline.events")
@@ -54,7 +54,7 @@ def encode(event: Event, origin: str) -> str:
 def decode(payload: str) -> tuple[str, Event] | None:
     try:
         doc = json.loads(payload)
-        event = Event(str(doc["k"]), doc.get("c"), dict(doc.get("d") or {}), float(doc["t"]))
+        event = Event(Kind(doc["k"]), doc.get("c"), dict(doc.get("d") or {}), float(doc["t"]))
         return str(doc["o"]), event
     except (ValueError, KeyError, TypeError):
         return None

@@ -21,7 +21,6 @@ from app.audit.exports import (
 from app.audit.service import verify
 from app.auth.deps import require
 from app.auth.service import Principal
-from app.db import unit_of_work
 from app.errors import Forbidden
 
 log = logging.getLogger("textline.exports")
@@ -73,7 +72,7 @@ def export(
     req = build_request(kind, fmt, start, end, rt.settings.tz, include_pii=include_pii,
                         reason=reason)
     body = begin_export(request, req)
-    with unit_of_work(request.app.state.sessions) as session:
+    with request.app.state.runtime.work() as session:
         record_export(session, principal.username, req, via="api")
     return export_response(req, body)
 

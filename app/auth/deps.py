@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.service import Principal, resolve_token, token_used
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="Token from `textline token create`")
@@ -25,7 +25,7 @@ def current_principal(
             raise Unauthorized("invalid or expired token")
         principal, touch = found
         if touch is not None:  # at most hourly: the read above is all most requests cost
-            with unit_of_work(request.app.state.sessions) as session:
+            with request.app.state.runtime.work() as session:
                 token_used(session, touch, now)
         return principal
     # The dashboard's cookie session, where installed, resolves here too.

@@ -24,7 +24,7 @@ from app.auth import sessions as svc
 from app.auth.service import Principal
 from app.bootstrap import ensure_secret_key
 from app.client_address import client_address
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.errors import AppError, Forbidden
 from app.runtime import Runtime
 
@@ -95,7 +95,7 @@ def active_session(request: Request) -> svc.ActiveSession | None:
     token = request.cookies.get(session_cookie(request))
     found = None
     if token:
-        with unit_of_work(_rt(request).sessions) as session:
+        with _rt(request).work() as session:
             found = svc.resolve_session(session, token, utcnow())
     request.state.web_session = found
     return found
@@ -219,7 +219,7 @@ async def login_submit(request: Request, username: str = Form(""), password: str
 
     def work() -> tuple[int, svc.LoginResult | None, str | None]:
         now = utcnow()
-        with unit_of_work(rt.sessions) as session:
+        with rt.work() as session:
             wait = limits.seconds_to_wait(session, key, now)
             if wait:
                 return wait, None, None
@@ -256,7 +256,7 @@ def logout(request: Request, csrf_token: str = Form(""),
            user: PageUser = Depends(page_user("operator", allow_password_change=True))) -> Response:
     check_csrf(request, user, csrf_token)
     token = request.cookies.get(session_cookie(request), "")
-    with unit_of_work(_rt(request).sessions) as session:
+    with _rt(request).work() as session:
         svc.end_session(session, token, utcnow())
     response = RedirectResponse("/login?bye=1", status_code=303)
     response.delete_cookie(session_cookie(request), path="/", secure=is_secure(request),
@@ -287,7 +287,7 @@ async def password_submit(request: Request, current: str = Form(""), new: str = 
         return response
 
     def work() -> None:
-        with unit_of_work(_rt(request).sessions) as session:
+        with _rt(request).work() as session:
             svc.change_password(session, user.principal.user_id, current, new, confirm,
                                 user.session_id, utcnow())
 

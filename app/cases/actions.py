@@ -22,6 +22,7 @@ from app.cases import overrides
 from app.cases.decision_history import record_decision
 from app.dispatch.decide import Decision
 from app.errors import Conflict, NotFound, Unprocessable
+from app.events import Kind, stage
 from app.models import Case, Message, Reporter, User
 from app.runtime import Runtime
 from app.validation import has_controls
@@ -128,6 +129,7 @@ def reply(session: Session, rt: Runtime, case_id: int, principal: Principal, bod
     if discreet:
         data["discreet_confirmed"] = True
     record(session, principal.username, "message.queued", case_id=case.id, data=data)
+    stage(session, Kind.MESSAGE_NEW, case.id, message_id=message.id, direction="outbound")
     return message
 
 
@@ -146,6 +148,7 @@ def claim(session: Session, rt: Runtime, case_id: int, principal: Principal, *,
     session.flush()
     record(session, principal.username, "case.claimed", case_id=case.id,
            data={"previous": previous, "reassigned": previous not in (None, principal.username)})
+    stage(session, Kind.CASE_UPDATED, case.id, action="claim", by=principal.username)
     return case
 
 
@@ -164,6 +167,7 @@ def add_note(session: Session, case_id: int, principal: Principal, body: str, *,
     session.flush()
     record(session, principal.username, "note.added", case_id=case.id,
            data={"message_id": note.id, "chars": len(text)})
+    stage(session, Kind.MESSAGE_NEW, case.id, message_id=note.id, direction="internal")
     return note
 
 
@@ -199,6 +203,7 @@ def override_decision(session: Session, rt: Runtime, case_id: int, principal: Pr
                  "reason": reason})
     rt.intake.person_decided(session, case, session.get(Reporter, case.reporter_id),
                              Decision(decision, queue, priority, OVERRIDE_RULE, (reason,)), now)
+    stage(session, Kind.CASE_UPDATED, case.id, action="decision", by=principal.username)
     return case
 
 
@@ -215,4 +220,5 @@ def close(session: Session, case_id: int, principal: Principal, outcome: str, *,
     session.flush()
     record(session, principal.username, "case.closed", case_id=case.id,
            data={"outcome": outcome})
+    stage(session, Kind.CASE_UPDATED, case.id, action="close", by=principal.username)
     return case

@@ -17,7 +17,7 @@ from app.cases import actions
 from app.cases.openapi_links import SAME_PATH, THIS_CASE, act_on_case, links, read_case
 from app.cases.queries import get_case
 from app.cases.schemas import CaseOut, MessageOut, message_out
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.runtime import Runtime
 from app.validation import typed_text
 
@@ -73,11 +73,10 @@ def _rt(request: Request) -> Runtime:
 def post_reply(request: Request, case_id: CaseId, payload: ReplyIn,
                principal: Operator) -> MessageOut:
     rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
+    with rt.work() as session:
         message = actions.reply(session, rt, case_id, principal, payload.body,
                                 confirm_discreet=payload.confirm_discreet, now=utcnow())
         out = message_out(message)
-    rt.events.publish("message.new", case_id, message_id=out.id, direction=out.direction)
     return out
 
 
@@ -87,10 +86,9 @@ def post_reply(request: Request, case_id: CaseId, payload: ReplyIn,
                                                         **act_on_case(THIS_CASE)})})
 def post_claim(request: Request, case_id: CaseId, principal: Operator) -> CaseOut:
     rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
+    with rt.work() as session:
         actions.claim(session, rt, case_id, principal, now=utcnow())
         out = get_case(session, case_id)
-    rt.events.publish("case.updated", case_id, action="claim", by=principal.username)
     return out
 
 
@@ -100,10 +98,9 @@ def post_claim(request: Request, case_id: CaseId, principal: Operator) -> CaseOu
 def post_note(request: Request, case_id: CaseId, payload: NoteIn,
               principal: Operator) -> MessageOut:
     rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
+    with rt.work() as session:
         note = actions.add_note(session, case_id, principal, payload.body, now=utcnow())
         out = message_out(note)
-    rt.events.publish("message.new", case_id, message_id=out.id, direction=out.direction)
     return out
 
 
@@ -115,12 +112,11 @@ def post_note(request: Request, case_id: CaseId, payload: NoteIn,
 def post_decision(request: Request, case_id: CaseId, payload: DecisionIn,
                   principal: Operator) -> CaseOut:
     rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
+    with rt.work() as session:
         actions.override_decision(session, rt, case_id, principal, payload.decision,
                                   payload.queue, payload.reason, priority=payload.priority,
                                   now=utcnow())
         out = get_case(session, case_id)
-    rt.events.publish("case.updated", case_id, action="decision", by=principal.username)
     return out
 
 
@@ -130,8 +126,7 @@ def post_decision(request: Request, case_id: CaseId, payload: DecisionIn,
 def post_close(request: Request, case_id: CaseId, payload: CloseIn,
                principal: Operator) -> CaseOut:
     rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
+    with rt.work() as session:
         actions.close(session, case_id, principal, payload.outcome, now=utcnow())
         out = get_case(session, case_id)
-    rt.events.publish("case.updated", case_id, action="close", by=principal.username)
     return out

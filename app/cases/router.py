@@ -19,7 +19,7 @@ from app.cases.openapi_links import FIRST_LISTED, THIS_CASE, act_on_case, links,
 from app.cases.phone import MAX_REASON, REASON_HELP, reveal_phone
 from app.cases.queries import CaseFilter, get_case, list_cases
 from app.cases.schemas import CaseOut, CasePage, masked_phone
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.errors import BadRequest
 from app.sms.phone import normalise_phone
 
@@ -107,7 +107,7 @@ def case_phone(
     case_id: int = Path(ge=1, le=2**31 - 1),
     principal: Principal = Depends(require("operator")),
 ) -> PhoneOut:
-    with unit_of_work(request.app.state.sessions) as session:
+    with request.app.state.runtime.work() as session:
         phone = reveal_phone(session, case_id, principal, payload.reason, via="api",
                              now=utcnow())
     response.headers["Cache-Control"] = "no-store"

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
+from app.events import Kind, stage
 from app.models import Case, Inbox, Reporter
 from app.runtime import Runtime
 
@@ -28,7 +29,7 @@ def sweep_silence(rt: Runtime, now: datetime | None = None, batch: int = 200) ->
     moved = []
     for case_id in ids:
         # One transaction a case: a text arriving meanwhile wins (the lock, then a re-check).
-        with unit_of_work(rt.sessions) as session:
+        with rt.work() as session:
             case = session.execute(
                 select(Case).where(Case.id == case_id).with_for_update(key_share=True)).scalar_one()
             if case.stage != "collecting" or case.updated_at > silent_since:
@@ -36,9 +37,8 @@ def sweep_silence(rt: Runtime, now: datetime | None = None, batch: int = 200) ->
             if _answer_waiting(session, case):
                 continue  # the texter has answered; the processor has not read it yet
             if rt.intake.silence(session, case, now, minutes):
+                stage(session, Kind.CASE_UPDATED, case_id, reason="silence")
                 moved.append(case_id)
-    for case_id in moved:
-        rt.events.publish("case.updated", case_id, reason="silence")
     if moved:
         log.info("silence timeout: %d cases to operators", len(moved))
     return len(moved)

@@ -21,7 +21,7 @@ from app.cases import actions, overrides
 from app.cases.queries import get_case
 from app.dashboard.presence import Presence
 from app.dashboard.render import HERE, pages
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.errors import AppError, NotFound
 from app.models import Case
 from app.runtime import Runtime
@@ -93,18 +93,16 @@ def case_fragment(request: Request, case_id: int = CaseId, user: PageUser = Oper
 
 
 def _act(request: Request, user: PageUser, case_id: int, csrf_token: str, form: str,
-         draft: dict[str, str], work: Any, event: tuple[str, dict[str, Any]]) -> Response:
+         draft: dict[str, str], work: Any) -> Response:
     check_csrf(request, user, csrf_token)
     rt: Runtime = request.app.state.runtime
     try:
-        with unit_of_work(rt.sessions) as session:
+        with rt.work() as session:
             work(session, rt)
     except AppError as exc:
         message = DISCREET_PAGE if exc.message == actions.DISCREET else exc.message
         return render_case(request, user, case_id, status=exc.status_code, error=message,
                            form=form, draft=draft)
-    kind, data = event
-    rt.events.publish(kind, case_id, **data)
     return RedirectResponse(f"/cases/{case_id}?done={form}#{form}", status_code=303)
 
 
@@ -115,8 +113,7 @@ def reply_form(request: Request, case_id: int = CaseId, body: str = Form(""),
     def work(session: Any, rt: Runtime) -> None:
         actions.reply(session, rt, case_id, user.principal, body,
                       confirm_discreet=confirm_discreet, now=utcnow())
-    return _act(request, user, case_id, csrf_token, "reply", {"reply": body}, work,
-                ("message.new", {"direction": "outbound"}))
+    return _act(request, user, case_id, csrf_token, "reply", {"reply": body}, work)
 
 
 @router.post("/cases/{case_id}/claim")
@@ -124,8 +121,7 @@ def claim_form(request: Request, case_id: int = CaseId, csrf_token: str = Form("
                user: PageUser = Operator) -> Response:
     def work(session: Any, rt: Runtime) -> None:
         actions.claim(session, rt, case_id, user.principal, now=utcnow())
-    return _act(request, user, case_id, csrf_token, "claim", {}, work,
-                ("case.updated", {"action": "claim", "by": user.principal.username}))
+    return _act(request, user, case_id, csrf_token, "claim", {}, work)
 
 
 @router.post("/cases/{case_id}/note")
@@ -133,8 +129,7 @@ def note_form(request: Request, case_id: int = CaseId, body: str = Form(""),
               csrf_token: str = Form(""), user: PageUser = Operator) -> Response:
     def work(session: Any, rt: Runtime) -> None:
         actions.add_note(session, case_id, user.principal, body, now=utcnow())
-    return _act(request, user, case_id, csrf_token, "note", {"note": body}, work,
-                ("message.new", {"direction": "internal"}))
+    return _act(request, user, case_id, csrf_token, "note", {"note": body}, work)
 
 
 @router.post("/cases/{case_id}/decision")
@@ -146,8 +141,7 @@ def decision_form(request: Request, case_id: int = CaseId, decision: str = Form(
                                   priority=priority, now=utcnow())
     return _act(request, user, case_id, csrf_token, "decision",
                 {"decision": decision, "queue": queue, "priority": priority, "reason": reason},
-                work,
-                ("case.updated", {"action": "decision", "by": user.principal.username}))
+                work)
 
 
 @router.post("/cases/{case_id}/close")
@@ -155,5 +149,4 @@ def close_form(request: Request, case_id: int = CaseId, outcome: str = Form(""),
                csrf_token: str = Form(""), user: PageUser = Operator) -> Response:
     def work(session: Any, rt: Runtime) -> None:
         actions.close(session, case_id, user.principal, outcome, now=utcnow())
-    return _act(request, user, case_id, csrf_token, "close", {"outcome": outcome}, work,
-                ("case.updated", {"action": "close", "by": user.principal.username}))
+    return _act(request, user, case_id, csrf_token, "close", {"outcome": outcome}, work)

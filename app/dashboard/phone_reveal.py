@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.auth.web import PageUser, check_csrf, page_user
 from app.cases.phone import reveal_phone
 from app.dashboard.case_view import render_case
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.errors import AppError
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +26,7 @@ def reveal_form(request: Request, case_id: int = PathParam(ge=1, le=2**31 - 1),
                 user: PageUser = Depends(page_user("operator"))) -> Response:
     check_csrf(request, user, csrf_token)
     try:
-        with unit_of_work(request.app.state.sessions) as session:
+        with request.app.state.runtime.work() as session:
             phone = reveal_phone(session, case_id, user.principal, reason, via="dashboard",
                                  now=utcnow())
     except AppError as exc:

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from app.events import Event, EventBus
+from app.events import Event, EventBus, Kind
 
 if TYPE_CHECKING:
     from app.cases.sweeper import Periodic
@@ -100,13 +100,13 @@ class Presence:
                     self._announced[case_id] = local
                 else:
                     self._announced.pop(case_id, None)
-            bus.publish("case.viewing", case_id, viewers=merged, local=local,
+            bus.publish(Kind.CASE_VIEWING, case_id, viewers=merged, local=local,
                         instance=self.instance)
 
     def on_event(self, event: Event) -> None:
         """The bus listener (EventBus.add_listener): keeps what other instances announce. It runs
         before the event reaches any stream, so a stream formatting it sees the news."""
-        if event.kind != "case.viewing" or event.case_id is None:
+        if event.kind != Kind.CASE_VIEWING or event.case_id is None:
             return
         instance, local = event.data.get("instance"), event.data.get("local")
         # Our own events, or ones without the fields (an older version, or a payload the relay

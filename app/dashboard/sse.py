@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth.web import active_session
 from app.dashboard.presence import Presence
 from app.dashboard.stream_limit import HeldStream, StreamLimit
-from app.events import Event
+from app.events import Event, Kind
 from app.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +37,7 @@ def format_event(event: Event, viewers: list[str] | None = None) -> str:
     """The event as one SSE message. For "case.viewing", pass this instance's merged list:
     the sender, perhaps another instance, can't know who has the case open here."""
     payload = {"kind": event.kind, "case_id": event.case_id, "at": event.at}
-    if event.kind == "case.viewing":
+    if event.kind == Kind.CASE_VIEWING:
         payload["viewers"] = list(viewers if viewers is not None
                                   else event.data.get("viewers", []))
     elif event.kind == "case.updated":
@@ -51,7 +51,7 @@ def _chunk(event: Event, presence: Presence, shown: dict[int, list[str]]) -> str
     """The message for one event, or None for a "case.viewing" that changes nothing this page
     shows: every instance repeats its viewers each heartbeat, and the queue page reloads its
     rows on every event it hears."""
-    if event.kind != "case.viewing" or event.case_id is None:
+    if event.kind != Kind.CASE_VIEWING or event.case_id is None:
         return format_event(event)
     viewers = presence.viewers(event.case_id)
     if shown.get(event.case_id) == viewers:
@@ -105,7 +105,7 @@ async def events(request: Request, case: int | None = Query(None, ge=1, le=2**31
                 conn = presence.join(case, username)
                 # Told to this page here; to the others only if it changes what they show.
                 shown[case] = presence.viewers(case)
-                yield format_event(Event("case.viewing", case), shown[case])
+                yield format_event(Event(Kind.CASE_VIEWING, case), shown[case])
                 presence.announce(rt.events, case, if_changed=True)
             loop = asyncio.get_running_loop()
             recheck_at = loop.time() + RECHECK_SECONDS

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.conversation.gsm import segments
 from app.db import utcnow
 from app.models import Message, Outbox
+from app.runtime import mark_queued
 
 SMS, INTEGRATION = "sms", "integration"
 
@@ -36,6 +37,7 @@ def enqueue_sms(session: Session, message: Message, to_phone: str, *,
                  next_attempt_at=now or utcnow(), created_at=now or utcnow())
     session.add(row)
     session.flush()
+    mark_queued(session)
     return row
 
 
@@ -46,4 +48,5 @@ def enqueue_integration(session: Session, case_id: int, payload: dict[str, Any],
                  attempts=0, next_attempt_at=now or utcnow(), created_at=now or utcnow())
     session.add(row)
     session.flush()
+    mark_queued(session)
     return row

@@ -18,8 +18,9 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from app.audit.service import record
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.errors import BadRequest
+from app.events import Kind, stage
 from app.logs import log_fields
 from app.models import Message
 from app.runtime import Runtime
@@ -108,13 +109,12 @@ async def message_status(request: Request) -> Response:
     sid, status, code = parse_status(params)
 
     def work() -> tuple[int, int, str] | None:
-        with unit_of_work(rt.sessions) as session:
+        with rt.work() as session:
             msg = apply_status(session, sid, status, code)
-            changed = (msg.case_id, msg.id, msg.status) if msg is not None else None
-        if changed is not None:
-            rt.events.publish("message.status", changed[0], message_id=changed[1],
-                              status=changed[2])
-        return changed
+            if msg is None:
+                return None
+            stage(session, Kind.MESSAGE_STATUS, msg.case_id, message_id=msg.id, status=msg.status)
+            return msg.case_id, msg.id, msg.status
 
     changed = await run_in_threadpool(work)
     raw_code = params.get("ErrorCode") or ""

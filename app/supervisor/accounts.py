@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.auth import accounts
 from app.auth.passwords import one_time_password
 from app.auth.web import PageUser, check_csrf
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.errors import AppError, Forbidden, NotFound
 from app.models import User, WebSession
 from app.supervisor.router import Supervisor, _pages
@@ -54,7 +54,7 @@ def unlock(request: Request, username: str = Form("", max_length=64),
            csrf_token: str = Form(""), user: PageUser = Supervisor) -> Response:
     check_csrf(request, user, csrf_token)
     try:
-        with unit_of_work(request.app.state.sessions) as session:
+        with request.app.state.runtime.work() as session:
             accounts.unlock_user(session, username, actor=user.principal.username, now=utcnow())
     except AppError as exc:
         return _render(request, user, exc.status_code, error=exc.message)
@@ -98,7 +98,7 @@ def reset_password(request: Request, username: str = Form("", max_length=64),
     check_csrf(request, user, csrf_token)
     password = one_time_password()
     try:
-        with unit_of_work(request.app.state.sessions) as session:
+        with request.app.state.runtime.work() as session:
             _resettable(session, user, username)
             revoked = accounts.reset_password(session, username, password,
                                               actor=user.principal.username, now=utcnow())

@@ -16,7 +16,7 @@ from app.audit.exports import NEEDS_REASON, build_request, record_export
 from app.audit.router import begin_export, export_response
 from app.auth.web import PageUser, check_csrf, page_user
 from app.dashboard.render import Pages
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.errors import AppError
 from app.supervisor.figures import MAX_DAYS, Figures, collect, reply_span
 from app.supervisor.svg import Series, bar_chart, line_chart
@@ -158,7 +158,7 @@ def supervisor_export(
         # The figures keep their default range: an export may span more days than they show.
         return _render(request, user, None, None, exc.status_code, export_error=message,
                        export=choices)
-    with unit_of_work(request.app.state.sessions) as session:
+    with request.app.state.runtime.work() as session:
         record_export(session, user.principal.username, req, via="dashboard")
     return export_response(req, body)
 

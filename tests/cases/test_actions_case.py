@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.audit.service import verify
 from app.db import utcnow
+from app.events import Kind
 from app.models import Case, Message, Outbox, Reporter
 from tests.cases.test_actions_helpers import PHONE, audits, load_case, open_case, update_case
 from tests.helpers import text_in, token_for
@@ -323,28 +324,27 @@ def test_new_text_after_the_reopen_window_opens_a_new_case(app, client, alice):
 def test_case_events_are_published_after_commit(app, client, alice):
     case_id = open_case(client, app)
     seen = []
-    rt = app.state.runtime
-    real = rt.events.publish
 
-    def spy(kind, cid=None, **data):  # type: ignore[no-untyped-def]
-        seen.append((kind, cid, data.get("action"), load_case(app, cid).status))
-        real(kind, cid, **data)
+    def listener(event):  # type: ignore[no-untyped-def]
+        # Run as each event is delivered: what a dashboard reloading now would read.
+        seen.append((event.kind, event.case_id, event.data.get("action"),
+                     load_case(app, event.case_id).status))
 
-    rt.events.publish = spy
+    app.state.runtime.events.add_listener(listener)
     claim(client, case_id, alice)
     note(client, case_id, alice)
     decide(client, case_id, alice)
     close(client, case_id, alice)
-    assert seen == [("case.updated", case_id, "claim", "open"),
-                    ("message.new", case_id, None, "open"),
-                    ("case.updated", case_id, "decision", "open"),
-                    ("case.updated", case_id, "close", "closed")]
+    assert seen == [(Kind.CASE_UPDATED, case_id, "claim", "open"),
+                    (Kind.MESSAGE_NEW, case_id, None, "open"),
+                    (Kind.CASE_UPDATED, case_id, "decision", "open"),
+                    (Kind.CASE_UPDATED, case_id, "close", "closed")]
 
 
 def test_failed_actions_publish_nothing(app, client, alice):
     case_id = open_case(client, app)
     seen = []
-    app.state.runtime.events.publish = lambda *a, **k: seen.append(a)
+    app.state.runtime.events.add_listener(seen.append)
     assert close(client, case_id, alice, "").status_code == 422
     assert decide(client, 4242, alice).status_code == 404
     update_case(app, case_id, discreet=True)

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.cases.actions import DISCREET, OPTED_OUT
+from app.events import Kind
 from app.models import Message, Outbox, Reporter
 from tests.cases.test_actions_helpers import audits, load_case, open_case, update_case
 from tests.helpers import token_for
@@ -194,19 +195,17 @@ def test_reply_with_the_real_outbox_state(app, client, alice):
 def test_event_is_published_after_commit(app, client, alice):
     case_id = open_case(client, app)
     seen = []
-    rt = app.state.runtime
-    real = rt.events.publish
 
-    def spy(kind, case_id=None, **data):  # type: ignore[no-untyped-def]
+    def listener(event):  # type: ignore[no-untyped-def]
         # A fresh session sees the row only if the transaction has already committed.
         with app.state.sessions() as s:
-            stored = s.execute(select(Message.id).where(Message.id == data.get("message_id"))).first()
-        seen.append((kind, case_id, stored is not None))
-        real(kind, case_id, **data)
+            stored = s.execute(select(Message.id)
+                               .where(Message.id == event.data.get("message_id"))).first()
+        seen.append((event.kind, event.case_id, stored is not None))
 
-    rt.events.publish = spy
+    app.state.runtime.events.add_listener(listener)
     assert client.post(url(case_id), json={"body": "hi"}, headers=alice).status_code == 201
-    assert seen == [("message.new", case_id, True)]
+    assert seen == [(Kind.MESSAGE_NEW, case_id, True)]
 
 
 def test_a_texter_who_asks_for_no_texts_gets_none_without_confirmation(app, client, alice):
