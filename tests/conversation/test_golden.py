@@ -18,34 +18,21 @@ rewrites the outputs; review the diff as you would a script.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from app.conversation.engine import Engine, Step
-from app.conversation.facts import Facts
 from app.conversation.state import State
 from app.conversation.wording import load_wording
 from app.gazetteer import load_gazetteer
+from tests.conversation.golden_format import END, check_or_update, inputs, state_lines
 
 GOLDEN = Path(__file__).with_name("golden")
 FILES = sorted(GOLDEN.glob("*.txt"))
 START = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 REFERENCE = "TL-261128-0042"
-END = "--- end"
-FLAGS = (
-    "discreet",
-    "opted_out",
-    "operator_engaged",
-    "emergency",
-    "acknowledged",
-    "severe_advised",
-    "emergency_advised",
-    "timed_out",
-    "reopen_due",
-)
 
 
 @pytest.fixture(scope="module")
@@ -53,61 +40,11 @@ def engine() -> Engine:
     return Engine(load_gazetteer(None), load_wording(None))
 
 
-def inputs(text: str) -> list[str]:
-    lines = []
-    for line in text.splitlines():
-        if line.startswith(END):
-            break
-        if line[:2] in ("> ", "~ ", "! ") or line.startswith("#"):
-            lines.append(line)
-    return lines
-
-
 def _outputs(step: Step) -> list[str]:
     out = [f"< {reply}" for reply in step.replies]
     if step.events:
         out.append("= " + " ".join(step.events))
     return out
-
-
-def _show(value: object) -> str:
-    return "-" if value is None else str(value)
-
-
-def describe(state: State) -> list[str]:
-    facts: Facts = state.facts
-    flags = [f for f in FLAGS if getattr(state, f)]
-    lines = [
-        END,
-        f"conversation: {state.conversation}",
-        f"flags: {', '.join(flags) or '-'}",
-    ]
-    if state.closed:
-        lines.append(f"closed: {', '.join(state.closed)}")
-    loc = facts.location
-    if loc is None:
-        lines.append("location: -")
-    else:
-        station = f"{loc.station.name} ({loc.station.crs})" if loc.station else "-"
-        cands = ", ".join(c.crs for c in loc.candidates) or "-"
-        lines.append(
-            f"location: station={station} platform={_show(loc.platform)} "
-            f"train={_show(loc.train)} coach={_show(loc.coach)} candidates={cands}"
-        )
-        lines.append(f"  from: {loc.text!r}")
-    age = facts.age
-    if age is None:
-        lines.append("age: -")
-    else:
-        child = {True: "yes", False: "no", None: "unknown"}[age.child]
-        lines.append(
-            f"age: min={_show(age.min)} max={_show(age.max)} child={child} from {age.text!r}"
-        )
-    imm = facts.immediacy
-    lines.append("immediacy: -" if imm is None else f"immediacy: {imm.value} from {imm.text!r}")
-    risks = ", ".join(f"{r.indicator} ({r.evidence!r})" for r in facts.risks)
-    lines.append(f"risks: {risks or '-'}")
-    return lines
 
 
 def play(engine: Engine, script: list[str]) -> str:
@@ -141,7 +78,7 @@ def play(engine: Engine, script: list[str]) -> str:
         assert State.from_dict(step.state.to_dict()) == step.state
         state = step.state
         out.extend(_outputs(step))
-    out.extend(describe(state))
+    out.extend([END, *state_lines(state)])
     return "\n".join(out) + "\n"
 
 
@@ -151,10 +88,5 @@ def test_there_are_enough_transcripts() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_golden(engine: Engine, path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    actual = play(engine, inputs(text))
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        if actual != text:
-            path.write_text(actual, encoding="utf-8")
-        return
-    assert actual == text, f"{path.name} differs; rerun with UPDATE_GOLDEN=1 and review the diff"
+    actual = play(engine, inputs(path.read_text(encoding="utf-8")))
+    check_or_update(path, actual)

@@ -14,10 +14,12 @@ from app.conversation.replies import compose
 from app.conversation.state import CONVERSATIONS, DONE, QUESTIONS, State, missing
 from app.conversation.transitions import KINDS, TABLE, Turn, handler
 from app.conversation.wording import load_wording
-from tests.conversation.engine_fakes import AFK, AFS, LDS
+from app.gazetteer import load_gazetteer
 
 NOW = datetime(2026, 11, 28, 14, 30, tzinfo=UTC)
 WORDING = load_wording(None)
+# The states are built by hand (no text is read); the stations are the real list's.
+AFK, AFS, LDS = (load_gazetteer(None).get(crs).ref() for crs in ("AFK", "AFS", "LDS"))
 
 AT_LEEDS = Location(text="leeds", station=LDS)
 TOLD = (Concept("people", "a lad"),)  # who it is about: "what is happening?" is not asked
