@@ -1,9 +1,11 @@
 """The host side of the pure parts: load a case's state, step the engine, decide, store it all.
 
 `cases.conversation_state` holds {"engine": State.to_dict(), "dispatch": the dispatcher's own
-latest Decision}. Keeping the dispatcher's own verdict apart from the decision in force lets a
-person's override stand: the dispatcher acts again only when the facts make it decide something
-stronger than it did before, never to undo the person on facts they already saw.
+latest Decision, and the risks known when a person last decided}. Keeping the dispatcher's own
+verdict apart from the decision in force lets a person's override stand: the dispatcher acts
+again only with a decision stronger than the person's, and only when it rests on something they
+did not weigh (a risk named since, or a verdict stronger than the dispatcher had before), never
+to undo the person on facts they already saw.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ def send_bot_text(session: Session, case: Case, reporter: Reporter, body: str,
     from app.cases.service import add_bot_reply
 
     return add_bot_reply(session, case, reporter, body, now)
+
+
+SEEN_BY_PERSON = "seen_by_person"  # conversation_state key: risks known at a person's decision
+
+
+def _risk_kinds(state: State) -> list[str]:
+    return sorted({risk.indicator for risk in state.facts.risks})
 
 
 _STRENGTH = {("999", "P1"): 3, ("101", "P2"): 2, ("101", "P3"): 1}
@@ -73,7 +82,8 @@ class ConversationIntake:
             state = state.with_(opted_out=True)  # opted out on an earlier case: still no texts
         heard = self.engine.hear(state, message.body, now)
         new = self._decide(heard.state, now)
-        escalate = self._to_record(case, self._dispatcher_decision(case), new)
+        escalate = self._to_record(case, self._dispatcher_decision(case), new,
+                                   _risk_kinds(heard.state))
         step = self.engine.answer(heard, emergency=escalate is not None
                                   and escalate.decision == "999")
         self._store(session, case, reporter, step, events, now)
@@ -88,7 +98,12 @@ class ConversationIntake:
 
     def person_decided(self, session: Session, case: Case, reporter: Reporter,
                        decision: Decision, now: datetime) -> None:
-        """A person's decision: tell the integration; a new 999 gets its advice texted now."""
+        """A person's decision: tell the integration; a new 999 gets its advice texted now.
+
+        The risks known when they decided are kept: a risk named after it is a fact they did
+        not weigh, and brings the dispatcher back (_to_record)."""
+        case.conversation_state = {**(case.conversation_state or {}),
+                                   SEEN_BY_PERSON: _risk_kinds(load_state(case))}
         tell_integration(session, self.settings, case, decision)
         if decision.decision != "999":
             return
@@ -123,11 +138,16 @@ class ConversationIntake:
         return Decision(case.decision, case.queue or "", case.priority or "P3",
                         case.decision_rule or "", tuple(case.decision_reasons or ()))
 
-    def _to_record(self, case: Case, previous_auto: Decision | None, new: Decision) -> Decision | None:
+    def _to_record(self, case: Case, previous_auto: Decision | None, new: Decision,
+                   risks: list[str]) -> Decision | None:
         if (case.decision_by or "").startswith("operator:"):
-            # A person decided: only something stronger than the dispatcher saw before, and
-            # stronger than the person's decision, brings the dispatcher back in.
-            if strength(new) > max(strength(previous_auto), strength(self._current(case))):
+            # A person decided: the dispatcher comes back only with a decision stronger than
+            # theirs, and only on something they did not weigh: stronger than what the
+            # dispatcher had said before, or a risk named since they decided.
+            seen = (case.conversation_state or {}).get(SEEN_BY_PERSON)
+            unseen = seen is not None and bool(set(risks) - set(seen))
+            if strength(new) > strength(self._current(case)) and (
+                    unseen or strength(new) > strength(previous_auto)):
                 return new
             return None
         return escalation_only(self._current(case), new)
