@@ -68,13 +68,11 @@ TABLE: list[tuple[str | None, tuple[str, ...], bool | None, tuple[str, str, str]
         ("recent", (ind,), True, SAFE, "child-safeguarding")
         for ind in sorted(SEVERE_INDICATORS - {"weapon", "self_harm", "danger_to_life"})
     ],
-    # A severe indicator in the past is routine; at a time not yet known (the bot is asking)
-    # or that the texter cannot give, it waits above routine.
+    # A severe indicator in the past or at an unknown time is not an emergency.
     ("past", ("weapon",), False, GEN3, "routine"),
-    ("unknown", ("weapon",), False, GEN2, "severe-time-unknown"),
-    (None, ("weapon",), False, GEN2, "severe-time-unknown"),
-    (None, ("violence",), None, GEN2, "severe-time-unknown"),
-    (None, ("drugs",), None, GEN3, "routine"),
+    ("unknown", ("weapon",), False, GEN3, "routine"),
+    (None, ("weapon",), False, GEN3, "routine"),
+    (None, ("violence",), None, GEN3, "routine"),
     # Rule 2: now, a child, exploitation or vulnerability.
     ("now", ("exploitation",), True, E999, "child-at-risk-now"),
     ("now", ("vulnerability",), True, E999, "child-at-risk-now"),

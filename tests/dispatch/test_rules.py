@@ -175,7 +175,6 @@ def test_builtin_is_the_default_and_ships_beside_the_code() -> None:
         "child-now-concern",
         "reads-as-emergency",
         "child-safeguarding",
-        "severe-time-unknown",
         "now-or-recent",
         "routine",
     ]
