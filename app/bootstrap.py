@@ -15,13 +15,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.cases.conversation import ConversationIntake
-from app.config import ConfigError, Settings
-from app.db import insert_ignoring_conflict, make_engine, make_sessionmaker, unit_of_work
 from app.dispatch.decide import Decision
 from app.events import EventBus
-from app.logs import log_fields
+from app.kit.config import ConfigError, Settings
+from app.kit.db import insert_ignoring_conflict, make_engine, make_sessionmaker, unit_of_work
+from app.kit.logs import log_fields
+from app.kit.runtime import Runtime
 from app.models import AppSetting, Case, Reporter, User
-from app.runtime import Runtime
 
 log = logging.getLogger("textline.outbox")
 
@@ -112,7 +112,7 @@ def start_background(rt: Runtime) -> list[Any]:
     from app.audit.retention import run_retention
     from app.cases.processor import InboxProcessor
     from app.cases.sweeper import Periodic, sweep_silence
-    from app.db import utcnow
+    from app.kit.db import utcnow
 
     processor = InboxProcessor(rt)
     if rt.inbox is not None:

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from app.config import ConfigError, Settings, load_settings
-from app.errors import AppError
+from app.kit.config import ConfigError, Settings, load_settings
+from app.kit.errors import AppError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -38,10 +38,10 @@ def cli_actor() -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app import migrate
     from app.bootstrap import build_intake
     from app.demo import create_demo_users
-    from app.logs import configure_logging
+    from app.kit import migrate
+    from app.kit.logs import configure_logging
 
     settings = _settings()
     if args.workers < 1:
@@ -61,15 +61,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import os
 
         os.environ["TEXTLINE_RUN_WORKER"] = "false"
-    from app.http_timeouts import HTTP_PROTOCOL, KEEP_ALIVE_SECONDS
+    from app.kit.http_timeouts import HTTP_PROTOCOL, KEEP_ALIVE_SECONDS
 
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_config=None,
                 # X-Forwarded-For is read by the app, and only from TEXTLINE_TRUSTED_PROXIES
-                # (app/client_address.py); uvicorn's own reading believes any loopback peer.
+                # (app/kit/client_address.py); uvicorn's own reading believes any loopback peer.
                 proxy_headers=False,
                 server_header=False, access_log=False,
-                # A client that stops sending mid-request is let go (app/http_timeouts.py).
+                # A client that stops sending mid-request is let go (app/kit/http_timeouts.py).
                 http=HTTP_PROTOCOL, timeout_keep_alive=KEEP_ALIVE_SECONDS,
                 # Open dashboards hold event streams; don't let them block a restart.
                 timeout_graceful_shutdown=5)
@@ -77,8 +77,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from app import migrate
-    from app.db import make_engine
+    from app.kit import migrate
+    from app.kit.db import make_engine
 
     settings = _settings()
     if args.action == "upgrade":
@@ -118,7 +118,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     from app.auth.service import create_user
-    from app.db import make_engine, make_sessionmaker, unit_of_work
+    from app.kit.db import make_engine, make_sessionmaker, unit_of_work
 
     settings = _settings()
     password = _read_password(args.password_stdin)
@@ -130,7 +130,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     from app.auth.service import create_token
-    from app.db import make_engine, make_sessionmaker, unit_of_work
+    from app.kit.db import make_engine, make_sessionmaker, unit_of_work
 
     settings = _settings()
     days = settings.token_days if args.expires_days is None else args.expires_days
@@ -145,13 +145,13 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 
 def _write_session(settings: Settings) -> Any:
-    from app.db import make_engine, make_sessionmaker, unit_of_work
+    from app.kit.db import make_engine, make_sessionmaker, unit_of_work
 
     return unit_of_work(make_sessionmaker(make_engine(settings.database_url)))
 
 
 def _read_session(settings: Settings) -> Any:
-    from app.db import make_engine, make_sessionmaker
+    from app.kit.db import make_engine, make_sessionmaker
 
     return make_sessionmaker(make_engine(settings.database_url, read_only=True))()
 
@@ -169,7 +169,7 @@ def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 def cmd_user_list(_args: argparse.Namespace) -> int:
     from app.auth.accounts import list_users
-    from app.db import utcnow
+    from app.kit.db import utcnow
 
     settings = _settings()
     with _read_session(settings) as session:
@@ -183,7 +183,7 @@ def cmd_user_list(_args: argparse.Namespace) -> int:
 
 def cmd_user_set_role(args: argparse.Namespace) -> int:
     from app.auth.accounts import set_role
-    from app.db import utcnow
+    from app.kit.db import utcnow
 
     with _write_session(_settings()) as session:
         old = set_role(session, args.name, args.role, actor=cli_actor(), now=utcnow())
@@ -193,7 +193,7 @@ def cmd_user_set_role(args: argparse.Namespace) -> int:
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
     from app.auth.accounts import disable_user
-    from app.db import utcnow
+    from app.kit.db import utcnow
 
     with _write_session(_settings()) as session:
         sessions, tokens = disable_user(session, args.name, actor=cli_actor(), now=utcnow())
@@ -204,7 +204,7 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
 
 def cmd_user_enable(args: argparse.Namespace) -> int:
     from app.auth.accounts import enable_user
-    from app.db import utcnow
+    from app.kit.db import utcnow
 
     with _write_session(_settings()) as session:
         enable_user(session, args.name, actor=cli_actor(), now=utcnow())
@@ -214,7 +214,7 @@ def cmd_user_enable(args: argparse.Namespace) -> int:
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
     from app.auth.accounts import unlock_user
-    from app.db import utcnow
+    from app.kit.db import utcnow
 
     with _write_session(_settings()) as session:
         unlock_user(session, args.name, actor=cli_actor(), now=utcnow())
@@ -224,7 +224,7 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
 
 def cmd_user_reset_password(args: argparse.Namespace) -> int:
     from app.auth.accounts import reset_password
-    from app.db import utcnow
+    from app.kit.db import utcnow
 
     settings = _settings()
     password = _read_password(args.password_stdin)
@@ -252,7 +252,7 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     from app.auth.accounts import revoke_token
-    from app.db import utcnow
+    from app.kit.db import utcnow
 
     with _write_session(_settings()) as session:
         token = revoke_token(session, args.id, actor=cli_actor(), now=utcnow())
@@ -270,7 +270,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_worker(_args: argparse.Namespace) -> int:
     from app.bootstrap import build_runtime, run_worker
-    from app.logs import configure_logging
+    from app.kit.logs import configure_logging
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -279,7 +279,7 @@ def cmd_worker(_args: argparse.Namespace) -> int:
 
 def cmd_audit_verify(_args: argparse.Namespace) -> int:
     from app.audit.service import verify
-    from app.db import make_engine, make_sessionmaker
+    from app.kit.db import make_engine, make_sessionmaker
 
     settings = _settings()
     with make_sessionmaker(make_engine(settings.database_url))() as session:

@@ -28,7 +28,7 @@ from psycopg import sql
 from sqlalchemy.engine import Engine
 
 from app.events import Event, EventBus
-from app.logs import log_fields
+from app.kit.logs import log_fields
 
 log = logging.getLogger("textline.events")
 

@@ -40,8 +40,8 @@ class ProgressBar:
 def cmd_export(args: argparse.Namespace) -> int:
     from app.audit.exports import ExportFailed, begin, build_request, count_rows, record_export
     from app.cli import CliError, _settings, cli_actor
-    from app.db import make_engine, make_sessionmaker, unit_of_work
-    from app.errors import AppError
+    from app.kit.db import make_engine, make_sessionmaker, unit_of_work
+    from app.kit.errors import AppError
 
     if args.include_pii and not (args.reason or "").strip():
         print("textline: --include-pii needs --reason TEXT (it is audited)", file=sys.stderr)
@@ -83,7 +83,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_retention_run(args: argparse.Namespace) -> int:
     from app.audit.retention import run_retention
     from app.cli import _settings, cli_actor
-    from app.db import make_engine, make_sessionmaker, utcnow
+    from app.kit.db import make_engine, make_sessionmaker, utcnow
 
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.database_url))

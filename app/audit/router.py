@@ -21,8 +21,8 @@ from app.audit.exports import (
 from app.audit.service import verify
 from app.auth.deps import require
 from app.auth.service import Principal
-from app.db import unit_of_work
-from app.errors import Forbidden
+from app.kit.db import unit_of_work
+from app.kit.errors import Forbidden
 
 log = logging.getLogger("textline.exports")
 router = APIRouter(tags=["audit"])

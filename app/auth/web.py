@@ -23,10 +23,10 @@ from app.auth import limits
 from app.auth import sessions as svc
 from app.auth.service import Principal
 from app.bootstrap import ensure_secret_key
-from app.client_address import client_address
-from app.db import unit_of_work, utcnow
-from app.errors import AppError, Forbidden
-from app.runtime import Runtime
+from app.kit.client_address import client_address
+from app.kit.db import unit_of_work, utcnow
+from app.kit.errors import AppError, Forbidden
+from app.kit.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 

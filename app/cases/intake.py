@@ -15,8 +15,8 @@ from app.cases.service import (
     lock_reporter,
     store_inbound,
 )
+from app.kit.runtime import Runtime
 from app.models import Reporter
-from app.runtime import Runtime
 
 
 def receive(session: Session, rt: Runtime, msg: Inbound, now: datetime, *,

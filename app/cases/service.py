@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
-from app.db import insert_ignoring_conflict
+from app.kit.db import insert_ignoring_conflict
 from app.models import Case, Message, Reporter
 
 

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from app.db import unit_of_work, utcnow
+from app.kit.db import unit_of_work, utcnow
+from app.kit.runtime import Runtime
 from app.models import Case, Inbox, Reporter
-from app.runtime import Runtime
 
 log = logging.getLogger("textline.sweeper")
 

@@ -21,10 +21,10 @@ from app.cases import actions, overrides
 from app.cases.queries import get_case
 from app.dashboard.presence import Presence
 from app.dashboard.render import HERE, pages
-from app.db import unit_of_work, utcnow
-from app.errors import AppError, NotFound
+from app.kit.db import unit_of_work, utcnow
+from app.kit.errors import AppError, NotFound
+from app.kit.runtime import Runtime
 from app.models import Case
-from app.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 Operator = Depends(page_user("operator"))

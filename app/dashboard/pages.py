@@ -9,7 +9,7 @@ from app.auth.web import PageUser, page_user
 from app.dashboard.presence import Presence
 from app.dashboard.queue import NO_QUEUE, STATUSES, open_p1, queue_names, queue_rows
 from app.dashboard.render import pages
-from app.db import utcnow
+from app.kit.db import utcnow
 
 router = APIRouter(include_in_schema=False)
 Operator = Depends(page_user("operator"))

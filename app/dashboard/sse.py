@@ -20,7 +20,7 @@ from app.auth.web import active_session
 from app.dashboard.presence import Presence
 from app.dashboard.stream_limit import HeldStream, StreamLimit
 from app.events import Event
-from app.runtime import Runtime
+from app.kit.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from app.config import Settings
+from app.kit.config import Settings
 from app.sms.outbox import enqueue_integration
 from app.sms.providers import SendError
 

@@ -34,7 +34,7 @@ from psycopg import pq
 from sqlalchemy.engine import Engine
 
 from app.cases.service import Inbound
-from app.logs import log_fields
+from app.kit.logs import log_fields
 from app.sms.inbox import MAX_BATCH, ArrivalRate, inbox_row, resolve
 
 log = logging.getLogger("textline.inbox")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.conversation.gsm import segments
-from app.db import utcnow
+from app.kit.db import utcnow
 from app.models import Message, Outbox
 
 SMS, INTEGRATION = "sms", "integration"

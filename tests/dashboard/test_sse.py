@@ -99,7 +99,7 @@ def test_case_parameter_is_checked(server, bad):
 def test_a_disabled_users_stream_ends_though_events_keep_coming(server, monkeypatch):
     from app.auth.accounts import disable_user
     from app.dashboard import sse
-    from app.db import unit_of_work, utcnow
+    from app.kit.db import unit_of_work, utcnow
 
     monkeypatch.setattr(sse, "RECHECK_SECONDS", 0.3)
     client = _client(server, "carol")

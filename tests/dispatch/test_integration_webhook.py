@@ -14,8 +14,6 @@ import pytest
 from sqlalchemy import select
 
 from app.cases.service import find_or_open_case, lock_reporter
-from app.config import Settings
-from app.db import unit_of_work, utcnow
 from app.dispatch.handlers import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -26,6 +24,8 @@ from app.dispatch.handlers import (
     signature,
     signature_valid,
 )
+from app.kit.config import Settings
+from app.kit.db import unit_of_work, utcnow
 from app.models import AuditEvent, Outbox
 from app.sms.providers import ConsoleProvider
 from app.sms.worker import drain_once

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 from app.bootstrap import inbox_writer
 from app.cases.service import Inbound
-from app.db import utcnow
+from app.kit.db import utcnow
 from app.models import Inbox
 from app.sms.inbox import (
     BURST_RATE,

@@ -8,8 +8,8 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import Settings
 from app.events import EventBus
+from app.kit.config import Settings
 
 
 class Intake(Protocol):
