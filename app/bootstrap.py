@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from app.cases.conversation import ConversationIntake
 from app.dispatch.decide import Decision
-from app.events import EventBus
 from app.kit.config import ConfigError, Settings
 from app.kit.db import insert_ignoring_conflict, make_engine, make_sessionmaker, unit_of_work
 from app.kit.logs import log_fields
 from app.kit.runtime import Runtime
+from app.live.events import EventBus
 from app.models import AppSetting, Case, Reporter, User
 
 log = logging.getLogger("textline.outbox")
@@ -154,7 +154,7 @@ def run_worker(rt: Runtime) -> int:
     """`textline worker`: read the inbox and drain the outbox until SIGTERM or SIGINT,
     finishing the text in hand."""
     from app.cases.processor import InboxProcessor
-    from app.events_pg import start_relay
+    from app.live.events_pg import start_relay
 
     done = threading.Event()
 

@@ -19,8 +19,6 @@ from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
 from app.conversation.extract.risk import default_lexicon  # issue 8: warmed before gc.freeze
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
-from app.dashboard.presence import start_heartbeat  # presence across instances
-from app.events_pg import start_relay  # issue 8: LISTEN/NOTIFY between processes
 from app.health import router as health_router
 from app.kit.api_docs import install_api_docs
 from app.kit.config import Settings, load_settings
@@ -29,6 +27,8 @@ from app.kit.middleware import RequestContext
 from app.kit.migrate import head_revision
 from app.kit.nul_guard import RefuseNul
 from app.kit.request_limits import BodyLimit, form_limits
+from app.live.events_pg import start_relay  # issue 8: LISTEN/NOTIFY between processes
+from app.live.presence import start_heartbeat  # presence across instances
 from app.metrics import install_metrics  # issue 8: GET /metrics
 from app.sms.fast_path import InboundFastPath
 from app.sms.router import router as sms_router

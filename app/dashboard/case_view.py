@@ -19,11 +19,11 @@ from app.audit.reads import ReadAudit
 from app.auth.web import PageUser, check_csrf, page_user
 from app.cases import actions, overrides
 from app.cases.queries import get_case
-from app.dashboard.presence import Presence
 from app.dashboard.render import HERE, pages
 from app.kit.db import unit_of_work, utcnow
 from app.kit.errors import AppError, NotFound
 from app.kit.runtime import Runtime
+from app.live.presence import Presence
 from app.models import Case
 
 router = APIRouter(include_in_schema=False)

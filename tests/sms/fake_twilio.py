@@ -237,9 +237,9 @@ class NoIntake:
 
 
 def make_runtime(settings, events=None):  # type: ignore[no-untyped-def]
-    from app.events import EventBus
     from app.kit.db import make_engine, make_sessionmaker
     from app.kit.runtime import Runtime
+    from app.live.events import EventBus
 
     engine = make_engine(settings.database_url)
     return Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine),

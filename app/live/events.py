@@ -44,7 +44,7 @@ class EventBus:
     def publish(self, kind: str, case_id: int | None = None, **data: Any) -> None:
         self.deliver(Event(kind, case_id, data))
 
-    # issue 8: relays (app/events_pg.py) hand over events built in another process, keeping
+    # issue 8: relays (app/live/events_pg.py) hand over events built in another process, keeping
     # their time.
     def deliver(self, event: Event) -> None:
         """Fan a ready-made event out to the listeners and subscribers."""

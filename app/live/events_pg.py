@@ -27,8 +27,8 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import Engine
 
-from app.events import Event, EventBus
 from app.kit.logs import log_fields
+from app.live.events import Event, EventBus
 
 log = logging.getLogger("textline.events")
 
