@@ -19,7 +19,6 @@ from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
 from app.conversation.extract.risk import default_lexicon  # issue 8: warmed before gc.freeze
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
-from app.health import router as health_router
 from app.kit.api_docs import install_api_docs
 from app.kit.config import Settings, load_settings
 from app.kit.errors import install_error_handlers
@@ -29,7 +28,8 @@ from app.kit.nul_guard import RefuseNul
 from app.kit.request_limits import BodyLimit, form_limits
 from app.live.events_pg import start_relay  # issue 8: LISTEN/NOTIFY between processes
 from app.live.presence import start_heartbeat  # presence across instances
-from app.metrics import install_metrics  # issue 8: GET /metrics
+from app.ops.health import router as health_router
+from app.ops.metrics import install_metrics  # issue 8: GET /metrics
 from app.sms.fast_path import InboundFastPath
 from app.sms.router import router as sms_router
 from app.sms.status_router import router as status_router
