@@ -86,10 +86,10 @@ def inbox_writer(engine: Engine) -> Any:
     local; the event loop itself on PostgreSQL, whose every call is a round trip
     (app/sms/inbox_pg.py)."""
     if engine.dialect.name == "postgresql":
-        from app.sms.inbox_pg import PgInboxWriter
+        from app.inbox.writer_pg import PgInboxWriter
 
         return PgInboxWriter(engine)
-    from app.sms.inbox import InboxWriter
+    from app.inbox.writer import InboxWriter
 
     return InboxWriter(engine)
 

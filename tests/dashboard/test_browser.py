@@ -214,7 +214,7 @@ def test_what_no_event_announced_still_reaches_the_queue_and_the_case(browser, l
 
     from app.bootstrap import build_runtime
     from app.cases.intake import receive
-    from app.cases.service import Inbound
+    from app.inbox.inbound import Inbound
     from app.kit.db import unit_of_work, utcnow
 
     add_user(live.app, "alice")

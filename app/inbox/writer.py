@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from app.cases.service import Inbound
+from app.inbox.inbound import Inbound
 from app.kit.logs import log_fields
 from app.models import Inbox
 
