@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.simulate import post_text
+from app.sms.simulate import post_text
 from tests.dashboard.signin import PASSWORD, add_user
 
 pytestmark = pytest.mark.browser

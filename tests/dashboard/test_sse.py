@@ -12,7 +12,7 @@ import pytest
 
 from app.live.events import Event
 from app.live.sse import format_event
-from app.simulate import post_text
+from app.sms.simulate import post_text
 from tests.dashboard.signin import add_user, post_login
 
 
