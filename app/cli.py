@@ -22,9 +22,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.auth.demo import create_demo_users
-    from app.bootstrap import build_intake
     from app.kit import migrate
     from app.kit.logs import configure_logging
+    from app.startup.bootstrap import build_intake
 
     conf = settings()
     if args.workers < 1:
@@ -80,8 +80,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
-    from app.bootstrap import build_runtime, run_worker
     from app.kit.logs import configure_logging
+    from app.startup.bootstrap import build_runtime, run_worker
 
     conf = settings()
     configure_logging(conf.log_level, conf.log_format)

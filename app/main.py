@@ -13,8 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.audit.reads import ReadAudit
-from app.audit.router import router as audit_router
-from app.bootstrap import build_runtime, ensure_secret_key, start_background
+from app.auth.secret_key import ensure_secret_key
 from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
 from app.conversation.extract.risk import default_lexicon  # issue 8: warmed before gc.freeze
@@ -33,7 +32,9 @@ from app.ops.metrics import install_metrics  # issue 8: GET /metrics
 from app.sms.fast_path import InboundFastPath
 from app.sms.router import router as sms_router
 from app.sms.status_router import router as status_router
+from app.startup.bootstrap import build_runtime, start_background
 from app.supervisor.accounts import router as accounts_router  # supervisor: sign-in help
+from app.supervisor.audit_router import router as audit_router
 from app.supervisor.router import router as supervisor_router  # supervisor: figures, exports
 
 log = logging.getLogger("textline")

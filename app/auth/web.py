@@ -21,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth import limits
 from app.auth import sessions as svc
+from app.auth.secret_key import ensure_secret_key
 from app.auth.service import Principal
-from app.bootstrap import ensure_secret_key
 from app.kit.client_address import client_address
 from app.kit.db import unit_of_work, utcnow
 from app.kit.errors import AppError, Forbidden

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from app.conversation.engine import Engine, Readers
-from app.conversation.facts import Age, Concept, ImmediacyFact, Location, Risk, StationRef
+from app.conversation.facts import Age, Concept, ImmediacyFact, Location, Risk
 from app.conversation.wording import load_wording
+from app.gazetteer.model import StationRef
 
 CLJ = StationRef("Clapham Junction", "CLJ")
 LDS = StationRef("Leeds", "LDS")

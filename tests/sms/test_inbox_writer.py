@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from app.bootstrap import inbox_writer
 from app.inbox.inbound import Inbound
 from app.inbox.writer import (
     BURST_RATE,
@@ -26,6 +25,7 @@ from app.inbox.writer import (
 from app.inbox.writer_pg import APPLICATION_NAME
 from app.kit.db import utcnow
 from app.models import Inbox
+from app.startup.bootstrap import inbox_writer
 
 
 def text_from(i: int, phone: str = "+447700900123", **kw: Any) -> Inbound:

@@ -78,7 +78,7 @@ WORKER_SCRIPT = """
 import sys
 from app.kit.config import Settings
 from app.kit.db import utcnow
-from app.bootstrap import run_worker
+from app.startup.bootstrap import run_worker
 from tests.sms.fake_twilio import make_runtime
 sys.exit(run_worker(make_runtime(Settings())))
 """

@@ -1,11 +1,9 @@
-"""Building the runtime from settings, starting its background parts, and first-start
-housekeeping."""
+"""Building the runtime from settings and starting its background parts."""
 
 from __future__ import annotations
 
 import itertools
 import logging
-import secrets
 import signal
 import threading
 from typing import Any
@@ -17,11 +15,11 @@ from sqlalchemy.orm import Session
 from app.cases.conversation import ConversationIntake
 from app.dispatch.decide import Decision
 from app.kit.config import ConfigError, Settings
-from app.kit.db import insert_ignoring_conflict, make_engine, make_sessionmaker, unit_of_work
+from app.kit.db import make_engine, make_sessionmaker
 from app.kit.logs import log_fields
 from app.kit.runtime import Runtime
 from app.live.events import EventBus
-from app.models import AppSetting, Case, Reporter, User
+from app.models import Case, Reporter, User
 
 log = logging.getLogger("textline.outbox")
 
@@ -92,18 +90,6 @@ def inbox_writer(engine: Engine) -> Any:
     from app.inbox.writer import InboxWriter
 
     return InboxWriter(engine)
-
-
-def ensure_secret_key(rt: Runtime) -> str:
-    """TEXTLINE_SECRET_KEY, or one generated on first start and kept in the database."""
-    if rt.settings.secret_key is not None:
-        return rt.settings.secret_key.get_secret_value()
-    with unit_of_work(rt.sessions) as session:
-        insert_ignoring_conflict(session, AppSetting,
-                                 {"key": "secret_key", "value": secrets.token_urlsafe(48)}, ["key"])
-        return session.execute(
-            select(AppSetting.value).where(AppSetting.key == "secret_key")
-        ).scalar_one()
 
 
 def start_background(rt: Runtime) -> list[Any]:
