@@ -1,7 +1,7 @@
 """The inbox writers: a burst shares commits, order and values are kept, failures are refused.
 
 SQLite has the thread writer (app/inbox/writer.py), PostgreSQL the event-loop writer
-(app/inbox/writer_pg.py); app.bootstrap.inbox_writer picks one, and every test here runs on both.
+(app/inbox/writer_pg.py); app.startup.bootstrap.inbox_writer picks one, and every test here runs on both.
 """
 
 from __future__ import annotations
