@@ -12,28 +12,29 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app.api_docs import install_api_docs
 from app.audit.reads import ReadAudit
-from app.audit.router import router as audit_router
-from app.bootstrap import build_runtime, ensure_secret_key, start_background
+from app.auth.secret_key import ensure_secret_key
 from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
-from app.config import Settings, load_settings
 from app.conversation.extract.risk import default_lexicon  # issue 8: warmed before gc.freeze
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
-from app.dashboard.presence import start_heartbeat  # presence across instances
-from app.errors import install_error_handlers
-from app.events_pg import start_relay  # issue 8: LISTEN/NOTIFY between processes
-from app.health import router as health_router
-from app.metrics import install_metrics  # issue 8: GET /metrics
-from app.middleware import RequestContext
-from app.migrate import head_revision
-from app.nul_guard import RefuseNul
-from app.request_limits import BodyLimit, form_limits
+from app.kit.api_docs import install_api_docs
+from app.kit.config import Settings, load_settings
+from app.kit.errors import install_error_handlers
+from app.kit.middleware import RequestContext
+from app.kit.migrate import head_revision
+from app.kit.nul_guard import RefuseNul
+from app.kit.request_limits import BodyLimit, form_limits
+from app.live.events_pg import start_relay  # issue 8: LISTEN/NOTIFY between processes
+from app.live.presence import start_heartbeat  # presence across instances
+from app.ops.health import router as health_router
+from app.ops.metrics import install_metrics  # issue 8: GET /metrics
 from app.sms.fast_path import InboundFastPath
 from app.sms.router import router as sms_router
 from app.sms.status_router import router as status_router
+from app.startup.bootstrap import build_runtime, start_background
 from app.supervisor.accounts import router as accounts_router  # supervisor: sign-in help
+from app.supervisor.audit_router import router as audit_router
 from app.supervisor.router import router as supervisor_router  # supervisor: figures, exports
 
 log = logging.getLogger("textline")

@@ -47,9 +47,9 @@ PRIORITIES = [("999", "emergency", "P1"), ("101", "safeguarding", "P2"),
 def seed(url: str, cases: int, open_cases: int, batch: int = 5000) -> float:
     from sqlalchemy import create_engine, insert
 
-    from app import migrate
     from app.auth.service import create_user
-    from app.db import make_sessionmaker, unit_of_work
+    from app.kit import migrate
+    from app.kit.db import make_sessionmaker, unit_of_work
     from app.models import Case, Message, Reporter
 
     began = time.perf_counter()
@@ -103,7 +103,7 @@ def seed(url: str, cases: int, open_cases: int, batch: int = 5000) -> float:
                 conn.exec_driver_sql(sql)
             conn.exec_driver_sql("ANALYZE")
     engine.dispose()
-    from app.db import make_engine
+    from app.kit.db import make_engine
 
     app_engine = make_engine(url)
     with unit_of_work(make_sessionmaker(app_engine)) as session:

@@ -52,9 +52,9 @@ WANTED = ("case.opened", "message.new")
 
 
 def add_operator(url: str) -> None:
-    from app import migrate
     from app.auth.service import create_user
-    from app.db import make_engine, make_sessionmaker, unit_of_work
+    from app.kit import migrate
+    from app.kit.db import make_engine, make_sessionmaker, unit_of_work
 
     migrate.upgrade(url)
     engine = make_engine(url)

@@ -7,7 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 
 from app import models  # noqa: F401  (registers every table on Base.metadata)
-from app.db import Base, make_engine
+from app.kit.db import Base, make_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -20,7 +20,7 @@ def _url() -> str:
     url = config.attributes.get("database_url")
     if url:
         return url
-    from app.config import load_settings
+    from app.kit.config import load_settings
 
     return load_settings().database_url
 
@@ -45,7 +45,7 @@ def run_migrations_online() -> None:
 
 def _render_item(type_: str, obj, autogen_context):  # type: ignore[no-untyped-def]
     """Render the app's column types as plain SQLAlchemy ones, so revisions never import app code."""
-    from app.db import UTCDateTime
+    from app.kit.db import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

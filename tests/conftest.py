@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from app import migrate
+from app.kit import migrate
 
 PG_BASE = os.environ.get("TEXTLINE_TEST_POSTGRES_URL",
                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -138,7 +138,7 @@ def settings_kwargs(database_url: str) -> dict[str, object]:
 
 @pytest.fixture
 def settings(settings_kwargs: dict[str, object]):  # type: ignore[no-untyped-def]
-    from app.config import Settings
+    from app.kit.config import Settings
 
     return Settings(**settings_kwargs)  # type: ignore[arg-type]
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.auth.service import create_token, create_user
 from app.cases.processor import process_pending
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 from app.models import Case, Message, Reporter
 from app.sms.signature import sign
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from app.auth.service import create_token, create_user
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from tests.sms.fake_twilio import FakeTwilio
 

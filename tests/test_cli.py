@@ -96,7 +96,7 @@ def test_simulate_texts_a_running_server(env, app, settings, client):
 def test_simulate_conversation_appears_in_the_api(env, settings_kwargs):
     from fastapi.testclient import TestClient
 
-    from app.config import Settings
+    from app.kit.config import Settings
     from app.main import create_app
     from tests.live import free_port
 

@@ -1,6 +1,6 @@
 import pytest
 
-from app.config import ConfigError, load_settings
+from app.kit.config import ConfigError, load_settings
 
 
 def test_defaults_match_the_contract(monkeypatch):

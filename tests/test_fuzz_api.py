@@ -9,7 +9,7 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from app.config import Settings
+from app.kit.config import Settings
 from app.main import create_app
 from tests.helpers import PUBLIC, text_in, token_for
 

@@ -1,6 +1,6 @@
 from sqlalchemy import text
 
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 
 
 def test_healthz(client):

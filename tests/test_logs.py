@@ -1,7 +1,7 @@
 import json
 import logging
 
-from app.logs import JsonFormatter, log_fields, mask_phone, mask_phones_in, request_id_var
+from app.kit.logs import JsonFormatter, log_fields, mask_phone, mask_phones_in, request_id_var
 
 
 def test_mask_phone_keeps_enough_to_tell_apart():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.metrics import Histogram
+from app.ops.metrics import Histogram
 from tests.helpers import text_in, token_for
 
 

@@ -1,7 +1,7 @@
 """Two `textline serve` processes on different ports sharing one PostgreSQL database.
 
 Texts go to both in turn. A dashboard stream open on the first sees the cases opened on the
-second (LISTEN/NOTIFY, app/events_pg.py). Operators' replies, posted to both, are drained by both
+second (LISTEN/NOTIFY, app/live/events_pg.py). Operators' replies, posted to both, are drained by both
 in-process workers through FOR UPDATE SKIP LOCKED: each reaches Twilio exactly once. An operator
 with a case open on one instance is shown to a colleague with it open on the other.
 """
@@ -212,8 +212,8 @@ def test_an_operator_on_one_instance_sees_who_has_the_case_open_on_another(
 
 
 def test_relay_payloads_round_trip_and_stay_under_the_notify_limit():
-    from app.events import Event
-    from app.events_pg import MAX_PAYLOAD, channel_for, decode, encode
+    from app.kit.events import Event
+    from app.live.events_pg import MAX_PAYLOAD, channel_for, decode, encode
 
     event = Event("case.updated", 7, {"action": "claim"}, 1234.5)
     assert decode(encode(event, "host:1:ab")) == ("host:1:ab", event)

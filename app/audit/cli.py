@@ -1,4 +1,5 @@
-"""`textline export ...` and `textline retention run`: registered by app/cli.py's build_parser."""
+"""`textline audit verify`, `textline export ...` and `textline retention run`: registered by
+app/cli.py's build_parser."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 import time
 from typing import IO, Any
 
-EXIT_OK, EXIT_USAGE = 0, 2
+from app.kit.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError, cli_actor, settings
 
 
 class ProgressBar:
@@ -39,21 +40,20 @@ class ProgressBar:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from app.audit.exports import ExportFailed, begin, build_request, count_rows, record_export
-    from app.cli import CliError, _settings, cli_actor
-    from app.db import make_engine, make_sessionmaker, unit_of_work
-    from app.errors import AppError
+    from app.kit.db import make_engine, make_sessionmaker, unit_of_work
+    from app.kit.errors import AppError
 
     if args.include_pii and not (args.reason or "").strip():
         print("textline: --include-pii needs --reason TEXT (it is audited)", file=sys.stderr)
         return EXIT_USAGE
-    settings = _settings()
+    conf = settings()
     try:
-        req = build_request(args.kind, args.format, args.start, args.end, settings.tz,
+        req = build_request(args.kind, args.format, args.start, args.end, conf.tz,
                             include_pii=args.include_pii, reason=args.reason)
     except AppError as exc:
         raise CliError(exc.message) from None
     # Reads in deferred transactions: on SQLite they never hold the lock writers need.
-    factory = make_sessionmaker(make_engine(settings.database_url, read_only=True))
+    factory = make_sessionmaker(make_engine(conf.database_url, read_only=True))
     err: Any = sys.stderr
     bar = ProgressBar(count_rows(factory, req), err) if err.isatty() else None
     # What can fail at the start (the first query, the file) fails before the export is recorded.
@@ -67,7 +67,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"cannot write {args.output}: {exc.strerror}") from None
     try:
-        with unit_of_work(make_sessionmaker(make_engine(settings.database_url))) as session:
+        with unit_of_work(make_sessionmaker(make_engine(conf.database_url))) as session:
             record_export(session, cli_actor(), req, via="cli")
         for chunk in body:
             out.write(chunk)
@@ -80,15 +80,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_audit_verify(_args: argparse.Namespace) -> int:
+    from app.audit.service import verify
+    from app.kit.db import make_engine, make_sessionmaker
+
+    conf = settings()
+    with make_sessionmaker(make_engine(conf.database_url))() as session:
+        result = verify(session)
+    if result.ok:
+        print(f"audit chain intact: {result.events} events")
+        return EXIT_OK
+    print(f"audit chain broken at event {result.first_bad}: {result.problem}", file=sys.stderr)
+    return EXIT_FAIL
+
+
 def cmd_retention_run(args: argparse.Namespace) -> int:
     from app.audit.retention import run_retention
-    from app.cli import _settings, cli_actor
-    from app.db import make_engine, make_sessionmaker, utcnow
+    from app.kit.db import make_engine, make_sessionmaker, utcnow
 
-    settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    result = run_retention(factory, now=utcnow(), retention_days=settings.retention_days,
-                           reopen_hours=settings.reopen_hours, actor=cli_actor(), dry_run=args.dry_run)
+    conf = settings()
+    factory = make_sessionmaker(make_engine(conf.database_url))
+    result = run_retention(factory, now=utcnow(), retention_days=conf.retention_days,
+                           reopen_hours=conf.reopen_hours, actor=cli_actor(), dry_run=args.dry_run)
     verb = "would redact" if result.dry_run else "redacted"
     print(f"{verb} {result.cases} closed cases ({result.messages} messages, "
           f"{result.reporters} reporters' numbers), closed before {result.cutoff:%Y-%m-%d %H:%M} UTC")
@@ -96,6 +109,10 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: Any) -> None:
+    a = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_cmd", required=True)
+    av = a.add_parser("verify", help="check the hash chain end to end")
+    av.set_defaults(func=cmd_audit_verify)
+
     e = sub.add_parser("export", help="cases, messages or the audit log as CSV or NDJSON")
     e.add_argument("kind", choices=["cases", "messages", "audit"])
     e.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")

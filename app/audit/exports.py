@@ -26,8 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.service import record
-from app.errors import AppError, BadRequest
-from app.logs import mask_phone, mask_phones_in
+from app.kit.errors import AppError, BadRequest
+from app.kit.logs import mask_phone, mask_phones_in
 from app.models import AuditEvent, Case, Message, Reporter, User
 
 KINDS = ("cases", "messages", "audit")

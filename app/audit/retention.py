@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.service import record
 from app.audit.textless import textless_decision, textless_reasons
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 from app.models import AuditEvent, Case, CaseDecision, Message, Outbox, Reporter
 
 REDACTED = "[redacted]"

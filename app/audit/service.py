@@ -17,7 +17,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.kit.db import utcnow
 from app.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64

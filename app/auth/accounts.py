@@ -21,7 +21,7 @@ from app.auth import limits
 from app.auth.passwords import hash_password, require_strong
 from app.auth.service import ROLE_RANK, ROLES
 from app.auth.sessions import revoke_other_sessions
-from app.errors import Conflict, NotFound, Unprocessable
+from app.kit.errors import Conflict, NotFound, Unprocessable
 from app.models import ApiToken, User
 
 

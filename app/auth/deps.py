@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.service import Principal, resolve_token, token_used
-from app.db import utcnow
-from app.errors import Forbidden, Unauthorized
+from app.kit.db import utcnow
+from app.kit.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="Token from `textline token create`")
 

@@ -8,7 +8,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from app.errors import Unprocessable
+from app.kit.errors import Unprocessable
 
 MIN_PASSWORD = 12
 # zxcvbn's score: 3 is "safely unguessable" against an online attack and a throttled one, which is

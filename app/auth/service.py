@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.auth.passwords import hash_password, require_strong
-from app.config import Settings
-from app.db import utcnow
-from app.errors import Conflict, NotFound, Unprocessable
+from app.kit.config import Settings
+from app.kit.db import utcnow
+from app.kit.errors import Conflict, NotFound, Unprocessable
 from app.models import ApiToken, User
 
 ROLES = ("operator", "supervisor", "admin")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.audit.service import record
 from app.auth.passwords import hash_password, needs_rehash, require_strong, verify_password
 from app.auth.service import Principal
-from app.errors import Unprocessable
+from app.kit.errors import Unprocessable
 from app.models import User, WebSession
 
 # A control-room shift is twelve hours; a screen left on the queue keeps its session alive

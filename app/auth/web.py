@@ -21,12 +21,12 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth import limits
 from app.auth import sessions as svc
+from app.auth.secret_key import ensure_secret_key
 from app.auth.service import Principal
-from app.bootstrap import ensure_secret_key
-from app.client_address import client_address
-from app.db import utcnow
-from app.errors import AppError, Forbidden
-from app.runtime import Runtime
+from app.kit.client_address import client_address
+from app.kit.db import utcnow
+from app.kit.errors import AppError, Forbidden
+from app.kit.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 

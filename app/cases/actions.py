@@ -21,11 +21,11 @@ from app.auth.service import Principal
 from app.cases import overrides
 from app.cases.decision_history import record_decision
 from app.dispatch.decide import Decision
-from app.errors import Conflict, NotFound, Unprocessable
-from app.events import Kind, stage
+from app.kit.errors import Conflict, NotFound, Unprocessable
+from app.kit.events import Kind, stage
+from app.kit.runtime import Runtime
+from app.kit.validation import has_controls
 from app.models import Case, Message, Reporter, User
-from app.runtime import Runtime
-from app.validation import has_controls
 
 MAX_REPLY = 1600  # what Twilio accepts in one outbound message
 MAX_NOTE = 4000

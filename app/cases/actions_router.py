@@ -17,9 +17,9 @@ from app.cases import actions
 from app.cases.openapi_links import SAME_PATH, THIS_CASE, act_on_case, links, read_case
 from app.cases.queries import get_case
 from app.cases.schemas import CaseOut, MessageOut, message_out
-from app.db import utcnow
-from app.runtime import Runtime
-from app.validation import typed_text
+from app.kit.db import utcnow
+from app.kit.runtime import Runtime
+from app.kit.validation import typed_text
 
 router = APIRouter(prefix="/api", tags=["case actions"])
 

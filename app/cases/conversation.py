@@ -18,11 +18,11 @@ from app.audit.service import record
 from app.audit.textless import facts_summary, textless_decision
 from app.cases.decision_history import record_decision
 from app.cases.integration import tell_integration
-from app.config import Settings
 from app.conversation.engine import Engine, Step
 from app.conversation.state import DONE, State
 from app.dispatch.decide import Decision, DispatchFacts, decide, escalation_only
 from app.dispatch.rules import Rules
+from app.kit.config import Settings
 from app.models import Case, Message, Reporter
 
 

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.cases.service import (
-    Inbound,
     Received,
     add_bot_reply,
     already_received,
@@ -15,8 +14,9 @@ from app.cases.service import (
     lock_reporter,
     store_inbound,
 )
+from app.inbox.inbound import Inbound
+from app.kit.runtime import Runtime
 from app.models import Reporter
-from app.runtime import Runtime
 
 
 def receive(session: Session, rt: Runtime, msg: Inbound, now: datetime, *,

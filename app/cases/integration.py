@@ -6,9 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cases.schemas import case_out
-from app.config import Settings
 from app.dispatch.decide import Decision
 from app.dispatch.handlers import on_decision
+from app.kit.config import Settings
 from app.models import Case, Reporter, User
 
 

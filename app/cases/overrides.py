@@ -15,7 +15,7 @@ from typing import Any
 
 from app.auth.service import Principal
 from app.dispatch.rules import PRIORITIES, load_rules
-from app.errors import Forbidden, Unprocessable
+from app.kit.errors import Forbidden, Unprocessable
 from app.models import Case
 
 DECISION_PRIORITIES = {"999": ("P1",), "101": ("P2", "P3")}

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from app.audit.service import record
 from app.auth.service import Principal
 from app.cases.schemas import is_number
-from app.errors import Conflict, NotFound, Unprocessable
+from app.kit.errors import Conflict, NotFound, Unprocessable
+from app.kit.validation import has_controls
 from app.models import Case, Reporter
-from app.validation import has_controls
 
 MIN_REASON_WORDS = 3
 MIN_REASON_CHARS = 10

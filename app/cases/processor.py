@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.cases.intake import receive
-from app.cases.service import Inbound, lock_reporter
-from app.db import unit_of_work, utcnow
-from app.logs import log_fields
+from app.cases.service import lock_reporter
+from app.inbox.inbound import Inbound
+from app.inbox.writer import give_way
+from app.kit.db import unit_of_work, utcnow
+from app.kit.logs import log_fields
+from app.kit.runtime import Runtime
 from app.models import Inbox
-from app.runtime import Runtime
-from app.sms.inbox import give_way
 
 log = logging.getLogger("textline.processor")
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.cases.decision_history import decision_history
 from app.cases.schemas import CaseOut, case_out
-from app.errors import BadRequest, NotFound
+from app.kit.errors import BadRequest, NotFound
 from app.models import Case, Message, Reporter, User
 
 

@@ -19,8 +19,8 @@ from app.cases.openapi_links import FIRST_LISTED, THIS_CASE, act_on_case, links,
 from app.cases.phone import MAX_REASON, REASON_HELP, reveal_phone
 from app.cases.queries import CaseFilter, get_case, list_cases
 from app.cases.schemas import CaseOut, CasePage, masked_phone
-from app.db import utcnow
-from app.errors import BadRequest
+from app.kit.db import utcnow
+from app.kit.errors import BadRequest
 from app.sms.phone import normalise_phone
 
 router = APIRouter(prefix="/api", tags=["cases"])

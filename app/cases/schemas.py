@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from app.logs import mask_phone
+from app.kit.logs import mask_phone
 from app.models import Case, CaseDecision, Message, Reporter
 
 

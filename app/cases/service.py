@@ -6,7 +6,7 @@ caused (message, conversation state, decision, outbound rows, audit events) at o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -14,17 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
-from app.db import insert_ignoring_conflict
+from app.inbox.inbound import Inbound
+from app.kit.db import insert_ignoring_conflict
 from app.models import Case, Message, Reporter
-
-
-@dataclass
-class Inbound:
-    sid: str
-    phone: str
-    to: str
-    body: str
-    media: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from app.db import utcnow
-from app.events import Kind, stage
+from app.kit.db import utcnow
+from app.kit.events import Kind, stage
+from app.kit.runtime import Runtime
 from app.models import Case, Inbox, Reporter
-from app.runtime import Runtime
 
 log = logging.getLogger("textline.sweeper")
 

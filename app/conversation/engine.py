@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.conversation.facts import Age, Concept, Facts, ImmediacyFact, Location, Risk, StationRef
+from app.conversation.facts import Age, Concept, Facts, ImmediacyFact, Location, Risk
 from app.conversation.merge import Found, merge, merge_risks
 from app.conversation.replies import compose
 from app.conversation.state import (
@@ -49,6 +49,7 @@ from app.conversation.state import (
 )
 from app.conversation.transitions import Outcome, Turn, handler, offered
 from app.conversation.wording import Wording, load_wording
+from app.gazetteer.model import StationRef
 
 # Words in a text that make it an account of what is happening: "what is happening?" is asked
 # only after a shorter first text that names no concern ("something isn't right here").

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from app.gazetteer.model import StationRef
+
 Immediacy = Literal["now", "recent", "past", "unknown"]
 
 RISK_INDICATORS = (
@@ -29,13 +31,6 @@ RISK_INDICATORS = (
 SEVERE_INDICATORS = frozenset(
     {"weapon", "violence", "sexual", "abduction", "self_harm", "danger_to_life"}
 )
-
-
-@dataclass(frozen=True)
-class StationRef:
-    name: str
-    crs: str
-    area: str | None = None  # BTP-style area code, see app/gazetteer
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.conversation.facts import SEVERE_INDICATORS, StationRef
+from app.conversation.facts import SEVERE_INDICATORS
 from app.conversation.gsm import segments, to_gsm7
 from app.conversation.state import DONE, State
 from app.conversation.wording import Wording
+from app.gazetteer.model import StationRef
 
 MAX_SEGMENTS = 2
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from app.conversation.facts import Age, Facts, StationRef
+from app.conversation.facts import Age, Facts
+from app.gazetteer.model import StationRef
 
 ASKING_WHAT = "asking_what"
 ASKING_LOCATION = "asking_location"

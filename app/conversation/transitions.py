@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from app.conversation.facts import StationRef
 from app.conversation.merge import keep_raw
 from app.conversation.state import (
     ASKING_AGE,
@@ -26,6 +25,7 @@ from app.conversation.state import (
     State,
     next_question,
 )
+from app.gazetteer.model import StationRef
 
 KINDS = (
     "stop",  # STOP, UNSUBSCRIBE and the other opt-out words

@@ -7,10 +7,11 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from app.auth import limits, web
-from app.dashboard import case_view, pages, phone_reveal, simulator, sse
-from app.dashboard.presence import Presence
+from app.dashboard import case_view, pages, phone_reveal, simulator
 from app.dashboard.render import STATIC, Pages
-from app.dashboard.stream_limit import StreamLimit
+from app.live import sse
+from app.live.presence import Presence
+from app.live.stream_limit import StreamLimit
 
 
 def install_dashboard(app: FastAPI) -> None:

@@ -19,12 +19,12 @@ from app.audit.reads import ReadAudit
 from app.auth.web import PageUser, check_csrf, page_user
 from app.cases import actions, overrides
 from app.cases.queries import get_case
-from app.dashboard.presence import Presence
 from app.dashboard.render import HERE, pages
-from app.db import utcnow
-from app.errors import AppError, NotFound
+from app.kit.db import utcnow
+from app.kit.errors import AppError, NotFound
+from app.kit.runtime import Runtime
+from app.live.presence import Presence
 from app.models import Case
-from app.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 Operator = Depends(page_user("operator"))

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app.auth.web import PageUser, page_user
-from app.dashboard.presence import Presence
 from app.dashboard.queue import NO_QUEUE, STATUSES, open_p1, queue_names, queue_rows
 from app.dashboard.render import pages
-from app.db import utcnow
+from app.kit.db import utcnow
+from app.live.presence import Presence
 
 router = APIRouter(include_in_schema=False)
 Operator = Depends(page_user("operator"))

@@ -14,8 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 from app.auth.web import PageUser, check_csrf, page_user
 from app.cases.phone import reveal_phone
 from app.dashboard.case_view import render_case
-from app.db import utcnow
-from app.errors import AppError
+from app.kit.db import utcnow
+from app.kit.errors import AppError
 
 router = APIRouter(include_in_schema=False)
 

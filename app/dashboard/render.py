@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from app.db import utcnow
+from app.kit.db import utcnow
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"

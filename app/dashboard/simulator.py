@@ -18,12 +18,12 @@ from sqlalchemy import select
 
 from app.auth.web import PageUser, check_csrf, page_user
 from app.dashboard.render import pages
+from app.kit.runtime import Runtime
+from app.kit.validation import typed_text
 from app.models import Case, Message, Reporter
-from app.runtime import Runtime
-from app.simulate import new_sid
 from app.sms.phone import normalise_phone
 from app.sms.signature import sign
-from app.validation import typed_text
+from app.sms.simulate import new_sid
 
 router = APIRouter(include_in_schema=False)
 Operator = Depends(page_user("operator"))

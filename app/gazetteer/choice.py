@@ -15,8 +15,7 @@ import re
 
 from rapidfuzz.distance import OSA
 
-from app.conversation.facts import StationRef
-from app.gazetteer.model import GENERIC_TOKENS, Gazetteer, Station
+from app.gazetteer.model import GENERIC_TOKENS, Gazetteer, Station, StationRef
 from app.gazetteer.normalise import normalise
 from app.gazetteer.regions import regions_in
 from app.gazetteer.scan import find_mentions

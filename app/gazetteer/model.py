@@ -22,7 +22,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from app.conversation.facts import StationRef
 from app.gazetteer.normalise import normalise
 from app.gazetteer.words import OrdinaryWords, ordinary_words
 
@@ -50,6 +49,15 @@ GENERIC_TOKENS = frozenset(
 
 _LINK_WORDS = frozenset({"at", "on", "in", "the", "of", "upon", "le", "la", "by", "and", "under"})
 _QUALIFIER_RE = re.compile(r"\s*\(([^)]*)\)")
+
+
+@dataclass(frozen=True)
+class StationRef:
+    """A station as a conversation's facts name it (what the lookup answers)."""
+
+    name: str
+    crs: str
+    area: str | None = None  # BTP-style area code, see app/gazetteer/areas.py
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import AppError, error_response
+from app.kit.errors import AppError, error_response
 from app.sms.router import EMPTY_TWIML, INBOUND_PATH, RETRY_AFTER, accept_inbound
 
 _BODY = EMPTY_TWIML.encode()

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.conversation.gsm import segments
-from app.db import utcnow
+from app.kit.db import utcnow
+from app.kit.runtime import mark_queued
 from app.models import Message, Outbox
-from app.runtime import mark_queued
 
 SMS, INTEGRATION = "sms", "integration"
 

@@ -23,9 +23,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from app.config import Settings
-from app.db import utcnow
-from app.logs import log_fields, mask_phone
+from app.kit.config import Settings
+from app.kit.db import utcnow
+from app.kit.logs import log_fields, mask_phone
 
 log = logging.getLogger("textline.sms.provider")
 

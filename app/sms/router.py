@@ -8,12 +8,12 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 from starlette.types import Receive, Scope
 
-from app.cases.service import Inbound
-from app.db import utcnow
-from app.errors import BadRequest, Forbidden
-from app.logs import log_fields, mask_phone
-from app.runtime import Runtime
-from app.sms.inbox import InboxUnavailable
+from app.inbox.inbound import Inbound
+from app.inbox.writer import InboxUnavailable
+from app.kit.db import utcnow
+from app.kit.errors import BadRequest, Forbidden
+from app.kit.logs import log_fields, mask_phone
+from app.kit.runtime import Runtime
 from app.sms.phone import normalise_phone
 from app.sms.signature import public_request_url, signature_valid
 from app.sms.twiml import messaging_response

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from app.audit.service import record
-from app.db import utcnow
-from app.errors import BadRequest
-from app.events import Kind, stage
-from app.logs import log_fields
+from app.kit.db import utcnow
+from app.kit.errors import BadRequest
+from app.kit.events import Kind, stage
+from app.kit.logs import log_fields
+from app.kit.runtime import Runtime
 from app.models import Message
-from app.runtime import Runtime
 from app.sms.providers import OPTED_OUT, STATUS_RANK, TWILIO_STATUS, describe_error
 from app.sms.router import read_signed_form
 from app.sms.worker import opt_out_reporter

@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.conversation.gsm import to_gsm7
-from app.db import unit_of_work, utcnow
-from app.dispatch.handlers import IntegrationSender
-from app.logs import log_fields, mask_phone
+from app.inbox.writer import give_way
+from app.kit.db import unit_of_work, utcnow
+from app.kit.logs import log_fields, mask_phone
+from app.kit.runtime import Runtime
 from app.models import Case, Message, Outbox, Reporter
-from app.runtime import Runtime
-from app.sms.inbox import give_way
+from app.sms.integration import IntegrationSender
 from app.sms.outbox import INTEGRATION, SMS
 from app.sms.providers import (
     OPTED_OUT,

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from app.auth import accounts
 from app.auth.passwords import one_time_password
 from app.auth.web import PageUser, check_csrf
-from app.db import utcnow
-from app.errors import AppError, Forbidden, NotFound
+from app.kit.db import utcnow
+from app.kit.errors import AppError, Forbidden, NotFound
 from app.models import User, WebSession
 from app.supervisor.router import Supervisor, _pages
 

@@ -13,11 +13,11 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from app.audit.exports import NEEDS_REASON, build_request, record_export
-from app.audit.router import begin_export, export_response
 from app.auth.web import PageUser, check_csrf, page_user
 from app.dashboard.render import Pages
-from app.db import utcnow
-from app.errors import AppError
+from app.kit.db import utcnow
+from app.kit.errors import AppError
+from app.supervisor.audit_router import begin_export, export_response
 from app.supervisor.figures import MAX_DAYS, Figures, collect, reply_span
 from app.supervisor.svg import Series, bar_chart, line_chart
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.audit.service import canonical, record, verify
 from app.audit.textless import facts_summary, textless_reasons
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 from app.models import AuditEvent
 from tests.cases.test_actions_helpers import audits, open_case
 from tests.helpers import token_for

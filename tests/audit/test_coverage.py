@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.audit.retention import run_retention
 from app.audit.service import verify
-from app.db import utcnow
+from app.kit.db import utcnow
 from app.models import AuditEvent
 from app.sms.worker import drain_once
 from tests.cases.test_actions_helpers import open_case, update_case

@@ -12,7 +12,7 @@ import sys
 from zoneinfo import ZoneInfo
 
 from app.audit.cli import ProgressBar
-from app.db import utcnow
+from app.kit.db import utcnow
 from tests.cases.test_actions_helpers import audits, open_case
 
 ALICE = "+447700900123"

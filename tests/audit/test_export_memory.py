@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import insert
 
-from app.db import unit_of_work, utcnow
+from app.kit.db import unit_of_work, utcnow
 from app.models import Message
 from tests.cases.test_actions_helpers import open_case
 from tests.helpers import token_for

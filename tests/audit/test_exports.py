@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.audit.exports import build_request, neutralise, parse_bound
-from app.db import unit_of_work, utcnow
-from app.errors import BadRequest
+from app.kit.db import unit_of_work, utcnow
+from app.kit.errors import BadRequest
 from app.models import Message
 from tests.cases.test_actions_helpers import audits, open_case, update_case
 from tests.helpers import text_in, token_for

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.audit.retention import REDACTED, redact_facts, run_retention
 from app.audit.service import verify
-from app.db import utcnow
+from app.kit.db import utcnow
 from app.models import Case, Message, Outbox, Reporter
 from tests.cases.test_actions_helpers import audits, load_case, open_case, update_case
 from tests.helpers import text_in, token_for
@@ -165,7 +165,7 @@ def test_a_text_arriving_during_retention_keeps_its_number(app, world):
     import time
 
     from app.cases.service import lock_reporter
-    from app.db import unit_of_work
+    from app.kit.db import unit_of_work
 
     locked, failures = threading.Event(), []
 

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from app.audit.service import verify
 from app.auth.service import create_token
-from app.db import unit_of_work, utcnow
+from app.kit.db import unit_of_work, utcnow
 from app.models import ApiToken, AuditEvent, User, WebSession
 from tests.dashboard.signin import PASSWORD, post_login
 from tests.helpers import token_for

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from app.auth.service import TOKEN_TOUCH_EVERY
-from app.db import unit_of_work, utcnow
+from app.kit.db import unit_of_work, utcnow
 from app.models import ApiToken
 from tests.helpers import token_for
 

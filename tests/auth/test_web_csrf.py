@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 from app.models import Message
 from tests.dashboard.signin import sign_in
 from tests.helpers import text_in

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from app.db import unit_of_work, utcnow
+from app.kit.db import unit_of_work, utcnow
 from app.models import AuditEvent, User, WebSession
 from tests.dashboard.signin import PASSWORD, add_user, page_csrf, post_login, sign_in
 
@@ -47,7 +47,7 @@ def test_login_sets_a_hardened_session_cookie(app, client):
 def test_cookie_is_not_secure_on_plain_http(settings_kwargs):
     from fastapi.testclient import TestClient
 
-    from app.config import Settings
+    from app.kit.config import Settings
     from app.main import create_app
 
     app = create_app(Settings(**{**settings_kwargs, "public_url": "http://127.0.0.1:8000"}))

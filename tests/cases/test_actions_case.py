@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.service import verify
-from app.db import utcnow
-from app.events import Kind
+from app.kit.db import utcnow
+from app.kit.events import Kind
 from app.models import Case, Message, Outbox, Reporter
 from tests.cases.test_actions_helpers import PHONE, audits, load_case, open_case, update_case
 from tests.helpers import text_in, token_for

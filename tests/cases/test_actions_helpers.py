@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 from app.models import AuditEvent, Case, Reporter
 from tests.helpers import text_in
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.cases.actions import DISCREET, OPTED_OUT
-from app.events import Kind
+from app.kit.events import Kind
 from app.models import Message, Outbox, Reporter
 from tests.cases.test_actions_helpers import audits, load_case, open_case, update_case
 from tests.helpers import token_for

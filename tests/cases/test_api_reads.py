@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from app.db import unit_of_work, utcnow
+from app.kit.db import unit_of_work, utcnow
 from app.models import ApiToken, Case
 from tests.helpers import text_in, token_for
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.config import Settings
+from app.kit.config import Settings
 from app.main import create_app
 from app.models import AuditEvent, Message, Outbox
 from tests.helpers import converse, text_in, token_for

@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from app.cases.processor import inbox_depth, process_next, process_pending
-from app.cases.service import Inbound
-from app.config import Settings
-from app.db import make_engine, utcnow
+from app.inbox.inbound import Inbound
+from app.inbox.writer import InboxUnavailable, InboxWriter
+from app.kit.config import Settings
+from app.kit.db import make_engine, utcnow
 from app.main import create_app
 from app.models import AuditEvent, Case, Inbox, Message
-from app.sms.inbox import InboxUnavailable, InboxWriter
 from tests.helpers import PUBLIC, SMS_PATH, signed_headers, sms_form, text_in
 
 

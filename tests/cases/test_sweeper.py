@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.cases.processor import process_pending
 from app.cases.sweeper import Periodic, sweep_silence
-from app.db import utcnow
+from app.kit.db import utcnow
 from app.models import AuditEvent
 from tests.helpers import text_in, token_for
 

@@ -43,16 +43,16 @@ import pytest
 from sqlalchemy import func, select
 
 from app.auth.service import Principal, create_user
-from app.bootstrap import build_runtime
 from app.cases import actions
 from app.cases.conversation import load_state
 from app.cases.processor import process_pending
 from app.cases.service import Inbound
 from app.cases.sweeper import sweep_silence
-from app.db import unit_of_work
-from app.errors import AppError
+from app.kit.db import unit_of_work
+from app.kit.errors import AppError
+from app.kit.runtime import Runtime
 from app.models import Case, Inbox, Message, Outbox, Reporter
-from app.runtime import Runtime
+from app.startup.bootstrap import build_runtime
 from tests.conversation.golden_format import END, check_or_update, inputs, state_lines
 
 GOLDEN = Path(__file__).with_name("golden_host")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from app.conversation.facts import StationRef
 from app.conversation.gsm import is_gsm7, segments
 from app.conversation.replies import choices_text, pack
 from app.conversation.wording import REQUIRED, WordingError, load_wording
 from app.gazetteer import load_gazetteer
+from app.gazetteer.model import StationRef
 
 # The longest names in the full national list a deployment may load instead.
 NATIONAL_LONGEST = (

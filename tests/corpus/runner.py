@@ -274,8 +274,8 @@ def in_process(stations: Path = STATIONS) -> Iterator[Driver]:
 
     from fastapi.testclient import TestClient
 
-    from app import migrate
-    from app.config import Settings
+    from app.kit import migrate
+    from app.kit.config import Settings
     from app.main import create_app
     from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
     from tests.helpers import PUBLIC, token_for

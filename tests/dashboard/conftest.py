@@ -54,8 +54,8 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LiveServe
     """A migrated SQLite database, the app on uvicorn in a thread, and an outbox worker.
 
     Parametrised indirectly with a dict, it overrides those settings."""
-    from app import migrate
-    from app.config import Settings
+    from app.kit import migrate
+    from app.kit.config import Settings
     from app.main import create_app
     from app.sms.worker import OutboxWorker
 

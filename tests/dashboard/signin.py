@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from app.auth.service import create_user
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 
 PASSWORD = "correct-horse-battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

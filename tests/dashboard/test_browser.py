@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.simulate import post_text
+from app.sms.simulate import post_text
 from tests.dashboard.signin import PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
@@ -212,10 +212,10 @@ def test_a_p1_arriving_goes_to_the_top_and_alerts(browser, live, contexts):
 def test_what_no_event_announced_still_reaches_the_queue_and_the_case(browser, live, contexts):
     from playwright.sync_api import expect
 
-    from app.bootstrap import build_runtime
     from app.cases.intake import receive
-    from app.cases.service import Inbound
-    from app.db import unit_of_work, utcnow
+    from app.inbox.inbound import Inbound
+    from app.kit.db import unit_of_work, utcnow
+    from app.startup.bootstrap import build_runtime
 
     add_user(live.app, "alice")
     queue = signed_in_page(browser, live, "alice", contexts)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 from app.models import AuditEvent, Case, Message, Reporter
 from tests.dashboard.signin import sign_in
 from tests.helpers import text_in
@@ -153,7 +153,7 @@ def test_form_text_with_control_characters_is_refused_not_a_500(app, client):
         resp = client.post(f"/cases/1/{route}", data={**data, "csrf_token": csrf})
         assert resp.status_code < 500, route
         assert "control characters" in resp.text, route
-        # NUL is refused earlier, before any route (app/nul_guard.py).
+        # NUL is refused earlier, before any route (app/kit/nul_guard.py).
         with_nul = {k: v + "\x00" for k, v in data.items()}
         resp = client.post(f"/cases/1/{route}", data={**with_nul, "csrf_token": csrf})
         assert resp.status_code == 422 and "NUL" in resp.json()["detail"], route

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import threading
 
-from app.dashboard.presence import EXPIRY, HEARTBEAT, Presence
-from app.dashboard.sse import format_event
-from app.events import Event, EventBus
+from app.kit.events import Event
+from app.live.events import EventBus
+from app.live.presence import EXPIRY, HEARTBEAT, Presence
+from app.live.sse import format_event
 from tests.dashboard.test_sse import _client, _events, _wait_for
 
 
@@ -44,7 +45,7 @@ class Instance:
 
 
 def linked(clock: Clock) -> tuple[Instance, Instance]:
-    """As app/events_pg.py: each event published on one bus is delivered once on the other."""
+    """As app/live/events_pg.py: each event published on one bus is delivered once on the other."""
     a, b = Instance(clock, "aaaa"), Instance(clock, "bbbb")
     crossed: dict[int, Event] = {}  # kept, so that an id is never reused while we look
 
@@ -211,7 +212,7 @@ def test_a_stream_shows_another_instances_viewers_merged_and_skips_repeats(serve
 
 
 def test_a_stream_sends_keep_alives_while_skipping_repeats(server, monkeypatch):
-    from app.dashboard import sse
+    from app.live import sse
 
     monkeypatch.setattr(sse, "HEARTBEAT_SECONDS", 0.3)
     alice = _client(server, "alice")

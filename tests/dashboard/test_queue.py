@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from app.dashboard.queue import NO_QUEUE, queue_rows
-from app.db import unit_of_work, utcnow
+from app.kit.db import unit_of_work, utcnow
 from app.models import Case, Message
 from tests.helpers import text_in
 

@@ -70,7 +70,7 @@ def test_real_numbers_and_missing_csrf_are_refused(app, client):
 def test_simulator_is_off_with_a_real_sms_provider(settings_kwargs):
     from fastapi.testclient import TestClient
 
-    from app.config import Settings
+    from app.kit.config import Settings
     from app.main import create_app
 
     app = create_app(Settings(**{**settings_kwargs, "sms_provider": "twilio",

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.dashboard.sse import format_event
-from app.events import Event
-from app.simulate import post_text
+from app.kit.events import Event
+from app.live.sse import format_event
+from app.sms.simulate import post_text
 from tests.dashboard.signin import add_user, post_login
 
 
@@ -98,8 +98,8 @@ def test_case_parameter_is_checked(server, bad):
 
 def test_a_disabled_users_stream_ends_though_events_keep_coming(server, monkeypatch):
     from app.auth.accounts import disable_user
-    from app.dashboard import sse
-    from app.db import unit_of_work, utcnow
+    from app.kit.db import unit_of_work, utcnow
+    from app.live import sse
 
     monkeypatch.setattr(sse, "RECHECK_SECONDS", 0.3)
     client = _client(server, "carol")

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from app import migrate
-from app.db import Base
+from app.kit import migrate
+from app.kit.db import Base
 
 
 def _diff(url: str) -> list:

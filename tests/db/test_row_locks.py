@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from app.audit.service import record
 from app.cases.actions import _lock_case
-from app.db import unit_of_work, utcnow
+from app.kit.db import unit_of_work, utcnow
 from tests.helpers import text_in
 
 

@@ -16,10 +16,10 @@ from app.conversation.facts import (
     ImmediacyFact,
     Location,
     Risk,
-    StationRef,
 )
 from app.dispatch.decide import Decision, DispatchFacts, decide, escalation_only
 from app.dispatch.rules import load_rules
+from app.gazetteer.model import StationRef
 
 BUILTIN = load_rules(None)
 HARM = sorted(SEVERE_INDICATORS | {"exploitation", "vulnerability"})

@@ -14,19 +14,18 @@ import pytest
 from sqlalchemy import select
 
 from app.cases.service import find_or_open_case, lock_reporter
-from app.config import Settings
-from app.db import unit_of_work, utcnow
-from app.dispatch.handlers import (
+from app.dispatch.handlers import integration_payload, on_decision
+from app.kit.config import Settings
+from app.kit.db import unit_of_work, utcnow
+from app.models import AuditEvent, Outbox
+from app.sms.integration import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
     IntegrationSender,
     encode_body,
-    integration_payload,
-    on_decision,
     signature,
     signature_valid,
 )
-from app.models import AuditEvent, Outbox
 from app.sms.providers import ConsoleProvider
 from app.sms.worker import drain_once
 from tests.sms.fake_twilio import make_runtime

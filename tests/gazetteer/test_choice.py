@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.conversation.facts import StationRef
 from app.gazetteer.choice import resolve_choice
+from app.gazetteer.model import StationRef
 from tests.gazetteer.lists import LISTS, both
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.middleware import SECURITY_HEADERS
+from app.kit.middleware import SECURITY_HEADERS
 from tests.dashboard.conftest import browser, contexts, live, server  # noqa: F401
 from tests.dashboard.test_browser import TIMEOUT, watched
 

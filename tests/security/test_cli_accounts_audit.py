@@ -11,7 +11,7 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 from app.models import AuditEvent
 from tests.dashboard.signin import add_user, post_login
 from tests.test_cli import run

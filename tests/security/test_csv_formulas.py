@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from app.db import utcnow
+from app.kit.db import utcnow
 from tests.helpers import text_in, token_for
 
 HIDDEN_FORMULAS = [

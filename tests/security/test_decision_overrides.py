@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, delete, select
 from sqlalchemy.orm import Session
 
-from app import migrate
 from app.audit.retention import run_retention
-from app.config import Settings
-from app.db import utcnow
+from app.kit import migrate
+from app.kit.config import Settings
+from app.kit.db import utcnow
 from app.main import create_app
 from app.models import AuditEvent, Case, CaseDecision, Reporter
 from tests.cases.test_actions_helpers import audits, load_case, open_case, update_case

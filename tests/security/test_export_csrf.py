@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from app.db import utcnow
+from app.kit.db import utcnow
 from tests.cases.test_actions_helpers import audits, open_case
 from tests.dashboard.signin import add_user, page_csrf, post_login
 from tests.helpers import token_for

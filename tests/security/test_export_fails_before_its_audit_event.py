@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from app.db import unit_of_work, utcnow
+from app.kit.db import unit_of_work, utcnow
 from tests.audit.test_export_cli import run
 from tests.cases.test_actions_helpers import audits, open_case
 from tests.dashboard.signin import add_user, page_csrf, post_login

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
-from app.db import utcnow
+from app.kit.db import utcnow
 from app.supervisor.figures import reply_span
 from tests.audit.test_export_cli import run
 from tests.cases.test_actions_helpers import audits, load_case, open_case, update_case

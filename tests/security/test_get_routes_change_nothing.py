@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.routing import Route
 
-from app.db import Base, utcnow
+from app.kit.db import Base, utcnow
 from app.models import AuditEvent
 from tests.cases.test_actions_helpers import open_case
 from tests.dashboard.signin import add_user, post_login

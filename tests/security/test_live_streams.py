@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from app.dashboard.presence import Presence
-from app.events import EventBus
+from app.live.events import EventBus
+from app.live.presence import Presence
 from app.sms.signature import sign
 from bench.harness import Connection, percentile, sign_in
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN

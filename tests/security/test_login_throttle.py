@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from app.auth.limits import FREE_FAILURES, MAX_WAIT, wait_after
-from app.db import unit_of_work, utcnow
+from app.kit.db import unit_of_work, utcnow
 from app.models import AuditEvent, LoginFailure, User
 from tests.dashboard.signin import PASSWORD, add_user, post_login
 

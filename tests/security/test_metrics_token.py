@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import ConfigError, Settings, load_settings
+from app.kit.config import ConfigError, Settings, load_settings
 from app.main import create_app
 
 TOKEN = "scrape-token-0123456789abcdef"

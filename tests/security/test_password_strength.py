@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from app.auth.passwords import require_strong
 from app.auth.service import create_user
-from app.db import unit_of_work
-from app.errors import Unprocessable
+from app.kit.db import unit_of_work
+from app.kit.errors import Unprocessable
 from app.models import User
 from tests.dashboard.signin import PASSWORD, page_csrf, sign_in
 from tests.test_cli import run

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from app.audit.retention import run_retention
 from app.cases.processor import process_pending
-from app.config import Settings
-from app.db import utcnow
+from app.kit.config import Settings
+from app.kit.db import utcnow
 from app.main import create_app
 from app.models import AuditEvent, Outbox
 from tests.cases.test_actions_helpers import update_case

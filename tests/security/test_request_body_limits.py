@@ -8,7 +8,7 @@ import threading
 import httpx
 import pytest
 
-from app.config import Settings
+from app.kit.config import Settings
 from app.main import create_app
 from app.sms.signature import sign
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN

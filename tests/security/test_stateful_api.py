@@ -23,7 +23,7 @@ from schemathesis.core.transport import Response
 from schemathesis.generation.stateful.state_machine import StepInput
 from sqlalchemy import select, text
 
-from app.config import Settings
+from app.kit.config import Settings
 from app.main import create_app
 from app.models import Message
 from app.sms.providers import STATUS_PATH, TWILIO_STATUS

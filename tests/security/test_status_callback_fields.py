@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 from app.models import AuditEvent, Message
 from tests.helpers import signed_headers, text_in
 

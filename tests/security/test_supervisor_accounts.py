@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 from app.models import AuditEvent, LoginFailure
 from tests.dashboard.signin import PASSWORD, add_user, page_csrf, post_login
 from tests.security.test_login_throttle import browser_at, fail

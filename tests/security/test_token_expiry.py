@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, select, text, update
 
-from app import migrate
 from app.auth.service import create_token
-from app.db import unit_of_work, utcnow
-from app.errors import Unprocessable
+from app.kit import migrate
+from app.kit.db import unit_of_work, utcnow
+from app.kit.errors import Unprocessable
 from app.models import ApiToken
 from tests.dashboard.signin import add_user
 from tests.test_cli import run

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
 from app.audit.reads import ReadAudit
-from app.config import Settings
-from app.db import utcnow
+from app.kit.config import Settings
+from app.kit.db import utcnow
 from app.main import create_app
 from app.models import AuditEvent
 from tests.dashboard.signin import sign_in

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.client_address import client_address
-from app.config import ConfigError, Settings, load_settings
+from app.kit.client_address import client_address
+from app.kit.config import ConfigError, Settings, load_settings
 from app.main import create_app
 from bench.harness import free_port, serving, textline_argv
 from tests.dashboard.signin import add_user

@@ -201,7 +201,7 @@ def fake_twilio() -> Iterator[FakeTwilio]:
 # Builders for outbox tests: a runtime, and queued texts on a case.
 
 def twilio_settings(settings_kwargs: dict[str, object], fake: FakeTwilio, **extra: object):  # type: ignore[no-untyped-def]
-    from app.config import Settings
+    from app.kit.config import Settings
 
     return Settings(**{**settings_kwargs, "sms_provider": "twilio", "twilio_api_base": fake.url,  # type: ignore[arg-type]
                        "twilio_from": "61016", **extra})
@@ -212,7 +212,7 @@ def queue_text(rt, body: str, phone: str = "+447700900123") -> tuple[int, int]: 
     from datetime import timedelta
 
     from app.cases.service import find_or_open_case, lock_reporter
-    from app.db import unit_of_work, utcnow
+    from app.kit.db import unit_of_work, utcnow
     from app.models import Message
     from app.sms.outbox import enqueue_sms
 
@@ -237,9 +237,9 @@ class NoIntake:
 
 
 def make_runtime(settings, events=None):  # type: ignore[no-untyped-def]
-    from app.db import make_engine, make_sessionmaker
-    from app.events import EventBus
-    from app.runtime import Runtime
+    from app.kit.db import make_engine, make_sessionmaker
+    from app.kit.runtime import Runtime
+    from app.live.events import EventBus
 
     engine = make_engine(settings.database_url)
     return Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine),

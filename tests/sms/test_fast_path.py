@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from app.kit.middleware import SECURITY_HEADERS
 from app.main import create_app
-from app.middleware import SECURITY_HEADERS
 from app.models import Inbox
 from app.sms.fast_path import InboundFastPath
 from tests.helpers import PUBLIC, SMS_PATH, new_sid, signed_headers, sms_form

@@ -1,7 +1,7 @@
 """The inbox writers: a burst shares commits, order and values are kept, failures are refused.
 
-SQLite has the thread writer (app/sms/inbox.py), PostgreSQL the event-loop writer
-(app/sms/inbox_pg.py); app.bootstrap.inbox_writer picks one, and every test here runs on both.
+SQLite has the thread writer (app/inbox/writer.py), PostgreSQL the event-loop writer
+(app/inbox/writer_pg.py); app.startup.bootstrap.inbox_writer picks one, and every test here runs on both.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from app.bootstrap import inbox_writer
-from app.cases.service import Inbound
-from app.db import utcnow
-from app.models import Inbox
-from app.sms.inbox import (
+from app.inbox.inbound import Inbound
+from app.inbox.writer import (
     BURST_RATE,
     MIN_ELAPSED,
     RATE_WINDOW,
@@ -25,7 +22,10 @@ from app.sms.inbox import (
     ArrivalRate,
     InboxUnavailable,
 )
-from app.sms.inbox_pg import APPLICATION_NAME
+from app.inbox.writer_pg import APPLICATION_NAME
+from app.kit.db import utcnow
+from app.models import Inbox
+from app.startup.bootstrap import inbox_writer
 
 
 def text_from(i: int, phone: str = "+447700900123", **kw: Any) -> Inbound:

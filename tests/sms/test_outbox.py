@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.cases.service import find_or_open_case, lock_reporter
-from app.db import unit_of_work, utcnow
+from app.kit.db import unit_of_work, utcnow
 from app.models import Message, Outbox
 from app.sms.outbox import enqueue_integration, enqueue_sms
 from app.sms.worker import BACKOFF_CAP, backoff

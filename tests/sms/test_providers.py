@@ -10,9 +10,9 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from app.config import Settings
-from app.db import utcnow
-from app.logs import JsonFormatter
+from app.kit.config import Settings
+from app.kit.db import utcnow
+from app.kit.logs import JsonFormatter
 from app.sms.providers import (
     BaseUrlHttpClient,
     ConsoleProvider,

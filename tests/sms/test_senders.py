@@ -7,9 +7,9 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from app.bootstrap import start_senders
-from app.events import EventBus
+from app.live.events import EventBus
 from app.models import Outbox
+from app.startup.bootstrap import start_senders
 from tests.sms.fake_twilio import (  # noqa: F401
     fake_twilio,
     make_runtime,

@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.db import unit_of_work
-from app.errors import install_error_handlers
+from app.kit.db import unit_of_work
+from app.kit.errors import install_error_handlers
 from app.models import AuditEvent, Message, Reporter
 from app.sms.status_router import router
 from tests.helpers import PUBLIC, signed_headers

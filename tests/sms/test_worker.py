@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.db import utcnow
-from app.events import EventBus
+from app.kit.db import utcnow
+from app.live.events import EventBus
 from app.models import AuditEvent, Case, Message, Outbox, Reporter
 from app.sms import worker
 from app.sms.providers import TwilioProvider

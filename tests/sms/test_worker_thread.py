@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.config import Settings
-from app.db import utcnow
+from app.kit.config import Settings
+from app.kit.db import utcnow
 from app.models import Message, Outbox
 from app.sms.providers import ConsoleProvider, TwilioProvider
 from app.sms.worker import LEASE, OutboxWorker, drain_once
@@ -76,9 +76,9 @@ def test_worker_polls_without_notify(settings):
 
 WORKER_SCRIPT = """
 import sys
-from app.config import Settings
-from app.db import utcnow
-from app.bootstrap import run_worker
+from app.kit.config import Settings
+from app.kit.db import utcnow
+from app.startup.bootstrap import run_worker
 from tests.sms.fake_twilio import make_runtime
 sys.exit(run_worker(make_runtime(Settings())))
 """

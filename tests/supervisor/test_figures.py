@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert
 
-from app.db import unit_of_work
+from app.kit.db import unit_of_work
 from app.models import Case, Message, Reporter
 from app.supervisor.figures import Spread, collect, day_bounds, percentile
 from app.supervisor.svg import Series, axis_top, bar_chart, line_chart, nice_ceiling

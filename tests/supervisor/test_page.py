@@ -6,7 +6,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from app.audit.retention import run_retention
-from app.db import utcnow
+from app.kit.db import utcnow
 from app.supervisor.figures import collect
 from tests.cases.test_actions_helpers import audits, open_case, update_case
 from tests.dashboard.signin import sign_in

@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.conversation.facts import Location, StationRef
+from app.conversation.facts import Location
 from app.gazetteer import Gazetteer, Station, normalise
 from app.gazetteer.choice import resolve_choice
+from app.gazetteer.model import StationRef
 from app.gazetteer.normalise import Token, tokenize
 from app.gazetteer.regions import regions_in
 from app.gazetteer.scan import Mention, find_mentions

@@ -7,43 +7,11 @@ In one process this is enough; several processes on PostgreSQL relay through LIS
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
-import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-# Where a transaction keeps the events it will deliver once it has committed (Runtime.work).
-STAGED = "textline.staged_events"
-
-
-class Kind(StrEnum):
-    CASE_OPENED = "case.opened"  # a text opened a case
-    CASE_UPDATED = "case.updated"  # claimed, decided, closed, or moved on by the silence timer
-    MESSAGE_NEW = "message.new"  # a text read, a reply or a note added
-    MESSAGE_STATUS = "message.status"  # a text's delivery status moved on
-    CASE_VIEWING = "case.viewing"  # who has a case open (presence; never stored)
-
-
-@dataclass(frozen=True)
-class Event:
-    kind: Kind
-    case_id: int | None
-    data: dict[str, Any] = field(default_factory=dict)
-    at: float = field(default_factory=time.time)
-
-    def to_json(self) -> str:
-        return json.dumps({"kind": self.kind, "case_id": self.case_id, "data": self.data,
-                           "at": self.at}, default=str)
-
-
-def stage(session: Session, kind: Kind, case_id: int | None, **data: Any) -> None:
-    """An event for the dashboards, delivered only if and once this transaction commits."""
-    session.info.setdefault(STAGED, []).append(Event(kind, case_id, data))
+from app.kit.events import Event, Kind
 
 
 class EventBus:
@@ -63,7 +31,8 @@ class EventBus:
     def publish(self, kind: Kind, case_id: int | None = None, **data: Any) -> None:
         self.deliver(Event(kind, case_id, data))
 
-    # Relays (app/events_pg.py) hand over events built in another process, keeping their time.
+    # Relays (app/live/events_pg.py) hand over events built in another process, keeping their
+    # time.
     def deliver(self, event: Event) -> None:
         """Fan a ready-made event out to the listeners and subscribers."""
         with self._lock:

@@ -9,7 +9,7 @@ from typing import TextIO
 
 import httpx
 
-from app.config import Settings
+from app.kit.config import Settings
 from app.sms.signature import sign
 
 
@@ -42,7 +42,7 @@ class Phone:
     """
 
     def __init__(self, settings: Settings, phone: str) -> None:
-        from app.db import make_engine
+        from app.kit.db import make_engine
 
         self.phone = phone
         self.engine = make_engine(settings.database_url, read_only=settings.is_sqlite)

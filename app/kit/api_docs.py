@@ -5,7 +5,7 @@ and start them with inline script: on the dashboard's origin, that made a third 
 trusted as ours. Here Swagger UI's script and style come from the `fastapi-offline` package
 (installed like every other dependency, at a known version) and are served by this server; the
 page is started by a file of ours (static/api-docs.js), so it keeps the dashboard's
-Content-Security-Policy (app/middleware.py) like every other page.
+Content-Security-Policy (app/kit/middleware.py) like every other page.
 
 ReDoc cannot run under that policy (its styling engine writes inline styles and stops when they
 are refused), so GET /redoc sends the reader to /docs instead. /openapi.json is FastAPI's,

@@ -8,7 +8,7 @@ import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.logs import request_id_var
+from app.kit.logs import request_id_var
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # A random prefix per process and a counter: unique across instances without a system call per
@@ -49,7 +49,7 @@ class RequestContext:
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
                 present = {k.lower() for k, _ in headers}
-                # Every page keeps the one policy, /docs and /redoc too (app/api_docs.py).
+                # Every page keeps the one policy, /docs and /redoc too (app/kit/api_docs.py).
                 headers.extend([h for h in self.headers if h[0] not in present])
                 message["headers"] = headers
             await send(message)

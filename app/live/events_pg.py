@@ -27,8 +27,9 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import Engine
 
-from app.events import Event, EventBus, Kind
-from app.logs import log_fields
+from app.kit.events import Event, Kind
+from app.kit.logs import log_fields
+from app.live.events import EventBus
 
 log = logging.getLogger("textline.events")
 

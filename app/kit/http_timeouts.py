@@ -25,7 +25,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 HEAD_SECONDS = 5.0
 BODY_IDLE_SECONDS = 5.0
 KEEP_ALIVE_SECONDS = 5
-HTTP_PROTOCOL = "app.http_timeouts:TimedHttpToolsProtocol"
+HTTP_PROTOCOL = "app.kit.http_timeouts:TimedHttpToolsProtocol"
 
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from app.auth.passwords import one_time_password
 from app.auth.service import create_user
-from app.config import Settings
-from app.db import make_engine, make_sessionmaker, unit_of_work
+from app.kit.config import Settings
+from app.kit.db import make_engine, make_sessionmaker, unit_of_work
 from app.models import User
 
 DEMO_USERS = (("operator", "operator"), ("supervisor", "supervisor"))

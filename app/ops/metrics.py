@@ -34,9 +34,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cases.processor import inbox_depth
-from app.db import utcnow
+from app.kit.db import utcnow
+from app.kit.runtime import Runtime
 from app.models import Case, Outbox
-from app.runtime import Runtime
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 WEBHOOK_PATH = "/webhooks/twilio/sms"

@@ -3,7 +3,7 @@
 Events carry kinds and case ids, never texter content: a page that hears one fetches the
 fresh rows or transcript through the normal, escaped, role-checked routes. With ?case=ID the
 stream also marks its user as viewing that case for as long as it stays open. One user holds at
-most TEXTLINE_MAX_STREAMS_PER_USER streams at once (app/dashboard/stream_limit.py).
+most TEXTLINE_MAX_STREAMS_PER_USER streams at once (app/live/stream_limit.py).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.web import active_session
-from app.dashboard.presence import Presence
-from app.dashboard.stream_limit import HeldStream, StreamLimit
-from app.events import Event, Kind
-from app.runtime import Runtime
+from app.kit.events import Event, Kind
+from app.kit.runtime import Runtime
+from app.live.presence import Presence
+from app.live.stream_limit import HeldStream, StreamLimit
 
 router = APIRouter(include_in_schema=False)
 

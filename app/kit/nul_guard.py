@@ -3,7 +3,7 @@
 PostgreSQL can neither store nor compare text holding NUL (psycopg refuses to send it), while
 SQLite takes it: a filter or username with %00 in it was a 500 on one database and an empty
 answer on the other. No person types NUL, so it is refused at the edge, with one clear 422 the
-same on both. JSON bodies are left to their models (app/validation.py refuses every control
+same on both. JSON bodies are left to their models (app/kit/validation.py refuses every control
 character there). The Twilio webhooks are left alone: they refuse NUL themselves, as a 400
 (docs/API.md, section 3), on a path that must stay lean.
 """
@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.request_limits import EXEMPT_PATHS
+from app.kit.request_limits import EXEMPT_PATHS
 
 URLENCODED, MULTIPART = b"application/x-www-form-urlencoded", b"multipart/form-data"
 

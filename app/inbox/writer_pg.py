@@ -1,6 +1,6 @@
 """The inbox writer on PostgreSQL: texts committed from the event loop itself, many per statement.
 
-The same contract as app/sms/inbox.py's thread writer: accept() returns once the text is
+The same contract as app/inbox/writer.py's thread writer: accept() returns once the text is
 committed, and raises InboxUnavailable if it could not be. On PostgreSQL the commit is a network
 round trip, and a thread waiting on one has to win the interpreter lock back from the busy event
 loop after every reply: the thread writer's begin, insert and commit each waited up to the
@@ -33,9 +33,9 @@ import psycopg
 from psycopg import pq
 from sqlalchemy.engine import Engine
 
-from app.cases.service import Inbound
-from app.logs import log_fields
-from app.sms.inbox import MAX_BATCH, ArrivalRate, inbox_row, resolve
+from app.inbox.inbound import Inbound
+from app.inbox.writer import MAX_BATCH, ArrivalRate, inbox_row, resolve
+from app.kit.logs import log_fields
 
 log = logging.getLogger("textline.inbox")
 APPLICATION_NAME = "textline inbox writer"

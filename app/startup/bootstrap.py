@@ -1,25 +1,21 @@
-"""Building the runtime from settings, starting its background parts, and first-start
-housekeeping."""
+"""Building the runtime from settings and starting its background parts."""
 
 from __future__ import annotations
 
 import itertools
 import logging
-import secrets
 import signal
 import threading
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from app.cases.conversation import ConversationIntake
-from app.config import ConfigError, Settings
-from app.db import insert_ignoring_conflict, make_engine, make_sessionmaker
-from app.events import EventBus
-from app.logs import log_fields
-from app.models import AppSetting
-from app.runtime import Runtime
+from app.kit.config import ConfigError, Settings
+from app.kit.db import make_engine, make_sessionmaker
+from app.kit.logs import log_fields
+from app.kit.runtime import Runtime
+from app.live.events import EventBus
 
 log = logging.getLogger("textline.outbox")
 
@@ -58,24 +54,12 @@ def inbox_writer(engine: Engine) -> Any:
     local; the event loop itself on PostgreSQL, whose every call is a round trip
     (app/sms/inbox_pg.py)."""
     if engine.dialect.name == "postgresql":
-        from app.sms.inbox_pg import PgInboxWriter
+        from app.inbox.writer_pg import PgInboxWriter
 
         return PgInboxWriter(engine)
-    from app.sms.inbox import InboxWriter
+    from app.inbox.writer import InboxWriter
 
     return InboxWriter(engine)
-
-
-def ensure_secret_key(rt: Runtime) -> str:
-    """TEXTLINE_SECRET_KEY, or one generated on first start and kept in the database."""
-    if rt.settings.secret_key is not None:
-        return rt.settings.secret_key.get_secret_value()
-    with rt.work() as session:
-        insert_ignoring_conflict(session, AppSetting,
-                                 {"key": "secret_key", "value": secrets.token_urlsafe(48)}, ["key"])
-        return session.execute(
-            select(AppSetting.value).where(AppSetting.key == "secret_key")
-        ).scalar_one()
 
 
 def start_background(rt: Runtime) -> list[Any]:
@@ -84,7 +68,7 @@ def start_background(rt: Runtime) -> list[Any]:
     from app.audit.retention import run_retention
     from app.cases.processor import InboxProcessor
     from app.cases.sweeper import Periodic, sweep_silence
-    from app.db import utcnow
+    from app.kit.db import utcnow
 
     processor = InboxProcessor(rt)
     if rt.inbox is not None:
@@ -126,7 +110,7 @@ def run_worker(rt: Runtime) -> int:
     """`textline worker`: read the inbox and drain the outbox until SIGTERM or SIGINT,
     finishing the text in hand."""
     from app.cases.processor import InboxProcessor
-    from app.events_pg import start_relay
+    from app.live.events_pg import start_relay
 
     done = threading.Event()
 

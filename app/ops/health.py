@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.migrate import current_revision
+from app.kit.migrate import current_revision
 
 router = APIRouter(tags=["health"])
 

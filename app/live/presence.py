@@ -3,7 +3,7 @@
 A case page holds a live event stream while it is open; the stream joins on connect and leaves
 when the browser goes away. Each process keeps its own viewers, and also what the other
 instances last announced: every join and leave that changes this instance's list publishes a
-"case.viewing" event carrying that list, which the PostgreSQL relay (app/events_pg.py) takes to
+"case.viewing" event carrying that list, which the PostgreSQL relay (app/live/events_pg.py) takes to
 the others. An instance that dies says no goodbye, so on PostgreSQL each one repeats its
 announcements every HEARTBEAT seconds and forgets an instance that has gone quiet for EXPIRY.
 
@@ -22,7 +22,8 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from app.events import Event, EventBus, Kind
+from app.kit.events import Event, Kind
+from app.live.events import EventBus
 
 if TYPE_CHECKING:
     from app.cases.sweeper import Periodic

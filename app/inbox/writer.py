@@ -24,8 +24,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from app.cases.service import Inbound
-from app.logs import log_fields
+from app.inbox.inbound import Inbound
+from app.kit.logs import log_fields
 from app.models import Inbox
 
 log = logging.getLogger("textline.inbox")

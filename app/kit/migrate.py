@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 def _migrations_dir() -> Path:
     """Beside the package in a checkout; in the working directory for a plain install (Docker)."""
-    for candidate in (Path(__file__).resolve().parent.parent / "migrations",
+    for candidate in (Path(__file__).resolve().parents[2] / "migrations",
                       Path.cwd() / "migrations"):
         if (candidate / "env.py").is_file():
             return candidate

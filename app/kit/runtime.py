@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -10,10 +10,11 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import Settings
-from app.events import STAGED, EventBus
+from app.kit.config import Settings
 
-# Set on a session that queued outbound work: once it commits, a sender should look.
+# Where a transaction keeps what it will do once it has committed (Runtime.work): the live
+# events its services staged (app/live/events.py stage()), and whether it queued outbound work.
+STAGED = "textline.staged_events"
 QUEUED = "textline.outbox_queued"
 
 
@@ -35,13 +36,26 @@ class Intake(Protocol):
                        now: Any) -> None: ...
 
 
+class Events(Protocol):
+    """The live-events seam: app/live/events.py's EventBus, named here by its methods so that the
+    kit imports nothing from app/live, which builds on the kit."""
+
+    def publish(self, kind: Any, case_id: int | None = None, **data: Any) -> None: ...
+
+    def deliver(self, event: Any) -> None: ...
+
+    def add_listener(self, fn: Callable[[Any], None]) -> None: ...
+
+    def subscribe(self) -> AsyncIterator[Any]: ...
+
+
 @dataclass
 class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     intake: Intake
-    events: EventBus
+    events: Events
     # For reads only: on SQLite a separate pool that never takes the write lock; on
     # PostgreSQL the same sessions as writes.
     read_sessions: sessionmaker[Session] | None = None

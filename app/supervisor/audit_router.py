@@ -21,7 +21,7 @@ from app.audit.exports import (
 from app.audit.service import verify
 from app.auth.deps import require
 from app.auth.service import Principal
-from app.errors import Forbidden
+from app.kit.errors import Forbidden
 
 log = logging.getLogger("textline.exports")
 router = APIRouter(tags=["audit"])

@@ -1,0 +1,1 @@
+"""Running it: the health probes and the Prometheus figures."""
