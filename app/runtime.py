@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,7 +32,17 @@ class Runtime:
     read_sessions: sessionmaker[Session] | None = None
     # The webhook's group-committing writer (app/sms/inbox.py); None where nothing receives texts.
     inbox: Any = None
+    # Set by start_senders() where this process sends (app/bootstrap.py); None elsewhere.
+    outbox_waker: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         if self.read_sessions is None:
             self.read_sessions = self.sessions
+
+    def wake_outbox(self) -> None:
+        """A commit has queued outbound rows: have a sender claim them now rather than at its
+        next poll. Cheap (sets an event); does nothing where this process runs no senders,
+        whose rows another process's senders find by polling."""
+        waker = self.outbox_waker
+        if waker is not None:
+            waker()

@@ -77,6 +77,7 @@ def post_reply(request: Request, case_id: CaseId, payload: ReplyIn,
         message = actions.reply(session, rt, case_id, principal, payload.body,
                                 confirm_discreet=payload.confirm_discreet, now=utcnow())
         out = message_out(message)
+    rt.wake_outbox()
     rt.events.publish("message.new", case_id, message_id=out.id, direction=out.direction)
     return out
 
@@ -120,6 +121,7 @@ def post_decision(request: Request, case_id: CaseId, payload: DecisionIn,
                                   payload.queue, payload.reason, priority=payload.priority,
                                   now=utcnow())
         out = get_case(session, case_id)
+    rt.wake_outbox()  # a dispatch call, and a 999's advice, may have been queued
     rt.events.publish("case.updated", case_id, action="decision", by=principal.username)
     return out
 

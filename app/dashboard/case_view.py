@@ -92,6 +92,10 @@ def case_fragment(request: Request, case_id: int = CaseId, user: PageUser = Oper
     return response
 
 
+# Forms whose commit may have queued a text (a reply; a 999's advice) or a dispatch call.
+QUEUES_OUTBOUND = frozenset({"reply", "decision"})
+
+
 def _act(request: Request, user: PageUser, case_id: int, csrf_token: str, form: str,
          draft: dict[str, str], work: Any, event: tuple[str, dict[str, Any]]) -> Response:
     check_csrf(request, user, csrf_token)
@@ -103,6 +107,8 @@ def _act(request: Request, user: PageUser, case_id: int, csrf_token: str, form: 
         message = DISCREET_PAGE if exc.message == actions.DISCREET else exc.message
         return render_case(request, user, case_id, status=exc.status_code, error=message,
                            form=form, draft=draft)
+    if form in QUEUES_OUTBOUND:
+        rt.wake_outbox()
     kind, data = event
     rt.events.publish(kind, case_id, **data)
     return RedirectResponse(f"/cases/{case_id}?done={form}#{form}", status_code=303)
