@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # Texts (and integration calls) in flight at once per process: a provider call takes a
     # round trip (about 150 ms to Twilio), and a burst of replies should not wait for each
     # other's. Two texts to one number are never in flight together, whatever this says.
-    outbox_in_flight: int = Field(32, ge=1, le=256)
+    outbox_in_flight: int = Field(64, ge=1, le=256)
     # The queue and case pages also reload this often, whatever their event streams say: a case
     # or a text whose event never arrived (a stream that missed it, `textline worker` on SQLite,
     # which has no relay) still reaches the operator, and a P1's alarm still sounds.

@@ -44,7 +44,6 @@ import time
 from collections import Counter
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +62,7 @@ from bench.harness import (
     wait_ready,
 )
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-from tests.sms.fake_twilio import FakeMessage, FakeTwilio, _handler
+from tests.sms.fake_twilio import FakeMessage, FakeServer, FakeTwilio, _handler
 
 PATH = "/webhooks/twilio/sms"
 FIRST_TEXTS = ("there is a man with a knife on the train", "someone is being sick on the floor",
@@ -87,9 +86,7 @@ class TimedFake(FakeTwilio):
 def fake_twilio(delay: float) -> Any:
     fake = TimedFake()
     fake.answer_delay = delay
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    server.request_queue_size = 256
+    server = FakeServer(("127.0.0.1", 0), _handler(fake))
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

@@ -95,10 +95,11 @@ class Loop:
             self.started()
             while not self._stop.is_set():
                 woken = self._wake.wait(self.backoff())
+                if woken and self.gather > 0 and self._stop.wait(self.gather):
+                    break
+                # Cleared just before the step: a notify() from here on runs another.
                 self._wake.clear()
                 if self._stop.is_set():
-                    break
-                if woken and self.gather > 0 and self._stop.wait(self.gather):
                     break
                 self._steps()
         finally:

@@ -449,7 +449,7 @@ class OutboxWorker(Loop):
         self.provider = provider or provider_for(rt.settings, connections=self.in_flight)
         self.integration = integration
         self._answers: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
-        self._busy = 0  # sends handed to the pool and not yet stored (the loop's thread only)
+        self._busy = 0  # claims handed to the pool and not yet stored (the loop's thread only)
         self._pool: ThreadPoolExecutor | None = None
 
     def started(self) -> None:
@@ -457,7 +457,11 @@ class OutboxWorker(Loop):
 
     def step(self) -> bool:
         self._store_answers()
-        free = self.in_flight - self._busy
+        # Up to in_flight sends run at once; as many more wait, claimed, in the pool's queue,
+        # so that a thread whose send ends starts the next at once instead of waiting for this
+        # loop's two transactions. A waiting claim is sent within a few round trips, far
+        # inside its lease (and attempt() checks).
+        free = 2 * self.in_flight - self._busy
         if free <= 0 or self.stopping.is_set():
             return False
         if self.integration is None and self.rt.settings.integration_url:
