@@ -13,7 +13,12 @@ the answers per second, for:
 
   console   SQLite, the console provider (accepts at once, sends nothing);
   twilio    SQLite, the twilio client against a local fake Twilio taking --delay s per send;
-  postgres  PostgreSQL, serve + 2 workers, the twilio client against the same fake.
+  postgres  PostgreSQL, serve + 2 workers, the twilio client against the same fake;
+  sending   the sending side alone: as "twilio", but instead of the burst of texts the script
+            queues one reply to each of --passengers new numbers in one transaction (as a reader
+            that had read them all at once would), and times each from that commit; the server's
+            senders find the rows by polling (they are not in its process to wake), so up to
+            0.5 s of each figure is the poll.
 
 When the provider "accepted" the answer:
   fake Twilio: the wall-clock time the fake stored the message, after its --delay, just before
@@ -191,6 +196,35 @@ def first_answers(url: str, phones: set[str], fake: TimedFake | None
     return found
 
 
+def queue_replies(url: str, count: int) -> dict[str, float]:
+    """The sending side alone: `count` replies to new numbers queued in one transaction, as a
+    reader that had read `count` first texts at once would; each number's time is the commit's."""
+    from datetime import timedelta
+
+    from app.cases.service import find_or_open_case, lock_reporter
+    from app.db import make_engine, make_sessionmaker, unit_of_work, utcnow
+    from app.models import Message
+    from app.sms.outbox import enqueue_sms
+
+    engine = make_engine(url)
+    now = utcnow()
+    phones = [f"+4479200{i:05d}" for i in range(count)]
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        for phone in phones:
+            reporter = lock_reporter(session, phone, now)
+            case, _, _ = find_or_open_case(session, reporter, now, reopen_within=timedelta(0),
+                                           tz=UTC)
+            message = Message(case_id=case.id, direction="outbound", author="bot",
+                              body=f"Your reference is TL{case.id}. If you are in danger, "
+                                   "call 999.", status="new", created_at=now)
+            session.add(message)
+            session.flush()
+            enqueue_sms(session, message, phone, now=now)
+    committed = time.time()
+    engine.dispose()
+    return dict.fromkeys(phones, committed)
+
+
 def _epoch(value: Any) -> float:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -258,8 +292,11 @@ def run(label: str, args: argparse.Namespace, kind: str, workdir: Path) -> dict[
             warm = first_texts(port, 20, "90")
             asyncio.run(burst(port, warm, 4))
             wait_for(url, {p for p, _ in warm}, fake, 60)
-            texts = first_texts(port, args.passengers, "91")
-            acked, errors, began = asyncio.run(burst(port, texts, args.connections))
+            if kind == "sending":
+                acked, errors, began = queue_replies(url, args.passengers), 0, time.time()
+            else:
+                texts = first_texts(port, args.passengers, "91")
+                acked, errors, began = asyncio.run(burst(port, texts, args.connections))
             webhooks_done = time.time()
             answers = wait_for(url, set(acked), fake, args.timeout)
             checks = check_once(url, fake, logs)
@@ -294,15 +331,16 @@ def main() -> int:
     p.add_argument("--passengers", type=int, default=1000)
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--delay", type=float, default=0.15, help="fake Twilio's seconds per send")
-    p.add_argument("--only", nargs="+", choices=["console", "twilio", "postgres"],
-                   default=["console", "twilio", "postgres"])
+    p.add_argument("--only", nargs="+", choices=["console", "twilio", "postgres", "sending"],
+                   default=["console", "twilio", "postgres", "sending"])
     p.add_argument("--code", type=Path, default=REPO, help="the tree whose server to run")
     p.add_argument("--postgres", default=PG_DEFAULT)
     p.add_argument("--timeout", type=float, default=300.0)
     args = p.parse_args()
     fast_loop()
     names = {"console": "SQLite, console", "twilio": f"SQLite, twilio {args.delay * 1000:.0f} ms",
-             "postgres": f"PostgreSQL 1+2, twilio {args.delay * 1000:.0f} ms"}
+             "postgres": f"PostgreSQL 1+2, twilio {args.delay * 1000:.0f} ms",
+             "sending": f"SQLite, sending only {args.delay * 1000:.0f} ms"}
     print(f"{args.passengers} new passengers at {args.connections} connections, "
           f"{os.cpu_count()} cores, server code {args.code}")
     print(f"{'target':<28}{'webhooks s':>11}{'answered':>9}{'p50 s':>7}{'p95 s':>7}"
@@ -320,7 +358,8 @@ def main() -> int:
                   f"{r['p95']:>7.2f}{r['p99']:>7.2f}{r['rate']:>7.0f}"
                   f"{r['read_p50']:>7.2f}/{r['read_p99']:<6.2f}"
                   f"{r['send_p50']:>7.2f}/{r['send_p99']:<6.2f}", flush=True)
-            print(f"  {r['acked']} webhooks answered 200 ({r['errors']} errors); "
+            what = "replies queued" if kind == "sending" else "webhooks answered 200"
+            print(f"  {r['acked']} {what} ({r['errors']} errors); "
                   f"exactly once: {r['check']}", flush=True)
             failed |= "FAILED" in r["check"] or r["answered"] < r["acked"]
     finally:

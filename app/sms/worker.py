@@ -67,7 +67,7 @@ SLACK = timedelta(minutes=5)  # our clock against the provider's, when looking f
 MAX_ATTEMPTS = 10
 BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0  # seconds: 1-2, 2-4, 4-8 ... 7 to 14 minutes in all
 POLL_SECONDS = 0.5  # picks up retries that came due, and rows queued by other processes
-GATHER_SECONDS = 0.005  # after a wake-up from idle: let a burst of commits land, claim it at once
+GATHER_SECONDS = 0.02  # after a wake-up: let more commits and answers land, then one transaction each
 
 
 @dataclass
