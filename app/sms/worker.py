@@ -239,11 +239,17 @@ def finish_many(rt: Runtime, outcomes: list[Outcome], now: datetime | None = Non
     after: list[Any] = []
     try:
         with unit_of_work(rt.sessions) as session:
+            # Every row (locked) and every message in two queries, not two per answer.
+            _lock_rows(session, [o.claim.id for o in outcomes])
+            ids = [o.claim.message_id for o in outcomes if o.claim.message_id is not None]
+            if ids:
+                session.execute(select(Message).where(Message.id.in_(ids))).scalars().all()
             for o in outcomes:
                 if o.error is not None:
-                    after.append(_apply_failed(rt, session, o.claim, o.error, now))
+                    after.append(_apply_failed(rt, session, o.claim, o.error, now, locked=True))
                 else:
-                    after.append(_apply_done(rt, session, o.claim, o.sent, o.adopted, now))
+                    after.append(_apply_done(rt, session, o.claim, o.sent, o.adopted, now,
+                                             locked=True))
     except Exception:
         log.exception("outbox results not stored together; storing them one by one",
                       extra=log_fields(count=len(outcomes)))
@@ -296,12 +302,22 @@ def _earlier_send(rt: Runtime, claim: Claim, provider: SmsProvider) -> Sent | No
     return free[0] if free else None
 
 
-def _owned(session: Session, claim: Claim) -> Outbox | None:
-    """The row, locked, if this claim still holds it (attempts is the fencing token)."""
-    stmt = select(Outbox).where(Outbox.id == claim.id)
+def _lock_rows(session: Session, ids: list[int]) -> Any:
+    stmt = select(Outbox).where(Outbox.id.in_(ids))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(key_share=True)
-    row = session.execute(stmt).scalar_one_or_none()
+    return session.execute(stmt).scalars().all()
+
+
+def _owned(session: Session, claim: Claim, *, locked: bool = False) -> Outbox | None:
+    """The row, locked, if this claim still holds it (attempts is the fencing token).
+
+    locked: the caller has already loaded and locked it in this session (_lock_rows)."""
+    if locked:
+        row = session.get(Outbox, claim.id)
+    else:
+        rows = _lock_rows(session, [claim.id])
+        row = rows[0] if rows else None
     if row is None or row.state != "sending" or row.attempts != claim.attempts:
         log.error("outbox lease lost before the result was stored",
                   extra=log_fields(outbox=claim.id, attempts=claim.attempts,
@@ -319,9 +335,9 @@ def _finish_done(rt: Runtime, claim: Claim, sent: Sent | None, adopted: bool,
 
 
 def _apply_done(rt: Runtime, session: Session, claim: Claim, sent: Sent | None, adopted: bool,
-                now: datetime) -> Any:
+                now: datetime, *, locked: bool = False) -> Any:
     """Store a success; returns what to say once committed (None if the claim was lost)."""
-    row = _owned(session, claim)
+    row = _owned(session, claim, locked=locked)
     if row is None:
         return None
     status = None
@@ -366,9 +382,10 @@ def _finish_failed(rt: Runtime, claim: Claim, err: SendError, now: datetime) -> 
         announce()
 
 
-def _apply_failed(rt: Runtime, session: Session, claim: Claim, err: SendError, now: datetime) -> Any:
+def _apply_failed(rt: Runtime, session: Session, claim: Claim, err: SendError, now: datetime,
+                  *, locked: bool = False) -> Any:
     """Store a failure: a retry with backoff, or the end; returns what to say once committed."""
-    row = _owned(session, claim)
+    row = _owned(session, claim, locked=locked)
     if row is None:
         return None
     row.last_error = err.reason[:500]
