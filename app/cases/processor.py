@@ -15,7 +15,6 @@ stay unread because of what it says.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from app.inbox.inbound import Inbound
 from app.inbox.writer import give_way
 from app.kit.db import unit_of_work, utcnow
 from app.kit.logs import log_fields
+from app.kit.loops import Loop
 from app.kit.runtime import Runtime
 from app.models import Inbox
 
@@ -172,32 +172,13 @@ def inbox_depth(session: Session, now: datetime) -> tuple[int, float]:
     return int(count), max(0.0, (now - oldest).total_seconds())
 
 
-class InboxProcessor:
-    """A daemon thread reading the inbox: at once when notified, else every POLL_SECONDS."""
+class InboxProcessor(Loop):
+    """A background loop reading the inbox: at once when notified, else every POLL_SECONDS."""
 
     def __init__(self, rt: Runtime, *, poll: float = POLL_SECONDS) -> None:
+        # run_at_start: texts left waiting by the last run are read first.
+        super().__init__("inbox-processor", poll=poll, max_backoff=30.0, run_at_start=True)
         self.rt = rt
-        self.poll = poll
-        self._wake, self._stop = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._wake.set()  # texts left waiting by the last run are read first
-        self._thread = threading.Thread(target=self._run, name="inbox-processor", daemon=True)
-        self._thread.start()
-
-    def notify(self, _count: int = 0) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _count_arrivals(self) -> None:
         """On PostgreSQL, where other instances receive texts too, keep the intake's count of
@@ -208,22 +189,19 @@ class InboxProcessor:
         with self.rt.sessions() as session:
             intake.saw_newest(session.execute(select(func.max(Inbox.id))).scalar())
 
-    def _run(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            self._wake.wait(self.poll if failures == 0 else min(30.0, self.poll * 2 ** failures))
-            self._wake.clear()
-            skip: set[int] = set()
-            try:
-                while not self._stop.is_set():
-                    self._count_arrivals()
-                    began = time.perf_counter()
-                    done = process_next(self.rt, skip=skip)
-                    if done is None:
-                        break
-                    give_way(self.rt.inbox, began, self._stop)  # in a burst: docs/scaling.md
-                failures = 0
-            except Exception:
-                failures += 1
-                log.exception("inbox processing failed", extra=log_fields(failures=failures))
+    def step(self) -> bool:
+        """Read every text that is due, then sleep."""
+        skip: set[int] = set()
+        while not self.stopping.is_set():
+            self._count_arrivals()
+            began = time.perf_counter()
+            done = process_next(self.rt, skip=skip)
+            if done is None:
+                break
+            if done.case_id is not None:
+                self.rt.wake_outbox()  # its replies, committed with it, go out now
+            give_way(self.rt.inbox, began, self.stopping)  # in a burst: docs/scaling.md
+        return False
 
+    def failed(self, exc: BaseException) -> None:
+        log.exception("inbox processing failed", extra=log_fields(failures=self.failures))

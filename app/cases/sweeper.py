@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from app.kit.db import utcnow
 from app.kit.events import Kind, stage
+from app.kit.loops import Periodic  # noqa: F401  (the timers' loop; imported from here too)
 from app.kit.runtime import Runtime
 from app.models import Case, Inbox, Reporter
 
@@ -48,26 +48,3 @@ def _answer_waiting(session, case: Case) -> bool:  # type: ignore[no-untyped-def
     unread = (select(Inbox.id).join(Reporter, Reporter.phone == Inbox.phone)
               .where(Reporter.id == case.reporter_id).limit(1))
     return session.execute(unread).first() is not None
-
-
-class Periodic:
-    """Runs fn every `interval` seconds on a daemon thread until stop(); errors are logged."""
-
-    def __init__(self, name: str, interval: float, fn) -> None:  # type: ignore[no-untyped-def]
-        self.name, self.interval, self.fn = name, interval, fn
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.fn()
-            except Exception:
-                log.exception("%s failed; will try again", self.name)

@@ -92,6 +92,9 @@ def case_fragment(request: Request, case_id: int = CaseId, user: PageUser = Oper
     return response
 
 
+# Forms whose commit may have queued a text (a reply; a 999's advice) or a dispatch call.
+
+
 def _act(request: Request, user: PageUser, case_id: int, csrf_token: str, form: str,
          draft: dict[str, str], work: Any) -> Response:
     check_csrf(request, user, csrf_token)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,12 @@ from app.kit.logs import log_fields
 
 log = logging.getLogger("textline.inbox")
 APPLICATION_NAME = "textline inbox writer"
+
+
+def application_name() -> str:
+    """The writer's connection name, with its process: pg_stat_activity tells it from the
+    pool's connections and one instance's writer from another's."""
+    return f"{APPLICATION_NAME} {os.getpid()}"
 
 # ROWS FROM ... WITH ORDINALITY, ORDER BY n: ids are handed out in arrival order, which the
 # processor reads by. The batch is the one bound parameter; the statement itself is constant.
@@ -79,7 +86,7 @@ class PgInboxWriter(ArrivalRate):
         self.max_batch = max_batch
         _, self._connect_kwargs = engine.dialect.create_connect_args(engine.url)
         # Named, so that pg_stat_activity tells this connection from the pool's.
-        self._connect_kwargs.setdefault("application_name", APPLICATION_NAME)
+        self._connect_kwargs.setdefault("application_name", application_name())
         self._loops: dict[asyncio.AbstractEventLoop, _Loop] = {}
 
     async def accept(self, msg: Inbound, received_at: datetime) -> None:

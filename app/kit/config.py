@@ -63,9 +63,14 @@ class Settings(BaseSettings):
     # How long a claimed outbox row stays claimed before another worker may take it over
     # (app/sms/worker.py); well beyond one provider call. Tests of a crash shorten it.
     outbox_lease_seconds: int = Field(60, ge=5, le=3600)
-    # Outbox workers per process, each sending one text at a time: a provider call takes a
-    # round trip, and a burst of replies should not wait for each other's.
-    outbox_senders: int = Field(4, ge=1, le=32)
+    # Outbox sending loops per process (app/sms/worker.py); each claims and stores rows in
+    # batches and shares out TEXTLINE_OUTBOX_IN_FLIGHT. One is enough for one database: the
+    # sends, not the loop, wait on the network.
+    outbox_senders: int = Field(1, ge=1, le=32)
+    # Texts (and integration calls) in flight at once per process: a provider call takes a
+    # round trip (about 150 ms to Twilio), and a burst of replies should not wait for each
+    # other's. Two texts to one number are never in flight together, whatever this says.
+    outbox_in_flight: int = Field(64, ge=1, le=256)
     # The queue and case pages also reload this often, whatever their event streams say: a case
     # or a text whose event never arrived (a stream that missed it, `textline worker` on SQLite,
     # which has no relay) still reaches the operator, and a P1's alarm still sounds.

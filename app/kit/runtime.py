@@ -22,10 +22,6 @@ def mark_queued(session: Session) -> None:
     session.info[QUEUED] = True
 
 
-def _nothing() -> None:
-    return None
-
-
 class Intake(Protocol):
     """The conversation seam: turns one stored inbound message into the bot's replies."""
 
@@ -61,12 +57,20 @@ class Runtime:
     read_sessions: sessionmaker[Session] | None = None
     # The webhook's group-committing writer (app/sms/inbox.py); None where nothing receives texts.
     inbox: Any = None
-    # Wakes this process's outbox senders, if it runs any (set when they start).
-    wake_outbox: Callable[[], None] = _nothing
+    # Set by start_senders() where this process sends (app/startup/bootstrap.py); None elsewhere.
+    outbox_waker: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         if self.read_sessions is None:
             self.read_sessions = self.sessions
+
+    def wake_outbox(self) -> None:
+        """A commit has queued outbound rows: have a sender claim them now rather than at its
+        next poll. Cheap (sets an event); does nothing where this process runs no senders,
+        whose rows another process's senders find by polling."""
+        waker = self.outbox_waker
+        if waker is not None:
+            waker()
 
     @contextmanager
     def work(self) -> Iterator[Session]:

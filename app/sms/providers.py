@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -136,9 +137,15 @@ class BaseUrlHttpClient(TwilioHttpClient):
     rewriting them here keeps every resource, list paging included, on the configured base.
     """
 
-    def __init__(self, base: str, timeout: float) -> None:
+    def __init__(self, base: str, timeout: float, connections: int = 10) -> None:
         super().__init__(timeout=timeout)
         self.base = base.rstrip("/")
+        if self.session is not None:
+            # One kept-alive connection per send in flight; beyond the pool's size requests
+            # would open (and drop) a connection each.
+            for scheme in ("http://", "https://"):
+                self.session.mount(scheme, HTTPAdapter(pool_connections=1,
+                                                       pool_maxsize=max(1, connections)))
 
     def request(self, method: str, url: str, params: dict[str, object] | None = None,
                 data: dict[str, object] | None = None, headers: dict[str, str] | None = None,
@@ -162,10 +169,12 @@ class TwilioProvider:
 
     name = "twilio"
 
-    def __init__(self, settings: Settings, *, timeout: float = TWILIO_TIMEOUT) -> None:
+    def __init__(self, settings: Settings, *, timeout: float = TWILIO_TIMEOUT,
+                 connections: int = 10) -> None:
         if not settings.twilio_account_sid or settings.twilio_auth_token is None:
             raise ValueError("the Twilio provider needs an account SID and auth token")
-        self.http = BaseUrlHttpClient(settings.twilio_api_base, timeout)
+        # Safe to share between threads: each call is one request on the session's pool.
+        self.http = BaseUrlHttpClient(settings.twilio_api_base, timeout, connections)
         self.client = Client(settings.twilio_account_sid,
                              settings.twilio_auth_token.get_secret_value(), http_client=self.http)
         self.sender: dict[str, str] = (
@@ -236,7 +245,8 @@ def classify(exc: BaseException) -> SendError:
     return SendError(f"{type(exc).__name__}: {exc}", transient=True, maybe_sent=True)
 
 
-def provider_for(settings: Settings) -> SmsProvider:
+def provider_for(settings: Settings, *, connections: int = 10) -> SmsProvider:
+    """The configured provider; `connections`: the sends it may be asked to make at once."""
     if settings.provider == "twilio":
-        return TwilioProvider(settings)
+        return TwilioProvider(settings, connections=connections)
     return ConsoleProvider()

@@ -85,22 +85,25 @@ def start_background(rt: Runtime) -> list[Any]:
 
 
 def start_senders(rt: Runtime) -> list[Any]:
-    """TEXTLINE_OUTBOX_SENDERS outbox workers, each woken as soon as a committed change may have
-    queued a text; claims keep them apart (app/sms/worker.py)."""
-    from app.sms.worker import WAKE_ON, OutboxWorker
+    """TEXTLINE_OUTBOX_SENDERS sending loops sharing TEXTLINE_OUTBOX_IN_FLIGHT sends, woken by
+    rt.wake_outbox() after each commit that queued outbound rows; claims keep them apart
+    (app/sms/worker.py)."""
+    from app.sms.worker import OutboxWorker
 
-    senders = [OutboxWorker(rt, name=f"outbox-worker-{i}")
-               for i in range(rt.settings.outbox_senders)]
+    count = rt.settings.outbox_senders
+    share = max(1, -(-rt.settings.outbox_in_flight // count))  # rounded up
+    senders = [OutboxWorker(rt, in_flight=share, name=f"outbox-worker-{i}")
+               for i in range(count)]
     turn = itertools.count()
 
     def wake_one() -> None:
         senders[next(turn) % len(senders)].notify()
 
-    # One sender per change, not all of them (each empty look is a transaction); a sender that
-    # finds work wakes the next, so a burst of replies spreads over all of them.
+    # One loop per commit, not all of them (each empty look is a transaction); a loop that
+    # filled all its slots wakes the next, so a burst spreads over all of them.
     for sender in senders:
         sender.on_work = wake_one
-    rt.events.add_listener(lambda event: wake_one() if event.kind in WAKE_ON else None)
+    rt.outbox_waker = wake_one
     for sender in senders:
         sender.start()
     return senders

@@ -46,8 +46,8 @@ from app.auth.service import Principal, create_user
 from app.cases import actions
 from app.cases.conversation import load_state
 from app.cases.processor import process_pending
-from app.cases.service import Inbound
 from app.cases.sweeper import sweep_silence
+from app.inbox.inbound import Inbound
 from app.kit.db import unit_of_work
 from app.kit.errors import AppError
 from app.kit.runtime import Runtime

@@ -69,6 +69,10 @@ class FakeTwilio:
     answer_delay: float = 0.0  # seconds each create request takes, as a real API's round trip
     in_flight: int = 0
     most_in_flight: int = 0  # the most create requests ever handled at once
+    # The same, for each number texted: a sender keeping one number's texts in order never
+    # has two of them in flight.
+    in_flight_to: dict[str, int] = field(default_factory=dict)
+    most_in_flight_to: dict[str, int] = field(default_factory=dict)
     _script: deque[str] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -132,22 +136,27 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             return True
 
         def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode()
+            form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+            to = form.get("To", "")
             with fake._lock:
                 fake.in_flight += 1
                 fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+                fake.in_flight_to[to] = fake.in_flight_to.get(to, 0) + 1
+                fake.most_in_flight_to[to] = max(fake.most_in_flight_to.get(to, 0),
+                                                 fake.in_flight_to[to])
             try:
                 time.sleep(fake.answer_delay)
-                self._create()
+                self._create(form)
             finally:
                 with fake._lock:
                     fake.in_flight -= 1
+                    fake.in_flight_to[to] -= 1
 
-        def _create(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode()
+        def _create(self, form: dict[str, str]) -> None:
             if not self._checked():
                 return
-            form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
             answer = fake.next_answer()
             if answer in ERRORS:
                 status, code, text = ERRORS[answer]
@@ -181,10 +190,16 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class FakeServer(ThreadingHTTPServer):
+    # Senders open dozens of connections at once; the default backlog of 5 refuses most.
+    request_queue_size = 512
+    daemon_threads = True
+
+
 @pytest.fixture
 def fake_twilio() -> Iterator[FakeTwilio]:
     fake = FakeTwilio()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server = FakeServer(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-twilio",

@@ -22,7 +22,7 @@ from app.inbox.writer import (
     ArrivalRate,
     InboxUnavailable,
 )
-from app.inbox.writer_pg import APPLICATION_NAME
+from app.inbox.writer_pg import application_name
 from app.kit.db import utcnow
 from app.models import Inbox
 from app.startup.bootstrap import inbox_writer
@@ -102,7 +102,7 @@ def test_postgres_writer_refuses_when_its_connection_dies_then_reconnects(app):
         with engine.begin() as conn:  # the database drops it, as in a restart
             killed = conn.execute(text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = :name"), {"name": APPLICATION_NAME}).scalar_one()
+                "WHERE application_name = :name"), {"name": application_name()}).scalar_one()
         assert killed == 1
         outcome: list[Any] = []
         for i in (2, 3):

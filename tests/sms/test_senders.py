@@ -26,7 +26,7 @@ def test_senders_send_a_burst_side_by_side_and_each_text_once(settings_kwargs, f
     senders = start_senders(rt)
     try:
         assert len(senders) == 4 and len({s.name for s in senders}) == 4
-        rt.events.publish("message.new", 1)  # what a committed reply announces: all wake
+        rt.wake_outbox()  # what a commit that queued replies does
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             with rt.sessions() as s:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.kit.db import utcnow
+from app.kit.events import Event
 from app.live.events import EventBus
 from app.models import AuditEvent, Case, Message, Outbox, Reporter
 from app.sms import worker
@@ -28,9 +29,9 @@ class RecordingBus(EventBus):
         super().__init__()
         self.published: list[tuple[str, int | None, dict]] = []
 
-    def publish(self, kind: str, case_id: int | None = None, **data: object) -> None:
-        self.published.append((kind, case_id, data))
-        super().publish(kind, case_id, **data)
+    def deliver(self, event: Event) -> None:
+        self.published.append((event.kind, event.case_id, event.data))
+        super().deliver(event)
 
 
 @pytest.fixture
