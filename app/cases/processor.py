@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,7 +30,6 @@ from app.db import unit_of_work, utcnow
 from app.logs import log_fields
 from app.models import Inbox
 from app.runtime import Runtime
-from app.sms.inbox import give_way
 
 log = logging.getLogger("textline.processor")
 
@@ -198,15 +196,6 @@ class InboxProcessor:
             self._thread.join(timeout)
             self._thread = None
 
-    def _count_arrivals(self) -> None:
-        """On PostgreSQL, where other instances receive texts too, keep the intake's count of
-        every instance's arrivals current (ArrivalRate.saw_newest)."""
-        intake = self.rt.inbox
-        if intake is None or self.rt.engine.dialect.name != "postgresql" or not intake.shared_due():
-            return
-        with self.rt.sessions() as session:
-            intake.saw_newest(session.execute(select(func.max(Inbox.id))).scalar())
-
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
@@ -215,12 +204,9 @@ class InboxProcessor:
             skip: set[int] = set()
             try:
                 while not self._stop.is_set():
-                    self._count_arrivals()
-                    began = time.perf_counter()
                     done = process_next(self.rt, skip=skip)
                     if done is None:
                         break
-                    give_way(self.rt.inbox, began, self._stop)  # in a burst: docs/scaling.md
                 failures = 0
             except Exception:
                 failures += 1

@@ -31,7 +31,6 @@ from app.dispatch.handlers import IntegrationSender
 from app.logs import log_fields, mask_phone
 from app.models import Case, Message, Outbox, Reporter
 from app.runtime import Runtime
-from app.sms.inbox import give_way
 from app.sms.outbox import INTEGRATION, SMS
 from app.sms.providers import (
     OPTED_OUT,
@@ -343,14 +342,11 @@ class OutboxWorker:
             try:
                 if self.integration is None and self.rt.settings.integration_url:
                     self.integration = IntegrationSender(self.rt.settings)
-                began = time.perf_counter()
                 handled = drain_once(self.rt, batch=self.batch, provider=self.provider,
                                      integration=self.integration, stop=self._stop)
                 failures = 0
                 if handled and self.on_work is not None:
                     self.on_work()
-                if handled:
-                    give_way(self.rt.inbox, began, self._stop)
             except Exception:
                 # The database is away, most likely: rows stay claimed or pending, and come back.
                 failures += 1
