@@ -30,7 +30,6 @@ from app.middleware import RequestContext
 from app.migrate import head_revision
 from app.nul_guard import RefuseNul
 from app.request_limits import BodyLimit, form_limits
-from app.sms.fast_path import InboundFastPath
 from app.sms.router import router as sms_router
 from app.sms.status_router import router as status_router
 from app.supervisor.accounts import router as accounts_router  # supervisor: sign-in help
@@ -85,7 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = head_revision()
     app.state.read_audit = ReadAudit(runtime.sessions, runtime.read_sessions,
                                      timedelta(minutes=settings.read_audit_minutes))
-    app.add_middleware(InboundFastPath)  # issue 8: innermost, so ids, headers and timing apply
     app.add_middleware(RefuseNul)  # NUL in an address or form: one 422 on both databases
     # Inside RequestContext, so that a 413 keeps its request id and security headers.
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
