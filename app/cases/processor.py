@@ -1,8 +1,8 @@
 """The processor: each acknowledged text, read from the inbox into its case, in arrival order.
 
-Several texts, one transaction: claim the oldest due texts (up to BATCH), lock their texters,
-and for each text in turn store the message, step the conversation, decide and queue the
-replies; then delete the inbox rows read. All commit together or none does, so a crash at any
+Several texts, one transaction: claim the oldest due texts (up to BATCH, the first waiting
+from each of their numbers), lock their texters, and for each text in turn store the message,
+step the conversation, decide and queue the replies; then delete the inbox rows read. All commit together or none does, so a crash at any
 point leaves every text of the batch in the inbox to be read again, and a text is never read
 twice. Each text's own work runs in a SAVEPOINT: a text that fails is undone alone, and the
 rest of its batch still commits.
@@ -24,9 +24,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.audit.service import record
 from app.cases.intake import receive
@@ -58,7 +58,17 @@ class Processed:
 
 
 def _claim(session: Session, now: datetime, skip: set[int], limit: int) -> list[Inbox]:
-    query = select(Inbox).where(Inbox.next_attempt_at <= now).order_by(Inbox.id).limit(limit)
+    """The oldest due texts that are each the first still waiting from their number.
+
+    A later text of a number is claimed only once its earlier ones are read, never beside them:
+    two processors then never hold one number's texts at once (one would have to leave its
+    text for a later pass), and a number's texts are read one batch after the other.
+    """
+    earlier = aliased(Inbox)
+    query = (select(Inbox).where(Inbox.next_attempt_at <= now,
+                                 ~exists().where(earlier.phone == Inbox.phone,
+                                                 earlier.id < Inbox.id))
+             .order_by(Inbox.id).limit(limit))
     if skip:
         query = query.where(Inbox.id.not_in(skip))
     if session.get_bind().dialect.name == "postgresql":
