@@ -7,8 +7,6 @@ instead of failing half-way with "database is locked" when a read upgrades to a 
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,9 +15,7 @@ from typing import Any
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import DateTime, TypeDecorator
-from sqlalchemy.util import queue as sqla_queue
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -54,67 +50,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class FairQueue:
-    """The pool's queue, first come first served: a connection put back goes straight to the
-    thread that has waited longest, never to one that asks after it.
-
-    SQLAlchemy's queue lets the thread that has just put the connection back take it again at
-    once, before the waiting thread is scheduled: the inbox processor, reading batch after
-    batch, then kept SQLite's one write connection from the webhook's commits for seconds.
-    """
-
-    use_lifo = False  # read by QueuePool.recreate()
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._items: deque[Any] = deque()
-        self._waiters: deque[list[Any]] = deque()  # [event, item], item None until handed over
-        self._lock = threading.Lock()
-
-    def qsize(self) -> int:
-        return len(self._items)
-
-    def empty(self) -> bool:
-        return not self._items
-
-    def full(self) -> bool:
-        return len(self._items) >= self.maxsize
-
-    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        with self._lock:
-            if self._waiters:
-                waiter = self._waiters.popleft()
-                waiter[1] = item
-                waiter[0].set()
-                return
-            if len(self._items) >= self.maxsize:
-                raise sqla_queue.Full
-            self._items.append(item)
-
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        with self._lock:
-            if self._items:
-                return self._items.popleft()
-            if not block:
-                raise sqla_queue.Empty
-            waiter: list[Any] = [threading.Event(), None]
-            self._waiters.append(waiter)
-        if not waiter[0].wait(timeout):
-            with self._lock:
-                if not waiter[0].is_set():  # not handed one just as the wait ran out
-                    self._waiters.remove(waiter)
-                    raise sqla_queue.Empty
-        return waiter[1]
-
-
-class FairQueuePool(QueuePool):
-    """QueuePool over a FairQueue."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pool = FairQueue(self._pool.maxsize)  # type: ignore[assignment]
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -135,7 +70,6 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
             # at a time anyway. One pooled connection makes threads queue for it in order; with
             # several, they poll SQLite's busy handler, whose sleeps grow to 100 ms, and under
             # load a few requests waited seconds (bench/README.md, "profile").
-            kwargs.setdefault("poolclass", FairQueuePool)
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", 30)
