@@ -29,7 +29,6 @@ from app.live.events_pg import start_relay  # issue 8: LISTEN/NOTIFY between pro
 from app.live.presence import start_heartbeat  # presence across instances
 from app.ops.health import router as health_router
 from app.ops.metrics import install_metrics  # issue 8: GET /metrics
-from app.sms.fast_path import InboundFastPath
 from app.sms.router import router as sms_router
 from app.sms.status_router import router as status_router
 from app.startup.bootstrap import build_runtime, start_background
@@ -86,7 +85,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = head_revision()
     app.state.read_audit = ReadAudit(runtime.sessions, runtime.read_sessions,
                                      timedelta(minutes=settings.read_audit_minutes))
-    app.add_middleware(InboundFastPath)  # issue 8: innermost, so ids, headers and timing apply
     app.add_middleware(RefuseNul)  # NUL in an address or form: one 422 on both databases
     # Inside RequestContext, so that a 413 keeps its request id and security headers.
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

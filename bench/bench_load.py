@@ -12,11 +12,17 @@ gets the same traffic: four-text conversations from many phones over keep-alive 
 each conversation's texts in order. Prints every round's requests per second and p50/p99
 latency, then each target's median over the rounds and its ratio to the baseline's. After every
 Textline round it checks that every acknowledged MessageSid is stored exactly once and nothing
-else was stored; after the very last, it also waits until every text is read and says how long
-that took. It ends with the medians set against the targets.
+else was stored. It ends with the medians set against the targets.
+
+Then reading end to end (--reading-only runs just this): the same traffic at 16 connections to
+a fresh server, timed from the first text sent until the last reply is queued (every text read:
+conversation, dispatch, replies in the outbox) and until the last is accepted by the console
+provider (the outbox drained); on SQLite one process, on PostgreSQL `textline serve --no-worker`
+taking the texts and two `textline worker` processes reading them.
 
 Targets (issue 8): SQLite throughput >= 50% of the baseline, p99 < 50 ms at 16 connections,
-nothing lost or duplicated; PostgreSQL with two workers at least the SQLite figure.
+nothing lost or duplicated; PostgreSQL with two workers at least the SQLite figure. Reading:
+at least 400 texts a second end to end on SQLite in one process.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,12 +45,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.conversations import Text, conversations
 from bench.harness import (
     PYTHON,
+    REPO,
     Figures,
     Pipe,
     fast_loop,
     form_request,
     free_port,
     serving,
+    stop,
     textline_argv,
 )
 
@@ -103,29 +112,46 @@ async def drive(port: int, convs: list[list[Text]], connections: int
     return Figures("", len(latencies), errors, seconds, latencies), acked
 
 
-def unread(url: str) -> int:
+UNREAD = "SELECT count(*) FROM inbox"
+UNSENT = "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')"
+
+
+def count(url: str, sql: str) -> int:
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM inbox")).scalar_one()
+            return conn.execute(text(sql)).scalar_one()
     finally:
         engine.dispose()
 
 
-def wait_until_read(url: str, timeout: float = 600.0) -> float:
-    """Seconds from now until the server has read every text it acknowledged."""
-    began = time.perf_counter()
-    while unread(url) and time.perf_counter() - began < timeout:
-        time.sleep(0.1)
+def unread(url: str) -> int:
+    return count(url, UNREAD)
+
+
+def wait_until(url: str, sql: str, began: float, timeout: float = 600.0) -> float:
+    """Seconds from `began` (perf_counter) until `sql` counts nothing, looking every 20 ms."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            while time.perf_counter() - began < timeout:
+                if not conn.execute(text(sql)).scalar_one():
+                    break
+                conn.rollback()  # a new snapshot for the next look
+                time.sleep(0.02)
+    finally:
+        engine.dispose()
     return time.perf_counter() - began
 
 
 def run_target(name: str, argv: list[str], env: dict[str, str], port: int, convs: list[list[Text]],
                warmup: list[list[Text]], connections: int, profile: Path | None,
-               url: str | None = None, read_all: bool = False) -> tuple[Figures, list[str]]:
-    """Serve, warm up, drive the load; then check storage (and, with read_all, reading)."""
+               url: str | None = None) -> tuple[Figures, list[str]]:
+    """Serve, warm up, drive the load; then check storage."""
     log = Path(tempfile.gettempdir()) / f"textline-bench-{name.split()[0].lower()}.log"
     checks: list[str] = []
     with serving(argv, env, port, log=log) as proc:
@@ -145,20 +171,89 @@ def run_target(name: str, argv: list[str], env: dict[str, str], port: int, convs
             spy.wait(30)
         if url is not None:
             acked |= warm_acked
-            behind = unread(url)
             checks.append(check_stored(url, acked, read=False))
-            if read_all:
-                # The webhook only stores; the processor reads each text (conversation,
-                # dispatch, replies) straight after, giving way while a burst lasts.
-                after = wait_until_read(url)
-                total = figures.seconds + after
-                checks.append(check_stored(url, acked, read=True))
-                checks.append(f"{behind} of {len(acked)} texts unread when the load ended, all "
-                              f"read {after:.1f} s later: {len(acked) / total:.0f} texts/s read "
-                              f"end to end")
     figures.name = name
     figures.errors += warm.errors
     return figures, checks
+
+
+@dataclass
+class Reading:
+    name: str
+    texts: int
+    load_seconds: float  # first text sent to last acknowledged
+    read_seconds: float  # first text sent to the inbox empty: every reply queued
+    sent_seconds: float  # first text sent to the outbox drained: every reply accepted
+    check: str
+
+    def line(self) -> str:
+        return (f"{self.name:<34} {self.texts:>6} {self.load_seconds:>7.1f} "
+                f"{self.read_seconds:>7.1f} {self.texts / self.read_seconds:>9.0f} "
+                f"{self.sent_seconds:>7.1f} {self.texts / self.sent_seconds:>9.0f}")
+
+
+READING_HEADER = (f"{'target':<34} {'texts':>6} {'load s':>7} {'read s':>7} {'read/s':>9} "
+                  f"{'sent s':>7} {'sent/s':>9}")
+
+
+def measure_reading(name: str, argv: list[str], env: dict[str, str], port: int, url: str,
+                    convs: list[list[Text]], connections: int, workers: int = 0) -> Reading:
+    """Drive the traffic once at a fresh server; time it until every text is read and every
+    reply sent. `workers`: `textline worker` processes reading beside the server."""
+    log = Path(tempfile.gettempdir()) / f"textline-bench-read-{name.split()[1].lower()}.log"
+    with serving(argv, env, port, log=log):
+        readers = [subprocess.Popen([PYTHON, "-m", "app", "worker"], env={**os.environ, **env},
+                                    cwd=REPO, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
+                                    start_new_session=True) for _ in range(workers)]
+        try:
+            time.sleep(1.0 if workers else 0.0)  # the workers' start, off the clock
+            began = time.perf_counter()
+            figures, acked = asyncio.run(drive(port, convs, connections))
+            read = wait_until(url, UNREAD, began)
+            sent = wait_until(url, UNSENT, began)
+        finally:
+            for proc in readers:
+                stop(proc)
+    return Reading(name, len(acked), figures.seconds, read, sent,
+                   check_stored(url, acked, read=True))
+
+
+def run_reading(args: argparse.Namespace, only: set[str], workdir: Path) -> list[str]:
+    """Reading end to end on each database; returns the summary lines."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"reading end to end: {args.conversations} conversations x 4 texts over 16 "
+          f"connections, from the first text sent (seconds, texts a second)")
+    print(READING_HEADER)
+    summary: list[str] = []
+    for key in ("sqlite", "postgres"):
+        if key not in only:
+            continue
+        convs = list(conversations(args.conversations, 90))
+        port = free_port()
+        schema = None
+        if key == "sqlite":
+            url = f"sqlite:///{workdir / 'reading.db'}"
+            argv, workers, name = textline_argv(port, 1), 0, "reading SQLite (1 process)"
+        else:
+            try:
+                schema, url = pg_schema_url(args.postgres)
+            except Exception as exc:  # no server here: say so and go on
+                print(f"PostgreSQL: skipped ({type(exc).__name__})")
+                continue
+            argv, workers = textline_argv(port, 1, "--no-worker"), 2
+            name = "reading PostgreSQL (2 workers)"
+        try:
+            result = measure_reading(name, argv, textline_env(url, port), port, url, convs, 16,
+                                     workers)
+        finally:
+            if schema is not None:
+                drop_schema(args.postgres, schema)
+        print(result.line(), flush=True)
+        print(f"  {result.check}")
+        summary.append(f"{name}: {result.texts / result.read_seconds:.0f} texts/s read end to "
+                       f"end, {result.texts / result.sent_seconds:.0f} with every reply sent"
+                       + (" (at least 400)" if key == "sqlite" else ""))
+    return summary
 
 
 def check_stored(url: str, acked: set[str], *, read: bool) -> str:
@@ -257,7 +352,9 @@ def main() -> int:
     p.add_argument("--only", choices=["baseline", "sqlite", "postgres"], action="append")
     p.add_argument("--profile", type=Path, help="record py-spy raw stacks of each Textline run")
     p.add_argument("--no-reading", action="store_true",
-                   help="after the last round, do not wait for the backlog to be read")
+                   help="skip measuring reading end to end")
+    p.add_argument("--reading-only", action="store_true",
+                   help="measure only reading end to end")
     args = p.parse_args()
     fast_loop()
     only = set(args.only or ["baseline", "sqlite", "postgres"])
@@ -268,13 +365,16 @@ def main() -> int:
     summary: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="textline-bench-"))
     try:
-        for n, connections in enumerate(args.connections):
+        for n, connections in enumerate([] if args.reading_only else args.connections):
             final = n == len(args.connections) - 1
             print(f"{args.conversations} conversations x 4 texts over {connections} connections "
                   f"(+{args.warmup} warm-up), {args.rounds} rounds, on {os.cpu_count()} cores")
             results = run_rounds(args, connections, only, workdir / str(connections), checks,
                                  final=final)
             summary += report(results, args.rounds, connections)
+            print()
+        if not args.no_reading:
+            summary += run_reading(args, only, workdir / "reading")
             print()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -314,8 +414,7 @@ def run_rounds(args: argparse.Namespace, connections: int, only: set[str], workd
                 argv, env = textline_argv(port, 2), textline_env(url, port)
             try:
                 figures, found = run_target(NAMES[key], argv, env, port, traffic, warmup,
-                                            connections, args.profile if last else None,
-                                            url, read_all=last and not args.no_reading)
+                                            connections, args.profile if last else None, url)
             finally:
                 if schema is not None:
                     drop_schema(args.postgres, schema)

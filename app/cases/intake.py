@@ -16,26 +16,29 @@ from app.cases.service import (
 )
 from app.inbox.inbound import Inbound
 from app.kit.runtime import Runtime
-from app.models import Reporter
+from app.models import Case, Reporter
 
 
 def receive(session: Session, rt: Runtime, msg: Inbound, now: datetime, *,
-            reporter: Reporter | None = None, converse: bool = True) -> Received | None:
+            reporter: Reporter | None = None, converse: bool = True,
+            stored: bool | None = None, open_case: Case | None = None) -> Received | None:
     """Store one inbound text and everything it causes; None when it is a duplicate.
 
     `reporter` is the texter's row if the caller has already locked it. With converse=False the
     text is only stored on its case, for an operator to read: the fallback when the
-    conversation itself has failed on it (app/cases/processor.py).
+    conversation itself has failed on it (app/cases/processor.py). A caller reading many texts
+    at once may say whether the text is already `stored` and pass the texter's `open_case`, as
+    it has looked them up for all of them together, under the texters' locks.
     """
     if reporter is None:
         reporter = lock_reporter(session, msg.phone, now)
-    if already_received(session, msg.sid):
+    if stored if stored is not None else already_received(session, msg.sid):
         return None
     case, opened, reopened = find_or_open_case(
         session, reporter, now, reopen_within=timedelta(hours=rt.settings.reopen_hours),
-        tz=rt.settings.tz,
+        tz=rt.settings.tz, open_case=open_case,
     )
-    message = store_inbound(session, case, msg, now)
+    message = store_inbound(session, case, msg, now, checked=stored is not None)
     if message is None:
         return None
     replies: list[str] = []

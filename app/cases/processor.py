@@ -1,11 +1,15 @@
 """The processor: each acknowledged text, read from the inbox into its case, in arrival order.
 
-One text, one transaction: lock the texter, store the message, step the conversation, decide,
-queue the replies, delete the inbox row; all commit together or none does, so a crash at any
-point leaves the text in the inbox to be read again, and a text is never read twice.
+Several texts, one transaction: claim the oldest due texts (up to BATCH, the first waiting
+from each of their numbers), lock their texters, and for each text in turn store the message,
+step the conversation, decide and queue the replies; then delete the inbox rows read. All commit together or none does, so a crash at any
+point leaves every text of the batch in the inbox to be read again, and a text is never read
+twice. Each text's own work runs in a SAVEPOINT: a text that fails is undone alone, and the
+rest of its batch still commits.
 
 Order per texter holds across processors (threads, processes, instances): a text is read only
-while its texter's row is locked and no earlier text of theirs is still waiting.
+while its texter's row is locked and no earlier text of theirs is still waiting, other than
+those read before it in the same transaction.
 
 A text the conversation cannot read (a bug, not the database) is stored on its case without
 the conversation's answer, for an operator to read, and the failure is audited: no text may
@@ -19,25 +23,32 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.audit.service import record
 from app.cases.intake import receive
-from app.cases.service import lock_reporter
+from app.cases.service import lock_reporters, open_cases_of, received_of
 from app.inbox.inbound import Inbound
-from app.inbox.writer import give_way
 from app.kit.db import unit_of_work, utcnow
+from app.kit.events import Kind, stage
 from app.kit.logs import log_fields
 from app.kit.loops import Loop
 from app.kit.runtime import Runtime
-from app.models import Inbox
+from app.models import Case, Inbox, Reporter
 
 log = logging.getLogger("textline.processor")
 
 POLL_SECONDS = 1.0  # picks up retries that came due and texts left by a stopped instance
 MAX_BACKOFF_SECONDS = 300
+# Texts claimed per transaction. A commit (its wait for the disk, the audit chain's head) and
+# the look-ups are shared by the batch: several times the texts a second of one per transaction
+# (bench/README.md, "Reading").
+BATCH = 32
+# A batch stops taking new texts after this long; the rest are read by the next one. On SQLite
+# the batch holds the one write lock, which the webhook's commit waits for.
+BATCH_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -48,18 +59,24 @@ class Processed:
     skipped: bool = False  # left for later: an earlier text waits, or the database failed
 
 
-class _Blocked(Exception):
-    """An earlier text from the same number is still waiting: read that one first."""
+def _claim(session: Session, now: datetime, skip: set[int], limit: int) -> list[Inbox]:
+    """The oldest due texts that are each the first still waiting from their number.
 
-
-def _claim(session: Session, now: datetime, skip: set[int]) -> Inbox | None:
-    query = select(Inbox).where(Inbox.next_attempt_at <= now).order_by(Inbox.id).limit(1)
+    A later text of a number is claimed only once its earlier ones are read, never beside them:
+    two processors then never hold one number's texts at once (one would have to leave its
+    text for a later pass), and a number's texts are read one batch after the other.
+    """
+    earlier = aliased(Inbox)
+    query = (select(Inbox).where(Inbox.next_attempt_at <= now,
+                                 ~exists().where(earlier.phone == Inbox.phone,
+                                                 earlier.id < Inbox.id))
+             .order_by(Inbox.id).limit(limit))
     if skip:
         query = query.where(Inbox.id.not_in(skip))
     if session.get_bind().dialect.name == "postgresql":
-        # Other processors skip the row this one holds; on SQLite the write lock is global.
+        # Other processors skip the rows this one holds; on SQLite the write lock is global.
         query = query.with_for_update(skip_locked=True)
-    return session.execute(query).scalar_one_or_none()
+    return list(session.execute(query).scalars())
 
 
 def _inbound(row: Inbox) -> Inbound:
@@ -67,63 +84,144 @@ def _inbound(row: Inbox) -> Inbound:
                    media=list(row.media or []))
 
 
-def _read(session: Session, rt: Runtime, row: Inbox, *, converse: bool) -> Processed:
-    reporter = lock_reporter(session, row.phone, row.received_at)
-    earlier = session.execute(
-        select(Inbox.id).where(Inbox.phone == row.phone, Inbox.id < row.id).limit(1)).first()
-    if earlier is not None:
-        raise _Blocked
-    # The text's own arrival time, not the reading's: the case, the replies and time-of-day
-    # rules are as of when the texter sent it, however long it waited here.
-    result = receive(session, rt, _inbound(row), row.received_at, reporter=reporter,
-                     converse=converse)
-    if not converse and result is not None:
-        record(session, "system", "intake.failed", case_id=result.case.id,
-               data={"message_id": result.message.id})
-    session.execute(delete(Inbox).where(Inbox.id == row.id))
-    if result is None:
-        return Processed(row.provider_sid, None)
-    return Processed(row.provider_sid, result.case.id, result.opened)
+class _Batch:
+    """What a batch looks up once for all its texts, under their texters' locks."""
+
+    def __init__(self, session: Session, rows: list[Inbox]) -> None:
+        first_seen: dict[str, datetime] = {}
+        for row in rows:
+            first_seen.setdefault(row.phone, row.received_at)
+        self.reporters: dict[str, Reporter] = lock_reporters(session, first_seen)
+        # Every text still waiting from these numbers, up to the batch's last: a text is read
+        # only once all of its number's earlier ones have been read, in this batch or before.
+        waiting = session.execute(select(Inbox.phone, Inbox.id).where(
+            Inbox.phone.in_(list(first_seen)), Inbox.id <= rows[-1].id)).all()
+        self.earlier: dict[str, list[int]] = {}
+        for phone, row_id in sorted(waiting, key=lambda r: r[1]):
+            self.earlier.setdefault(phone, []).append(row_id)
+        self.stored = received_of(session, [r.provider_sid for r in rows])
+        self.open_cases: dict[int, Case] = open_cases_of(
+            session, [r.id for r in self.reporters.values()])
+        self.read: set[int] = set()  # inbox rows read in this batch, deleted at its end
+
+    def blocked(self, row: Inbox) -> bool:
+        return any(i < row.id and i not in self.read for i in self.earlier.get(row.phone, ()))
+
+
+def _read_batch(session: Session, rt: Runtime, rows: list[Inbox], now: datetime,
+                skip: set[int], current: list[Inbox]) -> list[Processed]:
+    batch = _Batch(session, rows)
+    deadline = time.perf_counter() + BATCH_SECONDS
+    done: list[Processed] = []
+    for row in rows:
+        if done and time.perf_counter() > deadline:
+            break  # the rest stay due, for the next batch
+        if batch.blocked(row):
+            skip.add(row.id)
+            done.append(Processed(row.provider_sid, None, skipped=True))
+            continue
+        current[:] = [row]
+        result = _read(session, rt, batch, row, now)
+        current.clear()
+        if result is None:
+            skip.add(row.id)
+            done.append(Processed(row.provider_sid, None, skipped=True))
+        else:
+            batch.read.add(row.id)
+            done.append(result)
+    if batch.read:
+        session.execute(delete(Inbox).where(Inbox.id.in_(batch.read)))
+    return done
+
+
+def _read(session: Session, rt: Runtime, batch: _Batch, row: Inbox,
+          now: datetime) -> Processed | None:
+    """One text, in its own SAVEPOINT; None if it could not be read and waits for a retry."""
+    reporter = batch.reporters[row.phone]
+    for converse in (True, False):
+        try:
+            with session.begin_nested():
+                # The text's own arrival time, not the reading's: the case, the replies and
+                # time-of-day rules are as of when the texter sent it, however long it waited.
+                result = receive(session, rt, _inbound(row), row.received_at, reporter=reporter,
+                                 converse=converse, stored=row.provider_sid in batch.stored,
+                                 open_case=batch.open_cases.get(reporter.id))
+                if not converse and result is not None:
+                    record(session, "system", "intake.failed", case_id=result.case.id,
+                           data={"message_id": result.message.id})
+        except Exception as exc:
+            if not session.is_active:
+                raise  # the transaction itself is lost, not only this text's part of it
+            batch.open_cases.pop(reporter.id, None)  # a case opened and undone with the text
+            if isinstance(exc, DBAPIError) or not converse:
+                _postpone(row, exc, now)
+                if not isinstance(exc, DBAPIError):
+                    log.exception("text not stored; will retry", extra=log_fields(
+                        sid=row.provider_sid, error=type(exc).__name__))
+                return None
+            # The conversation failed on this text: store it plainly, once, for a person.
+            log.exception("conversation failed on a text; stored for an operator",
+                          extra=log_fields(sid=row.provider_sid, error=type(exc).__name__))
+            continue
+        batch.stored.add(row.provider_sid)
+        if result is None:
+            return Processed(row.provider_sid, None)
+        if result.case.open_reporter_id == reporter.id:
+            batch.open_cases[reporter.id] = result.case
+        return Processed(row.provider_sid, result.case.id, result.opened)
+    return None  # unreachable: the second pass returns
+
+
+def _postpone(row: Inbox, exc: Exception, now: datetime) -> None:
+    """The text stays in the inbox, due again after a backoff; committed with the batch."""
+    log.warning("inbox text not read; will retry", extra=log_fields(
+        inbox_id=row.id, error=str(exc).splitlines()[0][:200]))
+    row.attempts += 1
+    row.last_error = str(exc).splitlines()[0][:500]
+    row.next_attempt_at = now + timedelta(seconds=min(MAX_BACKOFF_SECONDS,
+                                                      2 ** min(row.attempts, 10)))
+
+
+def process_due(rt: Runtime, *, skip: set[int] | None = None, now: datetime | None = None,
+                limit: int = BATCH) -> list[Processed] | None:
+    """Read the oldest waiting texts that are due, up to `limit`, in one transaction; what
+    became of each (in arrival order), or None when none is due.
+
+    A text that must wait (an earlier one from its number is being read elsewhere, or the
+    database failed on it) is added to `skip` and reported as skipped, so that a caller looping
+    over the inbox moves past it. A text claimed but left for the next batch (BATCH_SECONDS)
+    is neither.
+    """
+    skip = skip if skip is not None else set()
+    now = now or utcnow()
+    current: list[Inbox] = []  # the text being read, should the whole transaction fail
+    row_id, sid = None, ""
+    try:
+        with rt.work() as session:
+            rows = _claim(session, now, skip, limit)
+            if not rows:
+                return None
+            try:
+                done = _read_batch(session, rt, rows, now, skip, current)
+            finally:
+                if current:
+                    row_id, sid = current[0].id, current[0].provider_sid
+            for d in done:
+                _announce(session, d)
+    except DBAPIError as exc:
+        if row_id is None:
+            raise  # not one text's doing (the claim, the commit): the caller backs off
+        _retry_later(rt, row_id, exc, now)
+        skip.add(row_id)
+        return [Processed(sid, None, skipped=True)]
+    return done
 
 
 def process_next(rt: Runtime, *, skip: set[int] | None = None,
                  now: datetime | None = None) -> Processed | None:
-    """Read the oldest waiting text that is due; None when there is none.
-
-    A text that must wait (an earlier one from its number is being read elsewhere, or the
-    database failed on it) is added to `skip` and returned as skipped, so that a caller looping
-    over the inbox moves past it.
-    """
-    skip = skip if skip is not None else set()
-    now = now or utcnow()
-    converse, row_id, sid = True, None, ""
-    for attempt in range(2):
-        try:
-            with unit_of_work(rt.sessions) as session:
-                row = _claim(session, now, skip)
-                if row is None:
-                    return None
-                row_id, sid = row.id, row.provider_sid
-                done = _read(session, rt, row, converse=converse)
-            _announce(rt, done)
-            return done
-        except _Blocked:
-            skip.add(row_id)  # type: ignore[arg-type]
-            return Processed(sid, None, skipped=True)
-        except DBAPIError as exc:
-            if row_id is None:
-                raise
-            _retry_later(rt, row_id, exc, now)
-            skip.add(row_id)
-            return Processed(sid, None, skipped=True)
-        except Exception as exc:
-            if row_id is None or attempt == 1:
-                raise
-            # The conversation failed on this text: store it plainly, once, for a person.
-            log.exception("conversation failed on a text; stored for an operator",
-                          extra=log_fields(sid=sid, error=type(exc).__name__))
-            converse = False
-    return None  # unreachable: the loop returns or raises
+    """Read the oldest waiting text that is due; None when there is none (process_due)."""
+    done = process_due(rt, skip=skip, now=now, limit=1)
+    return None if done is None else done[0]
 
 
 def _retry_later(rt: Runtime, row_id: int, exc: Exception, now: datetime) -> None:
@@ -142,13 +240,17 @@ def _retry_later(rt: Runtime, row_id: int, exc: Exception, now: datetime) -> Non
         pass  # the database is still away: the row is due as it was, and is tried again
 
 
-def _announce(rt: Runtime, done: Processed) -> None:
+def _announce(session: Session, done: Processed) -> None:
+    """Tell the dashboards of a text read, once its batch commits (rt.work)."""
+    if done.skipped:
+        return
     if done.case_id is None:
         log.info("duplicate text ignored", extra=log_fields(sid=done.sid))
         return
     log.info("text read", extra=log_fields(sid=done.sid, case=done.case_id))
     # The MessageSid (an identifier, never the words) lets a client follow its own text.
-    rt.events.publish("case.opened" if done.opened else "message.new", done.case_id, sid=done.sid)
+    stage(session, Kind.CASE_OPENED if done.opened else Kind.MESSAGE_NEW, done.case_id,
+          sid=done.sid)
 
 
 def process_pending(rt: Runtime, *, limit: int | None = None) -> int:
@@ -156,11 +258,11 @@ def process_pending(rt: Runtime, *, limit: int | None = None) -> int:
     skip: set[int] = set()
     count = 0
     while limit is None or count < limit:
-        done = process_next(rt, skip=skip)
+        done = process_due(rt, skip=skip,
+                           limit=BATCH if limit is None else min(BATCH, limit - count))
         if done is None:
             break
-        if not done.skipped:
-            count += 1
+        count += sum(not d.skipped for d in done)
     return count
 
 
@@ -180,27 +282,12 @@ class InboxProcessor(Loop):
         super().__init__("inbox-processor", poll=poll, max_backoff=30.0, run_at_start=True)
         self.rt = rt
 
-    def _count_arrivals(self) -> None:
-        """On PostgreSQL, where other instances receive texts too, keep the intake's count of
-        every instance's arrivals current (ArrivalRate.saw_newest)."""
-        intake = self.rt.inbox
-        if intake is None or self.rt.engine.dialect.name != "postgresql" or not intake.shared_due():
-            return
-        with self.rt.sessions() as session:
-            intake.saw_newest(session.execute(select(func.max(Inbox.id))).scalar())
-
     def step(self) -> bool:
-        """Read every text that is due, then sleep."""
+        """Read every text that is due, batch by batch, then sleep."""
         skip: set[int] = set()
         while not self.stopping.is_set():
-            self._count_arrivals()
-            began = time.perf_counter()
-            done = process_next(self.rt, skip=skip)
-            if done is None:
+            if process_due(self.rt, skip=skip) is None:
                 break
-            if done.case_id is not None:
-                self.rt.wake_outbox()  # its replies, committed with it, go out now
-            give_way(self.rt.inbox, began, self.stopping)  # in a burst: docs/scaling.md
         return False
 
     def failed(self, exc: BaseException) -> None:

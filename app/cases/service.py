@@ -49,16 +49,53 @@ def lock_reporter(session: Session, phone: str, now: datetime) -> Reporter:
     return session.execute(locked).scalar_one()
 
 
+def lock_reporters(session: Session, first_seen: dict[str, datetime]) -> dict[str, Reporter]:
+    """lock_reporter for many numbers at once (each with the time its texter was first seen):
+    two statements whatever their count, three when some are new.
+
+    The missing rows are inserted before any is locked, then every row is locked in one order
+    (by number), so that two processors each locking several texters never wait for each other
+    in a circle.
+    """
+    ordered = sorted(first_seen)
+    known = set(session.execute(select(Reporter.phone).where(Reporter.phone.in_(ordered))).scalars())
+    missing = [p for p in ordered if p not in known]
+    if missing:
+        insert_ignoring_conflict(session, Reporter, [
+            {"phone": p, "opted_out": False, "created_at": first_seen[p]} for p in missing],
+            ["phone"])
+    locked = (select(Reporter).where(Reporter.phone.in_(ordered)).order_by(Reporter.phone)
+              .with_for_update(key_share=True))
+    return {r.phone: r for r in session.execute(locked).scalars()}
+
+
 def already_received(session: Session, sid: str) -> bool:
     return session.execute(select(Message.id).where(Message.provider_sid == sid)).first() is not None
 
 
+def received_of(session: Session, sids: list[str]) -> set[str]:
+    """Which of these MessageSids are already stored (already_received for many at once)."""
+    return set(session.execute(
+        select(Message.provider_sid).where(Message.provider_sid.in_(sids))).scalars())
+
+
+def open_cases_of(session: Session, reporter_ids: list[int]) -> dict[int, Case]:
+    """Each of these reporters' open case, for those that have one."""
+    return {c.open_reporter_id: c for c in session.execute(  # type: ignore[misc]
+        select(Case).where(Case.open_reporter_id.in_(reporter_ids))).scalars()}
+
+
 def find_or_open_case(session: Session, reporter: Reporter, now: datetime, *,
-                      reopen_within: timedelta, tz) -> tuple[Case, bool, bool]:  # type: ignore[no-untyped-def]
-    """The reporter's open case; else one closed recently enough to reopen; else a new one."""
-    case = session.execute(
-        select(Case).where(Case.open_reporter_id == reporter.id)
-    ).scalar_one_or_none()
+                      reopen_within: timedelta, tz,  # type: ignore[no-untyped-def]
+                      open_case: Case | None = None) -> tuple[Case, bool, bool]:
+    """The reporter's open case; else one closed recently enough to reopen; else a new one.
+
+    `open_case`: the reporter's open case as the caller has just read it under the reporter's
+    lock (open_cases_of), which saves the look; None means look.
+    """
+    case = open_case if open_case is not None and open_case.open_reporter_id == reporter.id \
+        else session.execute(select(Case).where(Case.open_reporter_id == reporter.id)
+                             ).scalar_one_or_none()
     if case is not None:
         return case, False, False
     recent = session.execute(
@@ -81,17 +118,26 @@ def find_or_open_case(session: Session, reporter: Reporter, now: datetime, *,
     return case, True, False
 
 
-def store_inbound(session: Session, case: Case, msg: Inbound, now: datetime) -> Message | None:
-    """Store the inbound message; None if its MessageSid is already stored (a retry)."""
+def store_inbound(session: Session, case: Case, msg: Inbound, now: datetime, *,
+                  checked: bool = False) -> Message | None:
+    """Store the inbound message; None if its MessageSid is already stored (a retry).
+
+    `checked`: the caller has found the MessageSid not stored, under the texter's lock, and
+    undoes its own work if the insert fails after all (a SAVEPOINT of its own): no second one.
+    """
     message = Message(case_id=case.id, direction="inbound", author="reporter", body=msg.body,
                       provider_sid=msg.sid, status="received", media=msg.media or None,
                       created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(message)
-            session.flush()
-    except IntegrityError:
-        return None
+    if checked:
+        session.add(message)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(message)
+                session.flush()
+        except IntegrityError:
+            return None
     case.last_inbound_at = now
     case.updated_at = now
     record(session, "reporter", "message.received", case_id=case.id,
@@ -106,9 +152,9 @@ def add_bot_reply(session: Session, case: Case, reporter: Reporter, body: str,
 
     message = Message(case_id=case.id, direction="outbound", author="bot", body=body,
                       status="new", created_at=now)
-    session.add(message)
-    session.flush()
-    enqueue_sms(session, message, reporter.phone, now=now)
+    # Inserted by enqueue_sms already queued: one INSERT, not an INSERT and an UPDATE. The
+    # outbox row goes with the caller's next flush.
+    enqueue_sms(session, message, reporter.phone, now=now, flush=False)
     if case.first_bot_reply_at is None:
         case.first_bot_reply_at = now
     record(session, "bot", "message.queued", case_id=case.id, data={"message_id": message.id})

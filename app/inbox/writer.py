@@ -17,7 +17,6 @@ import json
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -32,12 +31,6 @@ log = logging.getLogger("textline.inbox")
 
 MAX_BATCH = 256
 _STOP = object()
-# A burst: texts arriving at this process faster than BURST_RATE a second, more than a processor
-# reads (bench/README.md). Reading and replying then give way (give_way below).
-BURST_RATE = 200.0
-RATE_WINDOW = 0.25  # seconds over which the arrival rate is counted
-MIN_ELAPSED = 0.02  # the shortest part of a window whose count is taken as a rate
-YIELD_FACTOR = 9.0
 
 
 class InboxUnavailable(Exception):
@@ -81,24 +74,15 @@ def inbox_row(msg: Inbound, received_at: datetime) -> dict[str, Any]:
 
 
 class ArrivalRate:
-    """What both inbox writers share: their counters, how fast texts are arriving, and the
-    process's budget for reading them during a burst (give_way).
+    """What both inbox writers share: their counters, and the wake-up of whoever reads the texts.
 
-    The rate is counted on the event loop's thread and read by other threads as a hint; a torn
-    read costs one wrong decision to give way, so no lock.
+    Reading is never held back for the webhook: the processor reads as soon as a commit tells it
+    to, and a burst is read while it arrives (docs/scaling.md).
     """
 
-    def __init__(self, on_commit: Callable[[int], None] | None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, on_commit: Callable[[int], None] | None) -> None:
         self.on_commit = on_commit
         self.committed = self.batches = 0
-        self.clock = clock
-        self._window_start, self._window_count, self._rate = clock(), 0, 0.0
-        # Arrivals at every instance, from the shared inbox's newest id (see saw_newest).
-        self._shared_at: float | None = None
-        self._shared_newest, self._shared_rate = 0, 0.0
-        self._quiet_lock = threading.Lock()
-        self._quiet_until = 0.0
 
     def counted(self, texts: int) -> None:
         """A commit of `texts` texts: count it and tell whoever reads them."""
@@ -106,77 +90,6 @@ class ArrivalRate:
         self.batches += 1
         if self.on_commit is not None:
             self.on_commit(texts)
-
-    def arrived(self) -> None:
-        now = self.clock()
-        if now - self._window_start >= RATE_WINDOW:
-            self._rate = self._window_count / (now - self._window_start)
-            self._window_start, self._window_count = now, 0
-        self._window_count += 1
-
-    def saw_newest(self, newest: int | None) -> None:
-        """The shared inbox's newest id, as the processor reads it every RATE_WINDOW or so.
-
-        With several workers, the texts may all arrive at one (keep-alive connections stay
-        where they were accepted) while the other's processor, seeing no arrivals of its own,
-        would read flat out beside the busy one; ids count every instance's arrivals.
-        """
-        now = self.clock()
-        if newest is None:  # nothing waits: no burst
-            self._shared_at, self._shared_rate = None, 0.0
-            return
-        if self._shared_at is None or newest < self._shared_newest:
-            self._shared_at, self._shared_newest = now, newest
-            return
-        if now - self._shared_at >= RATE_WINDOW:
-            self._shared_rate = (newest - self._shared_newest) / (now - self._shared_at)
-            self._shared_at, self._shared_newest = now, newest
-
-    def shared_due(self) -> bool:
-        """Whether saw_newest() wants a new reading."""
-        return self._shared_at is None or self.clock() - self._shared_at >= RATE_WINDOW
-
-    @property
-    def per_second(self) -> float:
-        """Texts a second, here (over the last whole window and the one in progress) or at any
-        instance (as saw_newest last counted); 0 once nothing has arrived for a while."""
-        now = self.clock()
-        elapsed = now - self._window_start
-        if elapsed > 2 * RATE_WINDOW:
-            local = 0.0
-        else:
-            # The window in progress counts too, once it is long enough to mean anything: a
-            # burst is seen within tens of milliseconds, not at the end of a quiet window.
-            current = self._window_count / elapsed if elapsed >= MIN_ELAPSED else 0.0
-            local = max(self._rate, current) if elapsed <= RATE_WINDOW else current
-        shared_at = self._shared_at
-        fresh = shared_at is not None and now - shared_at <= 2 * RATE_WINDOW
-        return max(local, self._shared_rate if fresh else 0.0)
-
-    @property
-    def in_burst(self) -> bool:
-        return self.per_second >= BURST_RATE
-
-    def give_way(self, began: float, stop: threading.Event) -> None:
-        """In a burst, after work that began at `began` (by self.clock), wait out this
-        process's quiet time, which that work has lengthened by YIELD_FACTOR times its
-        wall-clock length.
-
-        Called by the inbox processor after each text and by each outbox sender after each
-        send. The quiet time is one for all of them, so that together, however many they are,
-        reading texts and sending replies keep about a tenth of the time while texts arrive
-        faster than they can be read; the webhook has the rest, and the burst is read straight
-        after. Below BURST_RATE nothing waits. Wall-clock rather than the thread's CPU: it also
-        counts the interpreter lock and the database connection the work held, which the
-        webhook then lacked.
-        """
-        if not self.in_burst:
-            return
-        now = self.clock()
-        with self._quiet_lock:
-            self._quiet_until = max(self._quiet_until, now) + (now - began) * YIELD_FACTOR
-            until = self._quiet_until
-        stop.wait(until - now)
 
 
 class InboxWriter(ArrivalRate):
@@ -205,7 +118,6 @@ class InboxWriter(ArrivalRate):
             self.start()
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        self.arrived()
         # The texts that reach this point in one turn of the event loop are handed to the
         # writer together, at the end of the turn: one wake-up of the writer thread per turn,
         # not one per text, which kept the two threads trading the interpreter lock.
@@ -291,9 +203,3 @@ def resolve(futures: list[asyncio.Future[None]], error: Exception | None) -> Non
             done.set_result(None)
         else:
             done.set_exception(InboxUnavailable(str(error).splitlines()[0][:200]))
-
-
-def give_way(intake: ArrivalRate | None, began: float, stop: threading.Event) -> None:
-    """ArrivalRate.give_way, where there is an inbox writer (not in `textline worker`)."""
-    if intake is not None:
-        intake.give_way(began, stop)

@@ -97,7 +97,6 @@ class PgInboxWriter(ArrivalRate):
         state.waiting.append((inbox_row(msg, received_at), done))
         if state.flushing is None or state.flushing.done():
             state.flushing = loop.create_task(self._flush(state))
-        self.arrived()
         # Shielded: a client that hangs up does not un-queue a text being committed.
         await asyncio.shield(done)
 

@@ -126,13 +126,15 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def insert_ignoring_conflict(session: Session, model: type[Base], values: dict[str, Any],
+def insert_ignoring_conflict(session: Session, model: type[Base],
+                             values: dict[str, Any] | list[dict[str, Any]],
                              conflict_columns: list[str]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on both backends: the race-free half of get-or-create."""
+    """INSERT ... ON CONFLICT DO NOTHING on both backends: the race-free half of get-or-create.
+    A list of rows is one statement, its rows inserted in the list's order."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+    stmt = insert(model).values(values).on_conflict_do_nothing(index_elements=conflict_columns)
     session.execute(stmt)

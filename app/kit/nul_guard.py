@@ -4,8 +4,8 @@ PostgreSQL can neither store nor compare text holding NUL (psycopg refuses to se
 SQLite takes it: a filter or username with %00 in it was a 500 on one database and an empty
 answer on the other. No person types NUL, so it is refused at the edge, with one clear 422 the
 same on both. JSON bodies are left to their models (app/kit/validation.py refuses every control
-character there). The Twilio webhooks are left alone: they refuse NUL themselves, as a 400
-(docs/API.md, section 3), on a path that must stay lean.
+character there). The Twilio webhooks are left alone: their contract (docs/API.md, section 3) is a 400
+for any form they cannot take, NUL included, which they check themselves.
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ Content-Length over the cap is refused without reading a byte; a body without on
 counted as it arrives and refused as soon as it passes the cap. Either way the answer is 413 with
 `Connection: close`, so that the server stops reading the rest rather than draining it.
 
-The Twilio webhooks are left to their own, smaller cap (TEXTLINE_MAX_BODY_BYTES), checked on
-their fast path (app/sms/router.py), which must stay as lean as it is.
+The Twilio webhooks are left out, for what they answer rather than for speed: docs/API.md
+(section 3) gives them their own contract, a smaller cap (TEXTLINE_MAX_BODY_BYTES) and 400 for
+any body they cannot take, oversize or holding NUL, which their routes check themselves
+(read_signed_form in app/sms/router.py). A 413 or a 422 from here would break that contract.
 """
 
 from __future__ import annotations

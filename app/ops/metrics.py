@@ -37,9 +37,9 @@ from app.cases.processor import inbox_depth
 from app.kit.db import utcnow
 from app.kit.runtime import Runtime
 from app.models import Case, Outbox
+from app.sms.router import INBOUND_PATH
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-WEBHOOK_PATH = "/webhooks/twilio/sms"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 QUANTILES = (0.5, 0.9, 0.99)
 REPLY_WINDOW = timedelta(hours=24)
@@ -79,14 +79,19 @@ class Histogram:
 
 
 class WebhookTimer:
-    """ASGI middleware timing POST /webhooks/twilio/sms into a histogram by status class."""
+    """ASGI middleware timing POST /webhooks/twilio/sms into a histogram by status class.
+
+    It tells the webhook from other requests by the route the router matched (scope["route"],
+    set by the time the answer starts), not by a path of its own: the histogram is the
+    webhook's latency, what Twilio waits for, and must not mix in any other route's.
+    """
 
     def __init__(self, app: ASGIApp, histograms: dict[str, Histogram]) -> None:
         self.app = app
         self.histograms = histograms
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") != WEBHOOK_PATH:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()
@@ -101,11 +106,15 @@ class WebhookTimer:
         try:
             await self.app(scope, receive, sending)
         finally:
-            cls = f"{status // 100}xx"
-            hist = self.histograms.get(cls)
-            if hist is None:
-                hist = self.histograms.setdefault(cls, Histogram())
-            hist.observe(time.perf_counter() - began)
+            if getattr(scope.get("route"), "path", None) == INBOUND_PATH:
+                self._observe(status, time.perf_counter() - began)
+
+    def _observe(self, status: int, seconds: float) -> None:
+        cls = f"{status // 100}xx"
+        hist = self.histograms.get(cls)
+        if hist is None:
+            hist = self.histograms.setdefault(cls, Histogram())
+        hist.observe(seconds)
 
 
 def _num(value: float) -> str:

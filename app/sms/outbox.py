@@ -20,8 +20,9 @@ SMS, INTEGRATION = "sms", "integration"
 
 
 def enqueue_sms(session: Session, message: Message, to_phone: str, *,
-                now: datetime | None = None) -> Outbox:
-    """Queue an outbound Message for delivery to to_phone; flushes, never commits."""
+                now: datetime | None = None, flush: bool = True) -> Outbox:
+    """Queue an outbound Message for delivery to to_phone; flushes (the outbox row too unless
+    flush=False), never commits."""
     if message.direction != "outbound":
         raise ValueError("only outbound messages are texted")
     if not to_phone:
@@ -36,7 +37,8 @@ def enqueue_sms(session: Session, message: Message, to_phone: str, *,
                  payload={"to": to_phone}, state="pending", attempts=0,
                  next_attempt_at=now or utcnow(), created_at=now or utcnow())
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     mark_queued(session)
     return row
 

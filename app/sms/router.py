@@ -128,8 +128,7 @@ async def inbound_sms(request: Request) -> Response:
 
     Reading the text takes milliseconds of conversation and dispatch; acknowledging it takes
     one shared commit. Under a burst, Twilio hears 200 at once and no text waits on another's
-    reading; app/cases/processor.py reads each one, in order, straight after.
-    (app/sms/fast_path.py answers POST here without the router, by accept_inbound too.)
+    reading; app/cases/processor.py reads each one, in order, as it arrives.
     """
     status = await accept_inbound(request.scope, request.receive, request.app.state.runtime)
     return Response(EMPTY_TWIML, status_code=status, media_type="text/xml",

@@ -58,7 +58,9 @@ def test_texts_from_one_number_are_read_in_arrival_order(app, client):
     with app.state.sessions() as s:
         bodies = s.execute(select(Message.body).where(Message.direction == "inbound")
                            .order_by(Message.id)).scalars().all()
-    assert bodies == ["first", "second", "third", "other"]
+    # In order per number; another number's text may be read beside them (the same batch).
+    assert [b for b in bodies if b != "other"] == ["first", "second", "third"]
+    assert sorted(bodies) == ["first", "other", "second", "third"]
 
 
 def test_signature_checked_against_public_url_behind_proxy(client, app):
