@@ -16,7 +16,7 @@ from app.audit.reads import ReadAudit
 from app.auth.secret_key import ensure_secret_key
 from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
-from app.conversation.extract.risk import default_lexicon  # issue 8: warmed before gc.freeze
+from app.conversation.extract.risk import default_lexicon  # warmed before gc.freeze
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
 from app.kit.api_docs import install_api_docs
 from app.kit.config import Settings, load_settings
@@ -25,10 +25,10 @@ from app.kit.middleware import RequestContext
 from app.kit.migrate import head_revision
 from app.kit.nul_guard import RefuseNul
 from app.kit.request_limits import BodyLimit, form_limits
-from app.live.events_pg import start_relay  # issue 8: LISTEN/NOTIFY between processes
+from app.live.events_pg import start_relay  # LISTEN/NOTIFY between processes
 from app.live.presence import start_heartbeat  # presence across instances
 from app.ops.health import router as health_router
-from app.ops.metrics import install_metrics  # issue 8: GET /metrics
+from app.ops.metrics import install_metrics  # GET /metrics
 from app.sms.router import router as sms_router
 from app.sms.status_router import router as status_router
 from app.startup.bootstrap import build_runtime, start_background
@@ -51,12 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         "SMS provider is console. Never expose this server to the internet so.")
         background = start_background(runtime) if settings.run_worker else []
         app.state.background = background
-        relay = start_relay(runtime.events, runtime.engine)  # issue 8: None on SQLite
+        relay = start_relay(runtime.events, runtime.engine)  # None on SQLite
         app.state.event_relay = relay
         # Presence crosses instances only by the relay; its heartbeat lets a dead one's expire.
         presence_beat = (start_heartbeat(app.state.presence, runtime.events)
                          if relay is not None else None)
-        # issue 8: what start built stays for the process's life; kept out of the collector's
+        # What start built stays for the process's life; kept out of the collector's
         # full passes, which otherwise walked it (~80 ms) inside whichever request set one off.
         default_lexicon()  # else loaded by the first text
         gc.freeze()
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime.read_sessions.kw["bind"].dispose()
 
     # Textline exports Prometheus figures (/metrics), not OpenTelemetry; left on, FastAPI's
-    # telemetry looks for an OpenTelemetry provider on every request (issue 8: 5 µs a text).
+    # telemetry looks for an OpenTelemetry provider on every request (5 µs a text).
     app = FastAPI(title="Textline", version="0.1.0", lifespan=lifespan,
                   description="Text-line intake for transport police control rooms.",
                   telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -108,6 +108,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_dashboard(app)  # dashboard: pages, login, SSE, session hook
     app.include_router(supervisor_router)  # supervisor: figures, exports
     app.include_router(accounts_router)
-    install_metrics(app)  # issue 8
+    install_metrics(app)
     install_api_docs(app)
     return app

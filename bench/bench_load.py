@@ -20,7 +20,7 @@ conversation, dispatch, replies in the outbox) and until the last is accepted by
 provider (the outbox drained); on SQLite one process, on PostgreSQL `textline serve --no-worker`
 taking the texts and two `textline worker` processes reading them.
 
-Targets (issue 8): SQLite throughput >= 50% of the baseline, p99 < 50 ms at 16 connections,
+Targets: SQLite throughput >= 50% of the baseline, p99 < 50 ms at 16 connections,
 nothing lost or duplicated; PostgreSQL with two workers at least the SQLite figure. Reading:
 at least 400 texts a second end to end on SQLite in one process.
 """
@@ -342,7 +342,7 @@ def main() -> int:
     p.add_argument("--warmup", type=int, default=50, help="conversations before timing")
     # 16: the load the latency target names. 64: enough for every target to reach its capacity
     # on two cores (the baseline's plateau begins at 32); throughput below capacity measures
-    # each request's round trip, not what a server can take (bench/README.md, "Session 5").
+    # each request's round trip, not what a server can take (bench/README.md).
     p.add_argument("--connections", type=int, nargs="+", default=[16, 64],
                    help="connection counts, each a run of --rounds rounds")
     p.add_argument("--rounds", type=int, default=3,
@@ -380,7 +380,7 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     for c in checks:
         print(c)
-    print("\nagainst the targets (issue 8), medians of the rounds:")
+    print("\nagainst the targets, medians of the rounds:")
     for line_ in summary:
         print(f"  {line_}")
     return 1 if any("FAILED" in c for c in checks) else 0

@@ -7,7 +7,7 @@ Seeds a fresh database (SQLite, then PostgreSQL where reachable) with --cases ca
 them open and the rest closed, each with the reporter's text and the bot's answer, then serves it
 with `textline serve`, signs in as an operator and times, over keep-alive HTTP, the queue page
 (`/`), its live fragment (`/queue/rows`, what every event makes a page fetch) and the closed view.
-Target (issue 8): under 100 ms.
+Target: under 100 ms.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ hour; a burst far beyond what the processor reads is bench_load.py's subject, wh
 far reading falls behind). Each acknowledged text should bring one event when it is read (case.opened for
 the first, message.new after, each carrying the text's MessageSid); the delay is taken from the
 moment the client read the 200 to the moment it read the event (0 when the event came first), so
-it includes the text's wait in the inbox. Target (issue 8): p99 under 500 ms.
+it includes the text's wait in the inbox. Target: p99 under 500 ms.
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ class Pipe(asyncio.Protocol):
     A protocol rather than asyncio's streams: a response is parsed where it arrives, in one
     callback, without the streams' two awaits and buffer copies. Under load the client shares
     the two cores with the server (and PostgreSQL); this one costs about half the CPU a
-    request of the stream client (bench/README.md, "Session 5").
+    request of the stream client (bench/README.md).
     """
 
     def __init__(self) -> None:

@@ -16,7 +16,7 @@ many texts it holds ("group commit").
 The statement goes through psycopg's libpq layer (`pgconn`), prepared once per connection, with
 the batch as one JSON parameter. Through the cursor it cost 80-145 µs of client CPU each (array
 adaptation, the cursor, the result), a statement for every two or three texts under a burst;
-here 40-50 µs, building the JSON included (bench/README.md, "Session 4").
+here 40-50 µs, building the JSON included (bench/README.md).
 """
 
 from __future__ import annotations

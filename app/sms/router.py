@@ -40,7 +40,7 @@ async def read_signed_form(scope: Scope, receive: Receive, rt: Runtime) -> dict[
 
     From the ASGI scope and receive channel themselves, not a Request: under a burst this is
     most of what the server does, and Starlette's header, URL and stream objects cost a fifth
-    of it (bench/README.md, "Session 4").
+    of it (bench/README.md).
     """
     headers = _headers(scope)
     ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
