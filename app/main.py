@@ -25,6 +25,7 @@ from app.dashboard.presence import start_heartbeat  # presence across instances
 from app.errors import install_error_handlers
 from app.events_pg import start_relay  # issue 8: LISTEN/NOTIFY between processes
 from app.health import router as health_router
+from app.inbox.drainer import start_drainer
 from app.metrics import install_metrics  # issue 8: GET /metrics
 from app.middleware import RequestContext
 from app.migrate import head_revision
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("UNSIGNED WEBHOOKS ACCEPTED: no TEXTLINE_TWILIO_AUTH_TOKEN is set and the "
                         "SMS provider is console. Never expose this server to the internet so.")
         background = start_background(runtime) if settings.run_worker else []
+        drainer = start_drainer(runtime)  # texts an earlier run spooled go first
         app.state.background = background
         relay = start_relay(runtime.events, runtime.engine)  # issue 8: None on SQLite
         app.state.event_relay = relay
@@ -63,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         gc.unfreeze()
         await runtime.inbox.aclose()  # every text handed over is committed before the rest stops
+        if drainer is not None:
+            drainer.stop()
+            runtime.spool.close()  # what is still spooled stays on disk for the next start
         if presence_beat is not None:
             presence_beat.stop()
         if relay is not None:

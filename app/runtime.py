@@ -47,6 +47,8 @@ class Runtime:
     read_sessions: sessionmaker[Session] | None = None
     # The webhook's group-committing writer (app/sms/inbox.py); None where nothing receives texts.
     inbox: Any = None
+    # Where texts wait on local disk while a remote database is away (app/inbox/spool.py).
+    spool: Any = None
     # Wakes this process's outbox senders, if it runs any (set when they start).
     wake_outbox: Callable[[], None] = _nothing
 
