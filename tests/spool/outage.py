@@ -43,6 +43,7 @@ class Sender(threading.Thread):
         self.wide = threading.Event()  # set when the outage begins: the other phones start
         self.halt = threading.Event()
         self.sent: list[tuple[str, str, int, float]] = []  # sid, phone, status, when answered
+        self.slowest = 0.0  # the longest a webhook waited for its answer, in seconds
 
     def run(self) -> None:
         url = f"http://127.0.0.1:{self.port}{PATH}"
@@ -62,7 +63,9 @@ class Sender(threading.Thread):
                     status = resp.status_code
                 except httpx.HTTPError:
                     status = 0
-                self.sent.append((form["MessageSid"], who, status, time.monotonic()))
+                answered = time.monotonic()
+                self.sent.append((form["MessageSid"], who, status, answered))
+                self.slowest = max(self.slowest, answered - began)
                 i += 1
                 self.halt.wait(max(0.0, GAP - (time.monotonic() - began)))
 
@@ -92,12 +95,14 @@ class Figures:
     lost: int = 0
     duplicated: int = 0
     during_outage: int = 0
+    slowest: float = 0.0
     answer_seconds: dict[str, float] = field(default_factory=dict)  # spooled conversations
 
     def line(self) -> str:
         worst = max(self.answer_seconds.values(), default=float("nan"))
         return (f"sent {self.sent}, during the outage {self.during_outage}, refused "
-                f"{self.refused}, lost {self.lost}, duplicated {self.duplicated}; first answers "
+                f"{self.refused}, lost {self.lost}, duplicated {self.duplicated}, slowest "
+                f"webhook {self.slowest:.2f} s; first answers "
                 f"of {len(self.answer_seconds)} spooled conversations within {worst:.2f} s of "
                 "the database's return")
 
@@ -146,7 +151,8 @@ def outage(port: int, fake: FakeTwilio, url: str, *, down: Callable[[], None],
     sent = [t for s in senders for t in s.sent]
     acked = {sid for sid, _, status, _ in sent if status == 200}
     figures = Figures(sent=len(sent), refused=sum(1 for t in sent if t[2] != 200),
-                      during_outage=sum(1 for t in sent if went <= t[3] <= back))
+                      during_outage=sum(1 for t in sent if went <= t[3] <= back),
+                      slowest=max(s.slowest for s in senders))
     engine = create_engine(url)
     deadline = time.monotonic() + settle
     stored: dict[str, int] = {}

@@ -62,8 +62,7 @@ class Cluster:
 
     def kill(self) -> None:
         """SIGKILL the server and every process of it, as a crash of its machine would."""
-        pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
-        children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == pid]
+        pid, *children = self._processes()
         for victim in (pid, *children):
             try:
                 os.kill(victim, signal.SIGKILL)
@@ -76,6 +75,24 @@ class Cluster:
         # after a real crash its PID would be gone, so the lock file goes too.
         (self.data / "postmaster.pid").unlink(missing_ok=True)
         (self.root / f".s.PGSQL.{self.port}.lock").unlink(missing_ok=True)
+
+    def _processes(self) -> list[int]:
+        pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
+        return [pid, *(int(p) for p in os.listdir("/proc")
+                       if p.isdigit() and _parent(int(p)) == pid)]
+
+    def pause(self) -> None:
+        """SIGSTOP every process of the server: a database that hangs rather than refuses."""
+        self._paused = self._processes()
+        for victim in self._paused:
+            os.kill(victim, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for victim in self._paused:
+            try:
+                os.kill(victim, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
 
     def create_database(self) -> None:
         admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres",

@@ -116,6 +116,19 @@ def test_database_server_killed_loses_nothing(cluster: Cluster, pg_url: str, fak
     assert_nothing_lost(figures)
 
 
+def test_database_that_hangs_is_waited_for_half_a_second_at_most(cluster: Cluster, pg_url: str,
+                                                               fake_twilio, tmp_path: Path):  # noqa: F811
+    """Every PostgreSQL process stopped (SIGSTOP): connections hang instead of failing. Each
+    webhook answers within TEXTLINE_SPOOL_AFTER_MS and the disk write, never the database."""
+    port = free_port()
+    env = server_env(pg_url, port, fake_twilio, TEXTLINE_SPOOL_DIR=str(tmp_path / "spool"))
+    with serving(port, env, tmp_path / "server.log"):
+        figures = outage(port, fake_twilio, pg_url, down=cluster.pause, up=cluster.resume,
+                         run_id="h")
+    assert_nothing_lost(figures)
+    assert figures.slowest < 2.0, figures.line()
+
+
 def post(client: httpx.Client, port: int, sid: str, phone: str, body: str) -> int:
     url = f"http://127.0.0.1:{port}{PATH}"
     form = {"MessageSid": sid, "AccountSid": TEST_ACCOUNT_SID, "From": phone, "To": "61016",
