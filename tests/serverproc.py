@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -23,6 +24,8 @@ def server_env(url: str, port: int, fake: FakeTwilio, **extra: str) -> dict[str,
             "TEXTLINE_TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID, "TEXTLINE_SMS_PROVIDER": "twilio",
             "TEXTLINE_TWILIO_API_BASE": fake.url, "TEXTLINE_TWILIO_FROM": "61016",
             "TEXTLINE_SECRET_KEY": "server-test-secret-0123456789abcdef",
+            # Not the working directory's: each server test its own spool (docs/outage.md).
+            "TEXTLINE_SPOOL_DIR": tempfile.mkdtemp(prefix="textline-spool-"),
             "TEXTLINE_LOG_LEVEL": "WARNING", **extra}
 
 
