@@ -84,8 +84,16 @@ DATABASE_AWAY = "database unavailable: try again in a moment"
 
 
 def database_unavailable(request: Request) -> Response:
+    """503 with the notice: the dashboard's error page for a browser, else JSON."""
     headers = {"Retry-After": "5"}
-    if "text/html" in request.headers.get("accept", ""):
-        return PlainTextResponse(f"Textline: {DATABASE_AWAY}. This page will work again when the "
-                                 "database is back.", 503, headers=headers)
-    return JSONResponse({"detail": DATABASE_AWAY}, status_code=503, headers=headers)
+    if "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse({"detail": DATABASE_AWAY}, status_code=503, headers=headers)
+    pages = getattr(request.app.state, "pages", None)
+    if pages is None:
+        return PlainTextResponse(f"Textline: {DATABASE_AWAY}.", 503, headers=headers)
+    page = pages.render("error.html", 503, user=None, title="Database unavailable",
+                        message="Textline cannot reach its database just now. Texts arriving "
+                                "meanwhile are kept safe and will appear here when it is back; "
+                                "reload this page in a moment.")
+    page.headers.update(headers)
+    return page
