@@ -84,7 +84,8 @@ def test_outage_on_one_worker_loses_nothing(cluster: Cluster, pg_url: str, fake_
     assert seen["page"][0] == 503 and "database unavailable" in seen["page"][1]  # type: ignore[index]
     assert seen["files"] and seen["dir_mode"] == 0o700
     assert set(seen["modes"].values()) == {0o600}, seen["modes"]  # type: ignore[union-attr]
-    assert loud_lines(log) == (1, 1)
+    started, ended = loud_lines(log)  # one line each way per spell of spooling
+    assert started == ended >= 1
 
 
 def test_outage_on_two_workers_loses_nothing(cluster: Cluster, pg_url: str, fake_twilio,  # noqa: F811
@@ -102,7 +103,7 @@ def test_outage_on_two_workers_loses_nothing(cluster: Cluster, pg_url: str, fake
     # Each worker spooled into its own file: two, each with its lock.
     assert {p.name for p in files} >= {"spool-0.db", "spool-1.db"}, files
     started, ended = loud_lines(log)
-    assert started == ended == 2
+    assert started == ended >= 2  # each worker its own
 
 
 def test_database_server_killed_loses_nothing(cluster: Cluster, pg_url: str, fake_twilio,  # noqa: F811
