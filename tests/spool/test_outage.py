@@ -81,7 +81,7 @@ def test_outage_on_one_worker_loses_nothing(cluster: Cluster, pg_url: str, fake_
              if ln.startswith("textline_spool_depth ")]
     assert depth and int(depth[0].split()[1]) > 0
     assert seen["api"] == (503, {"detail": "database unavailable: try again in a moment"})
-    assert seen["page"][0] == 503 and "database unavailable" in seen["page"][1]  # type: ignore[index]
+    assert seen["page"][0] == 503 and "Database unavailable" in seen["page"][1]  # type: ignore[index]
     assert seen["files"] and seen["dir_mode"] == 0o700
     assert set(seen["modes"].values()) == {0o600}, seen["modes"]  # type: ignore[union-attr]
     started, ended = loud_lines(log)  # one line each way per spell of spooling
