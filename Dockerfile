@@ -2,7 +2,8 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    TEXTLINE_DATABASE_URL=sqlite:////data/textline.db
+    TEXTLINE_DATABASE_URL=sqlite:////data/textline.db \
+    TEXTLINE_SPOOL_DIR=/data/spool
 WORKDIR /srv/textline
 
 COPY pyproject.toml README.md alembic.ini ./

@@ -18,6 +18,7 @@ from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
 from app.conversation.extract.risk import default_lexicon  # warmed before gc.freeze
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
+from app.inbox.drainer import start_drainer
 from app.kit.api_docs import install_api_docs
 from app.kit.config import Settings, load_settings
 from app.kit.errors import install_error_handlers
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("UNSIGNED WEBHOOKS ACCEPTED: no TEXTLINE_TWILIO_AUTH_TOKEN is set and the "
                         "SMS provider is console. Never expose this server to the internet so.")
         background = start_background(runtime) if settings.run_worker else []
+        drainer = start_drainer(runtime)  # texts an earlier run spooled go first
         app.state.background = background
         relay = start_relay(runtime.events, runtime.engine)  # None on SQLite
         app.state.event_relay = relay
@@ -63,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         gc.unfreeze()
         await runtime.inbox.aclose()  # every text handed over is committed before the rest stops
+        if drainer is not None:
+            drainer.stop()
+            runtime.spool.close()  # what is still spooled stays on disk for the next start
         if presence_beat is not None:
             presence_beat.stop()
         if relay is not None:

@@ -123,9 +123,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture
-def settings_kwargs(database_url: str) -> dict[str, object]:
+def settings_kwargs(database_url: str, tmp_path: Path) -> dict[str, object]:
     return {
         "database_url": database_url,
+        # Each test its own: a text one test spooled must not drain into the next one's inbox.
+        "spool_dir": tmp_path / "spool",
         "public_url": "https://textline.example.org",
         "twilio_auth_token": TEST_AUTH_TOKEN,
         "twilio_account_sid": TEST_ACCOUNT_SID,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
@@ -23,6 +26,10 @@ def server_env(url: str, port: int, fake: FakeTwilio, **extra: str) -> dict[str,
             "TEXTLINE_TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID, "TEXTLINE_SMS_PROVIDER": "twilio",
             "TEXTLINE_TWILIO_API_BASE": fake.url, "TEXTLINE_TWILIO_FROM": "61016",
             "TEXTLINE_SECRET_KEY": "server-test-secret-0123456789abcdef",
+            # Not the working directory's: each server its own spool (docs/outage.md), made
+            # only if a text is spooled.
+            "TEXTLINE_SPOOL_DIR": str(Path(tempfile.gettempdir())
+                                      / f"textline-spool-{port}-{secrets.token_hex(4)}"),
             "TEXTLINE_LOG_LEVEL": "WARNING", **extra}
 
 

@@ -1,2 +1,2 @@
-"""The inbound side: what a received text is, and the writers that store it before the webhook
-answers."""
+"""The inbound side: what a received text is, the writers that store it before the webhook
+answers, and the spool that stands in for the inbox while the database is away."""

@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # An API token expires this many days after it is made unless `token create` says otherwise.
     token_days: int = Field(90, ge=1, le=3650)
+    # Where the database is remote (PostgreSQL): a webhook whose text the inbox cannot commit
+    # within this many milliseconds keeps it in a local spool file instead and answers 200; the
+    # spool drains into the inbox when the database is back (docs/outage.md).
+    spool_after_ms: int = Field(500, ge=10, le=10_000)
+    # This process's spool directory (mode 0700, created when first needed). Each process takes
+    # its own file in it; instances on one host may share it, but not with another database.
+    spool_dir: Path = Path("textline-spool")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 

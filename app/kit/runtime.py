@@ -59,6 +59,8 @@ class Runtime:
     inbox: Any = None
     # Set by start_senders() where this process sends (app/startup/bootstrap.py); None elsewhere.
     outbox_waker: Callable[[], None] | None = None
+    # Where texts wait on local disk while a remote database is away (app/inbox/spool.py).
+    spool: Any = None
 
     def __post_init__(self) -> None:
         if self.read_sessions is None:

@@ -22,7 +22,11 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         current = await run_in_threadpool(current_revision, rt.engine)
     except Exception:
-        return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, 503)
+        # Not ready, so that a balancer prefers a healthy instance; the webhook here still
+        # answers 200, keeping texts in its spool (docs/outage.md).
+        spooled = {} if rt.spool is None else {"spooled": rt.spool.depth()[0]}
+        return JSONResponse({"status": "unavailable", "detail": "database unreachable",
+                             **spooled}, 503)
     head = request.app.state.head_revision
     if current != head:
         return JSONResponse({"status": "unavailable",

@@ -6,6 +6,8 @@
   by the processor, and how long the oldest has waited (a growing figure: see docs/scaling.md);
 - textline_outbox_depth{kind,state} and textline_outbox_oldest_seconds{kind}: what waits to be
   delivered and for how long the oldest has waited, read from the database at each scrape;
+- textline_spool_depth, textline_spool_oldest_seconds and textline_spool_kept_aside: texts this
+  process answered 200 while the database was away and keeps on local disk (docs/outage.md);
 - textline_cases_waiting{priority}: open cases that no person has answered yet;
 - textline_first_human_reply_seconds: from a case's first text to the first operator reply,
   over the cases answered in the last 24 hours (a summary with quantiles, from the database).
@@ -30,10 +32,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cases.processor import inbox_depth
+from app.inbox.spool import spool_lines
 from app.kit.db import utcnow
 from app.kit.runtime import Runtime
 from app.models import Case, Outbox
@@ -195,7 +199,11 @@ def render(rt: Runtime, histograms: dict[str, Histogram]) -> str:
              "# TYPE textline_webhook_seconds histogram"]
     for cls in sorted(histograms):
         lines += histograms[cls].lines("textline_webhook_seconds", f'status="{cls}"')
-    lines += database_lines(rt)
+    lines += spool_lines(rt.spool)
+    try:
+        lines += database_lines(rt)
+    except DBAPIError:  # the database is away: the process's own figures still tell it
+        lines += ["# the database is unavailable: its figures are missing from this scrape"]
     return "\n".join(lines) + "\n"
 
 

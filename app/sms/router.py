@@ -101,12 +101,15 @@ def parse_inbound(params: dict[str, str]) -> Inbound:
 
 
 async def accept_inbound(scope: Scope, receive: Receive, rt: Runtime) -> int:
-    """Store the text durably: 200 once it is committed, 503 if it could not be; AppError for a
-    request that is not a good signed text."""
+    """Store the text durably: 200 once it is committed (or spooled: docs/outage.md), 503 if it
+    could not be; AppError for a request that is not a good signed text."""
     params = await read_signed_form(scope, receive, rt)
     msg = parse_inbound(params)
     try:
-        await rt.inbox.accept(msg, utcnow())
+        if rt.spool is None:
+            await rt.inbox.accept(msg, utcnow())
+        else:  # the database is remote: kept on local disk if it cannot take it in time
+            await rt.spool.accept(rt.inbox, msg, utcnow())
     except InboxUnavailable:
         return 503
     # Committed: only now may Twilio hear 200. (The processor logs each text at INFO as it reads it.)

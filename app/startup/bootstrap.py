@@ -46,7 +46,17 @@ def build_runtime(settings: Settings) -> Runtime:
         readers = make_sessionmaker(make_engine(settings.database_url, read_only=True))
     return Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
                    intake=build_intake(settings), events=EventBus(), read_sessions=readers,
-                   inbox=inbox_writer(engine))
+                   inbox=inbox_writer(engine), spool=spool_for(settings, engine))
+
+
+def spool_for(settings: Settings, engine: Engine) -> Any:
+    """The local spool for a remote database; None on SQLite, whose commits are local."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from app.inbox.spool import Spool
+
+    return Spool(settings.spool_dir.resolve(), settings.database_url,
+                 after_seconds=settings.spool_after_ms / 1000)
 
 
 def inbox_writer(engine: Engine) -> Any:

@@ -137,8 +137,12 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode()
-            form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+            data = self.rfile.read(length)
+            if len(data) < length:
+                # The client died mid-request (a killed server): like Twilio, take nothing.
+                self.close_connection = True
+                return
+            form = {k: v[-1] for k, v in parse_qs(data.decode(), keep_blank_values=True).items()}
             to = form.get("To", "")
             with fake._lock:
                 fake.in_flight += 1
@@ -156,6 +160,11 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
 
         def _create(self, form: dict[str, str]) -> None:
             if not self._checked():
+                return
+            if not form.get("To") or not form.get("Body"):
+                # Twilio refuses a message without a number or words (errors 21604, 21602).
+                self._json(400, {"code": 21604 if not form.get("To") else 21602, "status": 400,
+                                 "message": "A 'To' phone number and a 'Body' are required."})
                 return
             answer = fake.next_answer()
             if answer in ERRORS:

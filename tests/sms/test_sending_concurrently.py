@@ -37,18 +37,17 @@ def test_sends_are_in_flight_together_and_each_text_goes_once(settings_kwargs, f
     for i in range(24):
         queue_text(rt, f"reply {i}", phone=f"+4477009003{i:02d}")
     sender = OutboxWorker(rt, in_flight=8)
-    began = time.monotonic()
     sender.start()
     try:
         wait_all_done(rt)
-        took = time.monotonic() - began
     finally:
         sender.stop()
         rt.engine.dispose()
     assert Counter(fake_twilio.bodies()) == Counter(f"reply {i}" for i in range(24))
     assert fake_twilio.posts == 24
-    assert 1 < fake_twilio.most_in_flight <= 8  # concurrent, and bounded by the setting
-    assert took < 24 * 0.3 / 2  # one at a time would take 7.2 s
+    # Concurrent, and bounded by the setting; how fast that makes a burst is the benchmark's
+    # to say (bench/bench_answers.py), not a test's.
+    assert 1 < fake_twilio.most_in_flight <= 8
 
 
 def test_one_numbers_texts_go_in_order_one_at_a_time(settings_kwargs, fake_twilio):  # noqa: F811
