@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app import migrate
+from app.kit import migrate
 from tests.conftest import unavailable
 from tests.spool.pgcluster import Cluster, server_bin
 
