@@ -177,7 +177,7 @@ sys.exit(0)  # not reached
 def test_a_crash_mid_batch_leaves_every_text_to_be_read_again(app, client, settings_kwargs):
     bodies = interleaved(client)
     crashed = subprocess.run([sys.executable, "-c", CRASHING_READER,
-                              json.dumps(settings_kwargs)], capture_output=True, timeout=120)
+                              json.dumps(settings_kwargs, default=str)], capture_output=True, timeout=120)
     assert crashed.returncode == 9, crashed.stderr.decode()[-2000:]
     assert count(app, Inbox) == 9  # the two texts read before the crash were never committed
     assert count(app, Message) == 0
