@@ -48,7 +48,7 @@ def serve_banner(settings: Settings, host: str, port: int, workers: int,
         f"  Dashboard:  {url}/",
     ]
     if settings.public_url.rstrip("/") != url:
-        lines.append(f"  Twilio's webhook: {settings.public_url}{INBOUND_PATH}")
+        lines.append(f"  Twilio calls: {settings.public_url}{INBOUND_PATH}   (TEXTLINE_PUBLIC_URL)")
     if demo is not None:
         if demo.created:
             lines.append("  Demo sign-in (one-time passwords: you choose your own at first sign-in,"
@@ -60,7 +60,7 @@ def serve_banner(settings: Settings, host: str, port: int, workers: int,
                 f"  Demo users {names} already exist: their passwords were printed when they were"
                 " made, and are stored only as hashes.",
                 f"    Forgotten? {command} user reset-password {demo.existing[0]}"
-                "   (prints a new one-time password)",
+                "   (asks for a new one, to be changed at the next sign-in)",
             ]
     if settings.provider == "console":
         lines.append(f"  Text it as a passenger: {command} simulate --url {url}"
