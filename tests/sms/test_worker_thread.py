@@ -140,15 +140,24 @@ def test_worker_killed_after_twilio_accepted_recovers_without_duplicate(
     rt.engine.dispose()
 
 
-# The worker's own threads, listed once it has started, then SIGTERM as a service manager sends.
+# The worker's own threads, listed once its start has logged (or after 30 s), then SIGTERM as
+# a service manager sends.
 WORKER_THREADS_SCRIPT = """
-import os, signal, sys, threading, time
+import logging, os, signal, sys, threading
 from app.kit.config import Settings
 from app.startup.bootstrap import run_worker
 from tests.sms.fake_twilio import make_runtime
 
+started = threading.Event()
+class Started(logging.Handler):
+    def emit(self, record):
+        if record.getMessage() == "outbox worker started":
+            started.set()
+logging.getLogger("textline.outbox").addHandler(Started())
+logging.getLogger("textline.outbox").setLevel(logging.INFO)
+
 def report():
-    time.sleep(2)
+    started.wait(30)
     print(" ".join(sorted(t.name for t in threading.enumerate())), flush=True)
     os.kill(os.getpid(), signal.SIGTERM)
 
