@@ -139,3 +139,20 @@ def test_each_of_two_workers_logs(database_url, tmp_path):
     entries = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     started = [e for e in entries if e["msg"] == "Application startup complete."]
     assert len(started) == 2, err
+
+
+def test_banner_of_a_production_start_has_no_demo_hint_nor_warning():
+    from app.kit.config import Settings
+    from app.startup.banner import local_url, serve_banner
+
+    settings = Settings(_env_file=None, database_url="postgresql+psycopg://tl:s3cr3t-pass@db:5432/tl",
+                        public_url="https://textline.example.org", sms_provider="twilio",
+                        twilio_account_sid="AC1", twilio_auth_token="an-auth-token-0123456789",
+                        twilio_from="61016")
+    text = serve_banner(settings, "::", 8000, 2, None, ".venv/bin/textline")
+    assert "every address of this host (2 workers; postgresql at db/tl; SMS Twilio)" in text
+    assert "Twilio calls: https://textline.example.org/webhooks/twilio/sms" in text
+    assert "s3cr3t" not in text  # the database password never printed
+    for absent in ("WARNING", "Demo", "simulate"):
+        assert absent not in text
+    assert local_url("::1", 8000) == "http://[::1]:8000"

@@ -1,7 +1,7 @@
 """What `textline serve` prints before it serves: where to go, how to sign in, what is unsafe.
 
-Plain lines on standard output, apart from the logs, so that a newcomer finds the address and the
-demo passwords at a glance and a deployment's log collector is not sent the passwords."""
+Plain lines on standard output, apart from the logs (standard error, JSON unless on a terminal),
+so that a newcomer finds the address and the demo passwords at a glance."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def serve_banner(settings: Settings, host: str, port: int, workers: int,
     db = make_url(settings.database_url)
     database = (f"SQLite at {db.database}" if settings.is_sqlite
                 else f"{db.get_backend_name()} at {db.host or 'localhost'}/{db.database or ''}")
-    sms = ("console: replies are logged here, never sent" if settings.provider == "console"
+    sms = ("console: replies are logged, never sent" if settings.provider == "console"
            else "Twilio")
     lines = [
         f"Textline is starting on {where} ({workers} worker{'s' if workers != 1 else ''}; "
