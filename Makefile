@@ -2,22 +2,33 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# One stamp per set of packages, so that `make run` after `make test` (or before it) installs
+# only what is missing: serving needs no test tool.
+STAMP_SERVE := $(VENV)/.installed-serve
+STAMP_DEV   := $(VENV)/.installed-dev
 
-.PHONY: run test install dev lint bench clean
+.PHONY: run test install install-serve lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(STAMP_SERVE): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $(STAMP_SERVE)
 
-install: $(STAMP)
+$(STAMP_DEV): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP_DEV)
+
+## What serving needs, and nothing else.
+install-serve: $(STAMP_SERVE)
+
+## Serving and the dev tools (pytest, Playwright, schemathesis, ruff, py-spy).
+install: $(STAMP_DEV)
 
 ## Serve on 127.0.0.1:8000 with SQLite, the console SMS provider and demo users.
-run: install
+run: install-serve
 	$(BIN)/textline serve --demo --host 127.0.0.1 --port 8000
 
 ## Install the dev dependencies and run the whole suite (SQLite and PostgreSQL, browser tests).

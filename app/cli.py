@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from app.audit.cli import add_commands as add_audit_commands
 from app.auth.cli import add_token_commands, add_user_commands
@@ -24,6 +25,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.auth.demo import create_demo_users
     from app.kit import migrate
     from app.kit.logs import configure_logging
+    from app.startup.banner import command_name, serve_banner
     from app.startup.bootstrap import build_intake
 
     conf = settings()
@@ -37,17 +39,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(conf.log_level, conf.log_format)
     build_intake(conf)  # a bad station, wording or routing file stops here, in one line
     migrate.upgrade(conf.database_url)
-    if args.demo:
-        for username, password in create_demo_users(conf):
-            print(f"demo user {username!r} one-time password: {password}", flush=True)
+    demo = create_demo_users(conf) if args.demo else None
+    print(serve_banner(conf, args.host, args.port, args.workers, demo, command_name()),
+          flush=True)
     if args.no_worker:
         import os
 
         os.environ["TEXTLINE_RUN_WORKER"] = "false"
     from app.kit.http_timeouts import HTTP_PROTOCOL, KEEP_ALIVE_SECONDS
 
-    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_config=None,
+    # Through serve's own factory, which sets up the logs first: with --workers above 1 each
+    # worker is a fresh interpreter that inherits nothing configured here.
+    uvicorn.run("app.cli:create_served_app", factory=True, host=args.host,
+                port=args.port, workers=args.workers, log_config=None,
                 # X-Forwarded-For is read by the app, and only from TEXTLINE_TRUSTED_PROXIES
                 # (app/kit/client_address.py); uvicorn's own reading believes any loopback peer.
                 proxy_headers=False,
@@ -57,6 +61,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 # Open dashboards hold event streams; don't let them block a restart.
                 timeout_graceful_shutdown=5)
     return EXIT_OK
+
+
+def create_served_app() -> Any:
+    """The app as `serve` runs it, in each serving process: uvicorn starts each of several
+    workers as a new interpreter, which inherits no logging set-up from this one."""
+    from app.kit.config import load_settings
+    from app.kit.logs import configure_logging
+    from app.main import create_app
+
+    conf = load_settings()
+    configure_logging(conf.log_level, conf.log_format)
+    return create_app(conf)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

@@ -158,7 +158,7 @@ def test_only_the_entry_points_import_app_cli_and_the_startup() -> None:
                  for module, targets in import_graph().items()
                  if not module.startswith("app.startup")}
     assert {m: t for m, t in importers.items() if t} == {
-        "app.__main__": ["app.cli"], "app.cli": ["app.startup.bootstrap"],
+        "app.__main__": ["app.cli"], "app.cli": ["app.startup.banner", "app.startup.bootstrap"],
         "app.main": ["app.startup.bootstrap"]}
 
 

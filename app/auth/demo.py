@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy import select
 
 from app.auth.passwords import one_time_password
@@ -13,16 +15,24 @@ from app.models import User
 DEMO_USERS = (("operator", "operator"), ("supervisor", "supervisor"))
 
 
-def create_demo_users(settings: Settings) -> list[tuple[str, str]]:
-    created = []
+@dataclass(frozen=True)
+class DemoUsers:
+    created: list[tuple[str, str]] = field(default_factory=list)  # (username, one-time password)
+    existing: list[str] = field(default_factory=list)  # made by an earlier start; never printed
+
+
+def create_demo_users(settings: Settings) -> DemoUsers:
+    created: list[tuple[str, str]] = []
+    existing: list[str] = []
     engine = make_engine(settings.database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
         for username, role in DEMO_USERS:
             if session.execute(select(User.id).where(User.username == username)).first():
+                existing.append(username)
                 continue
             password = one_time_password()
             create_user(session, username, role, password, actor="demo",
                         must_change_password=True)
             created.append((username, password))
     engine.dispose()
-    return created
+    return DemoUsers(created, existing)

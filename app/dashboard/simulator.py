@@ -21,23 +21,14 @@ from app.dashboard.render import pages
 from app.kit.runtime import Runtime
 from app.kit.validation import typed_text
 from app.models import Case, Message, Reporter
-from app.sms.phone import normalise_phone
-from app.sms.signature import sign
-from app.sms.simulate import new_sid
+from app.sms.signature import public_request_url, sign, signature_valid
+from app.sms.simulate import FICTIONAL_PREFIX, INBOUND_PATH, REPLIES_PATH, fictional, new_sid
 
 router = APIRouter(include_in_schema=False)
 Operator = Depends(page_user("operator"))
 
-FICTIONAL_PREFIX = "+447700900"  # Ofcom's range for drama: never a real subscriber
-WEBHOOK = "/webhooks/twilio/sms"
+WEBHOOK = INBOUND_PATH
 SHOWN_STATUSES = ("queued", "sending", "sent", "delivered")
-
-
-def fictional(phone: str | None) -> str | None:
-    normal = normalise_phone(phone or "")
-    if normal and normal.startswith(FICTIONAL_PREFIX) and len(normal) == len(FICTIONAL_PREFIX) + 3:
-        return normal
-    return None
 
 
 def _enabled(rt: Runtime) -> bool:
@@ -106,3 +97,44 @@ def simulator_messages(request: Request, phone: str = Query(max_length=32),
               "at": r.created_at.isoformat()}
              for r in rows if r.direction == "inbound" or r.status in SHOWN_STATUSES]
     return JSONResponse({"messages": items})
+
+
+@router.get(REPLIES_PATH)
+def simulator_replies(request: Request, phone: str = Query(max_length=32),
+                      sid: str = Query(min_length=2, max_length=64),
+                      after: int = Query(0, ge=0, le=2**31 - 1),  # a message id
+                      ) -> Response:
+    """`textline simulate`'s window on the phone it plays: whether its text `sid` has been read,
+    and the texts sent to the phone since message `after`.
+
+    No sign-in, as the webhook has none: a request signed as Twilio signs its webhooks where
+    the server requires signatures, and, like the page, only the console provider (no text is
+    sent, so none reached a real phone) and only a fictional number."""
+    rt: Runtime = request.app.state.runtime
+    token = rt.settings.twilio_auth_token
+    if token is not None:
+        url = public_request_url(rt.settings.public_url, request.url.path,
+                                 request.url.query)
+        if not signature_valid(token.get_secret_value(), url, {},
+                               request.headers.get("x-twilio-signature")):
+            return JSONResponse({"detail": "invalid Twilio signature"}, 403)
+    if not _enabled(rt):
+        return JSONResponse({"detail": "replies are sent by Twilio, not shown here: the "
+                                       "simulator shows them only with the console SMS provider"},
+                            409)
+    number = fictional(phone)
+    if number is None:
+        return JSONResponse({"detail": f"use a fictional number: {FICTIONAL_PREFIX}000 to 999"},
+                            422)
+    with request.app.state.sessions() as session:
+        mine = (select(Case.id).join(Reporter, Reporter.id == Case.reporter_id)
+                .where(Reporter.phone == number))
+        read = session.execute(select(Message.id).where(
+            Message.provider_sid == sid, Message.direction == "inbound",
+            Message.case_id.in_(mine)).limit(1)).first() is not None
+        rows = session.execute(
+            select(Message.id, Message.body)
+            .where(Message.case_id.in_(mine), Message.direction == "outbound",
+                   Message.id > after)
+            .order_by(Message.id).limit(200)).all() if read else []
+    return JSONResponse({"read": read, "replies": [{"id": r.id, "body": r.body} for r in rows]})

@@ -89,7 +89,9 @@ class Settings(BaseSettings):
     # its own file in it; instances on one host may share it, but not with another database.
     spool_dir: Path = Path("textline-spool")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "text"] = "json"
+    # auto: readable lines where the logs go to a terminal, JSON lines anywhere else (a file, a
+    # pipe, a container's log collector).
+    log_format: Literal["json", "text", "auto"] = "auto"
 
     @field_validator("public_url", "twilio_api_base")
     @classmethod

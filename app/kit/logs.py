@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object a line, with the request id, and phone numbers masked."""
+"""Logs: one JSON object a line for machines, a readable line on a terminal; each with the
+request id, and phone numbers masked."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -48,18 +50,34 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """'14:03:11 WARNING textline.outbox: send failed case=3 [req-1]', for a person reading."""
+
     def format(self, record: logging.LogRecord) -> str:
         rid = request_id_var.get()
         fields = " ".join(f"{k}={v}" for k, v in getattr(record, "fields", {}).items())
-        line = f"{record.levelname:<7} {record.name}: {record.getMessage()} {fields}".rstrip()
+        clock = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        line = f"{clock} {record.levelname:<7} {record.name}: {record.getMessage()} {fields}".rstrip()
         if rid:
             line += f" [{rid}]"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
         return mask_phones_in(line)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+def resolve_format(fmt: str, stream: TextIO) -> str:
+    """'auto' is text where the lines land on a terminal, JSON elsewhere."""
+    if fmt != "auto":
+        return fmt
+    try:
+        return "text" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return "json"
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | None = None) -> None:
+    out = stream or sys.stderr
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter() if resolve_format(fmt, out) == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -75,23 +75,31 @@ def inbox_writer(engine: Engine) -> Any:
 def start_background(rt: Runtime) -> list[Any]:
     """The inbox processor, the outbox worker, the silence timer and hourly retention; each has
     stop()."""
-    from app.audit.retention import run_retention
     from app.cases.processor import InboxProcessor
-    from app.cases.sweeper import Periodic, sweep_silence
-    from app.kit.db import utcnow
 
     processor = InboxProcessor(rt)
     if rt.inbox is not None:
         rt.inbox.on_commit = processor.notify  # read each text as soon as it is safe
     processor.start()
     senders = start_senders(rt)
+    return [processor, *senders, *start_timers(rt)]
+
+
+def start_timers(rt: Runtime) -> list[Any]:
+    """The silence sweeper (every 30 s) and retention (hourly): wherever the inbox is read, by
+    `serve` or by `textline worker`, so that `serve --no-worker` beside a worker loses neither.
+    Several at once are safe: each case is locked and checked again before it moves."""
+    from app.audit.retention import run_retention
+    from app.cases.sweeper import Periodic, sweep_silence
+    from app.kit.db import utcnow
+
     sweeper = Periodic("silence-sweeper", 30.0, lambda: sweep_silence(rt))
     sweeper.start()
     retention = Periodic("retention", 3600.0, lambda: run_retention(
         rt.sessions, now=utcnow(), retention_days=rt.settings.retention_days,
         reopen_hours=rt.settings.reopen_hours))
     retention.start()
-    return [processor, *senders, sweeper, retention]
+    return [sweeper, retention]
 
 
 def start_senders(rt: Runtime) -> list[Any]:
@@ -120,8 +128,8 @@ def start_senders(rt: Runtime) -> list[Any]:
 
 
 def run_worker(rt: Runtime) -> int:
-    """`textline worker`: read the inbox and drain the outbox until SIGTERM or SIGINT,
-    finishing the text in hand."""
+    """`textline worker`: read the inbox, drain the outbox and run the timers until SIGTERM or
+    SIGINT, finishing the text in hand."""
     from app.cases.processor import InboxProcessor
     from app.live.events_pg import start_relay
 
@@ -135,6 +143,7 @@ def run_worker(rt: Runtime) -> int:
     relay = start_relay(rt.events, rt.engine)  # dashboards elsewhere see the texts read here
     processor.start()
     senders = start_senders(rt)  # woken by the texts this process reads
+    timers = start_timers(rt)
     log.info("outbox worker started", extra=log_fields(provider=senders[0].provider.name,
                                                        senders=len(senders)))
     try:
@@ -144,6 +153,8 @@ def run_worker(rt: Runtime) -> int:
         processor.stop()
         for sender in senders:
             sender.stop()
+        for timer in timers:
+            timer.stop()
         if relay is not None:
             relay.stop()
         for sig, handler in previous.items():

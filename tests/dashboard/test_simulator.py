@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from sqlalchemy import select
 
 from app.cases.processor import process_pending
 from app.dashboard.simulator import fictional
 from app.models import Message, Reporter
+from app.sms.signature import sign
+from app.sms.simulate import new_sid, post_text
+from tests.conftest import TEST_AUTH_TOKEN
 from tests.dashboard.signin import sign_in
 
 PHONE = "+447700900777"
@@ -80,3 +85,50 @@ def test_simulator_is_off_with_a_real_sms_provider(settings_kwargs):
         page = client.get("/simulator")
         assert page.status_code == 409 and "console SMS provider" in page.text
         assert _send(client, csrf, "hello").status_code == 409
+
+
+def _replies(client, phone: str, sid: str, after: int = 0, token: str | None = TEST_AUTH_TOKEN):  # type: ignore[no-untyped-def]
+    """GET /simulator/replies as `textline simulate` asks it: signed like a webhook."""
+    url = "https://textline.example.org/simulator/replies?" + urlencode(
+        {"phone": phone, "sid": sid, "after": after})
+    headers = {"X-Twilio-Signature": sign(token, url, {})} if token else {}
+    return client.get(url, headers=headers)
+
+
+def test_the_command_line_simulator_reads_replies_over_http(app, client):
+    """No sign-in, but a signature: the replies once the text is read, and only new ones."""
+    sid = new_sid()
+    assert post_text(client, app.state.runtime.settings, "https://textline.example.org"
+                     "/webhooks/twilio/sms", PHONE, "someone shouting at leeds station",
+                     sid=sid).status_code == 200
+    assert _replies(client, PHONE, sid).json() == {"read": False, "replies": []}
+    process_pending(app.state.runtime)
+    first = _replies(client, PHONE, sid).json()
+    assert first["read"] is True and "TL-" in first["replies"][0]["body"]
+    later = _replies(client, PHONE, sid, after=first["replies"][-1]["id"]).json()
+    assert later == {"read": True, "replies": []}
+    # Another fictional phone learns nothing of this one's text.
+    assert _replies(client, "+447700900778", sid).json() == {"read": False, "replies": []}
+
+
+def test_the_command_line_simulator_is_refused_without_signature_or_fictional_number(app, client):
+    sid = new_sid()
+    assert _replies(client, PHONE, sid, token=None).status_code == 403
+    assert _replies(client, PHONE, sid, token="another-token-0123456789").status_code == 403
+    refused = _replies(client, "+447911123456", sid)
+    assert refused.status_code == 422 and "fictional" in refused.json()["detail"]
+    assert _replies(client, PHONE, "x" * 65).status_code == 422
+    assert _replies(client, PHONE, sid, after=-1).status_code == 422
+
+
+def test_the_command_line_simulator_shows_no_replies_with_twilio(settings_kwargs):
+    from fastapi.testclient import TestClient
+
+    from app.kit.config import Settings
+    from app.main import create_app
+
+    app = create_app(Settings(**{**settings_kwargs, "sms_provider": "twilio",
+                                 "twilio_from": "61016"}))
+    with TestClient(app, base_url="https://textline.example.org") as client:
+        refused = _replies(client, PHONE, new_sid())
+    assert refused.status_code == 409 and "console SMS provider" in refused.json()["detail"]

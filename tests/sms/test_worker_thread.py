@@ -11,6 +11,7 @@ from collections import deque
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.kit.config import Settings
@@ -137,3 +138,42 @@ def test_worker_killed_after_twilio_accepted_recovers_without_duplicate(
         assert s.get(Message, msg_id).provider_sid == fake_twilio.messages[0].sid
         assert s.get(Outbox, box_id).state == "done"
     rt.engine.dispose()
+
+
+# The worker's own threads, listed once its start has logged (or after 30 s), then SIGTERM as
+# a service manager sends.
+WORKER_THREADS_SCRIPT = """
+import logging, os, signal, sys, threading
+from app.kit.config import Settings
+from app.startup.bootstrap import run_worker
+from tests.sms.fake_twilio import make_runtime
+
+started = threading.Event()
+class Started(logging.Handler):
+    def emit(self, record):
+        if record.getMessage() == "outbox worker started":
+            started.set()
+logging.getLogger("textline.outbox").addHandler(Started())
+logging.getLogger("textline.outbox").setLevel(logging.INFO)
+
+def report():
+    started.wait(30)
+    print(" ".join(sorted(t.name for t in threading.enumerate())), flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=report, name="report", daemon=True).start()
+sys.exit(run_worker(make_runtime(Settings())))
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_worker_process_runs_the_timers_too(database_url, tmp_path):
+    """Beside `serve --no-worker` the worker is the only process with the silence timer and
+    retention: without them a silent case would never reach the operators."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TEXTLINE_DATABASE_URL": database_url,
+           "TEXTLINE_SMS_PROVIDER": "console"}
+    done = subprocess.run([sys.executable, "-c", WORKER_THREADS_SCRIPT], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    threads = done.stdout.split()
+    assert {"silence-sweeper", "retention", "outbox-worker-0"} <= set(threads), threads
