@@ -88,8 +88,24 @@ class Settings(BaseSettings):
     # This process's spool directory (mode 0700, created when first needed). Each process takes
     # its own file in it; instances on one host may share it, but not with another database.
     spool_dir: Path = Path("textline-spool")
+    # Where to send one OpenTelemetry trace per text (OTLP over HTTP, e.g.
+    # http://collector:4318/v1/traces); unset, no tracing at all (docs/monitoring.md).
+    otel_endpoint: str | None = None
+    # How often each server process (with its background work) checks the whole audit hash
+    # chain, for textline_audit_chain_broken; the first check runs at start.
+    audit_check_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    # `textline worker` serves its own figures (sends, reading) on this port at /metrics;
+    # unset, it serves none (docs/monitoring.md).
+    worker_metrics_port: int | None = Field(None, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _otel_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None
 
     @field_validator("public_url", "twilio_api_base")
     @classmethod

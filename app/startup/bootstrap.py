@@ -15,6 +15,7 @@ from app.kit.config import ConfigError, Settings
 from app.kit.db import make_engine, make_sessionmaker
 from app.kit.logs import log_fields
 from app.kit.runtime import Runtime
+from app.kit.tracing import tracer_for
 from app.live.events import EventBus
 
 log = logging.getLogger("textline.outbox")
@@ -46,7 +47,8 @@ def build_runtime(settings: Settings) -> Runtime:
         readers = make_sessionmaker(make_engine(settings.database_url, read_only=True))
     return Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
                    intake=build_intake(settings), events=EventBus(), read_sessions=readers,
-                   inbox=inbox_writer(engine), spool=spool_for(settings, engine))
+                   inbox=inbox_writer(engine), spool=spool_for(settings, engine),
+                   tracer=tracer_for(settings.otel_endpoint))
 
 
 def spool_for(settings: Settings, engine: Engine) -> Any:
@@ -73,9 +75,10 @@ def inbox_writer(engine: Engine) -> Any:
 
 
 def start_background(rt: Runtime) -> list[Any]:
-    """The inbox processor, the outbox worker, the silence timer and hourly retention; each has
-    stop()."""
+    """The inbox processor, the outbox worker, the silence timer, hourly retention and the
+    audit chain's check; each has stop()."""
     from app.audit.retention import run_retention
+    from app.audit.service import check_chain
     from app.cases.processor import InboxProcessor
     from app.cases.sweeper import Periodic, sweep_silence
     from app.kit.db import utcnow
@@ -91,7 +94,10 @@ def start_background(rt: Runtime) -> list[Any]:
         rt.sessions, now=utcnow(), retention_days=rt.settings.retention_days,
         reopen_hours=rt.settings.reopen_hours))
     retention.start()
-    return [processor, *senders, sweeper, retention]
+    chain = Periodic("audit-check", rt.settings.audit_check_minutes * 60.0,
+                     lambda: check_chain(rt.read_sessions), run_at_start=True)
+    chain.start()
+    return [processor, *senders, sweeper, retention, chain]
 
 
 def start_senders(rt: Runtime) -> list[Any]:
