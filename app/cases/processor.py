@@ -34,8 +34,8 @@ from app.inbox.inbound import Inbound
 from app.kit.db import unit_of_work, utcnow
 from app.kit.events import Kind, stage
 from app.kit.logs import log_fields
-from app.kit.metrics import PROCESSOR_LAG_SECONDS, TEXTS_REFUSED
 from app.kit.loops import Loop
+from app.kit.metrics import PROCESSOR_LAG_SECONDS, TEXTS_REFUSED
 from app.kit.runtime import Runtime
 from app.models import Case, Inbox, Reporter
 

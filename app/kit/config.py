@@ -94,9 +94,9 @@ class Settings(BaseSettings):
     # How often each server process (with its background work) checks the whole audit hash
     # chain, for textline_audit_chain_broken; the first check runs at start.
     audit_check_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
-    # `textline worker` serves its own figures (sends, reading) on this port at /metrics;
-    # unset, it serves none (docs/monitoring.md).
-    worker_metrics_port: int | None = Field(None, ge=1, le=65535)
+    # `textline worker` serves its own figures (reading, sends) at /metrics on this
+    # "host:port" ("0.0.0.0:9108" for a scraper on another host); unset, it serves none.
+    worker_metrics_address: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 
@@ -106,6 +106,16 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value or None
+
+    @field_validator("worker_metrics_address")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        _host, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 0.0.0.0:9108")
+        return value
 
     @field_validator("public_url", "twilio_api_base")
     @classmethod

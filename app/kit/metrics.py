@@ -2,7 +2,7 @@
 
 Defined once, here, because prometheus-client keeps one registry per process: a second
 definition of a name is an error. Under `textline serve --workers N` serve sets
-PROMETHEUS_MULTIPROC_DIR before the workers start (app/startup/metrics_dir.py); each worker's
+PROMETHEUS_MULTIPROC_DIR before the workers start (app/kit/metrics_dir.py); each worker's
 values are then files in it, and a scrape of any worker sums them all (app/ops/metrics.py).
 Database figures are not here: they are read at each scrape (app/ops/metrics.py).
 """

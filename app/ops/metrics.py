@@ -39,9 +39,8 @@ from app.cases.processor import inbox_depth
 from app.kit.db import utcnow
 from app.kit.metrics import WEBHOOK_SECONDS
 from app.kit.runtime import Runtime
-from app.models import Case
+from app.models import Case, Outbox
 from app.models import Message as MessageRow
-from app.models import Outbox
 from app.sms.router import INBOUND_PATH
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4

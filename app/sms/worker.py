@@ -44,8 +44,8 @@ from app.conversation.gsm import to_gsm7
 from app.kit.db import utcnow
 from app.kit.events import Kind, stage
 from app.kit.logs import log_fields, mask_phone
-from app.kit.metrics import ANSWER_SECONDS, SENDS
 from app.kit.loops import Loop
+from app.kit.metrics import ANSWER_SECONDS, SENDS
 from app.kit.runtime import Runtime
 from app.models import Case, Message, Outbox, Reporter
 from app.sms.integration import IntegrationSender

@@ -130,6 +130,7 @@ def run_worker(rt: Runtime) -> int:
     finishing the text in hand."""
     from app.cases.processor import InboxProcessor
     from app.live.events_pg import start_relay
+    from app.ops.worker_metrics import serve_worker_metrics
 
     done = threading.Event()
 
@@ -139,6 +140,7 @@ def run_worker(rt: Runtime) -> int:
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     processor = InboxProcessor(rt)
     relay = start_relay(rt.events, rt.engine)  # dashboards elsewhere see the texts read here
+    figures = serve_worker_metrics(rt.settings)  # None unless an address is set
     processor.start()
     senders = start_senders(rt)  # woken by the texts this process reads
     log.info("outbox worker started", extra=log_fields(provider=senders[0].provider.name,
@@ -152,6 +154,10 @@ def run_worker(rt: Runtime) -> int:
             sender.stop()
         if relay is not None:
             relay.stop()
+        if figures is not None:
+            figures.shutdown()
+        if rt.tracer is not None:
+            rt.tracer.shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.info("outbox worker stopped")
