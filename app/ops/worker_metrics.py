@@ -17,6 +17,7 @@ from wsgiref.simple_server import WSGIServer, make_server
 from prometheus_client import REGISTRY, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
+from app.kit import metrics as _instruments  # noqa: F401  (registered on import: what is served)
 from app.kit.config import Settings
 
 
