@@ -78,6 +78,7 @@ def test_a_scrape_of_two_workers_counts_both_workers_webhooks(database_url, fake
         assert len(by_pid) == 2 and all(by_pid.values()), \
             f"both workers should have taken webhooks: {by_pid}"
         assert sum(by_pid.values()) == sent
+        print(f"\nwebhooks by worker: {sorted(by_pid.values())} of {sent}")
 
         def counted() -> bool:  # texts are read in the background: wait for the last of them
             body = client.get(f"http://127.0.0.1:{port}/metrics").text
