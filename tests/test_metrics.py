@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import text_in, token_for
+from app.sms.worker import drain_once
+from tests.helpers import signed_headers, sms_form, text_in, token_for
 
 _LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$", re.MULTILINE)
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -35,7 +36,9 @@ def test_metrics_count_webhooks_outbox_waiting_and_first_reply(client, app):
     assert sample(before, "textline_last_text_received_timestamp_seconds") == 0
 
     def more(body: str, name: str, **labels: str) -> float:
-        return sample(body, name, **labels) - sample(before, name, **labels)
+        """How much a figure grew since the first scrape (a series not yet there was 0)."""
+        was = [v for n, ls, v in samples(before) if n == name and ls == labels]
+        return sample(body, name, **labels) - sum(was)
 
     assert text_in(client, "man with a knife on platform 2 at leeds now", "+447700900201"
                    ).status_code == 200
@@ -78,6 +81,24 @@ def test_metrics_count_webhooks_outbox_waiting_and_first_reply(client, app):
     assert sample(body, "textline_first_human_reply_seconds_count") == 1
     assert sample(body, "textline_first_human_reply_seconds", quantile="0.5") >= 0
     assert text_in(client, "hello?", "+447700900203", read=False).status_code == 200
+    assert more(body, "textline_texts_refused_total", reason="signature") == 1
+
+    # Twilio's retry of a text already read: 200, ignored, counted as a duplicate.
+    again = "SM" + "9" * 32
+    for _ in range(2):
+        assert text_in(client, "is anyone there", "+447700900204", sid=again).status_code == 200
+    form = sms_form("x" * 1700, "+447700900205")
+    oversize = client.post("/webhooks/twilio/sms", data=form, headers=signed_headers(form))
+    assert oversize.status_code == 400
+    # The answers: each text's first reply accepted by the (console) provider.
+    assert drain_once(app.state.runtime) > 0
+    body = client.get("/metrics").text
+    assert more(body, "textline_texts_refused_total", reason="duplicate") == 1
+    assert more(body, "textline_texts_refused_total", reason="oversize") == 1
+    assert more(body, "textline_answer_seconds_count") == 4  # texts 201, 202, 203, 204
+    assert more(body, "textline_sends_total", kind="sms", outcome="accepted", code="") >= 5
+    assert sample(body, "textline_inbox_depth") == 0
+    assert text_in(client, "hello again?", "+447700900206", read=False).status_code == 200
     body = client.get("/metrics").text
     assert sample(body, "textline_inbox_depth") == 1  # acknowledged, not yet read
     assert sample(body, "textline_inbox_oldest_seconds") >= 0

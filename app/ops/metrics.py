@@ -63,6 +63,7 @@ class WebhookTimer:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._by_class: dict[int, Any] = {}  # labels() looks up under a lock: once a class
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,8 +82,11 @@ class WebhookTimer:
             await self.app(scope, receive, sending)
         finally:
             if getattr(scope.get("route"), "path", None) == INBOUND_PATH:
-                WEBHOOK_SECONDS.labels(status=f"{status // 100}xx").observe(
-                    time.perf_counter() - began)
+                cls = status // 100
+                hist = self._by_class.get(cls)
+                if hist is None:
+                    hist = self._by_class[cls] = WEBHOOK_SECONDS.labels(status=f"{cls}xx")
+                hist.observe(time.perf_counter() - began)
 
 
 def _quantiles(values: list[float]) -> dict[float, float]:
