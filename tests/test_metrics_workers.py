@@ -103,3 +103,14 @@ def test_serve_makes_its_own_directory_and_removes_it(monkeypatch):
         assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(made)
         (made / "counter_123.db").write_bytes(b"x")
     assert not made.exists() and "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+
+def test_the_operators_directory_is_kept_and_emptied_of_an_earlier_run(monkeypatch, tmp_path):
+    given = tmp_path / "figures"
+    given.mkdir()
+    (given / "counter_99.db").write_bytes(b"an earlier run's")
+    (given / "notes.txt").write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(given))
+    with multiprocess_metrics(1) as used:
+        assert used == given and not (given / "counter_99.db").exists()
+    assert given.is_dir() and (given / "notes.txt").exists()

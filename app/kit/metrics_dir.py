@@ -25,17 +25,18 @@ ENV = "PROMETHEUS_MULTIPROC_DIR"
 @contextmanager
 def multiprocess_metrics(workers: int) -> Iterator[Path | None]:
     """The directory the workers share for their figures while the block runs; None (and
-    nothing set) for one worker, which keeps its figures in memory."""
-    if workers <= 1:
-        yield None
-        return
+    nothing set) for one worker, which keeps its figures in memory, unless the operator set
+    PROMETHEUS_MULTIPROC_DIR."""
     given = os.environ.get(ENV)
-    if given:
+    if given:  # the operator's, used even by one worker: emptied of an earlier run's values
         path = Path(given)
         path.mkdir(parents=True, exist_ok=True)
         for stale in path.glob("*.db"):
             stale.unlink()
         yield path
+        return
+    if workers <= 1:
+        yield None
         return
     path = Path(tempfile.mkdtemp(prefix="textline-metrics-"))
     os.environ[ENV] = str(path)
