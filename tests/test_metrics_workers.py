@@ -92,6 +92,9 @@ def test_a_scrape_of_two_workers_counts_both_workers_webhooks(database_url, fake
             assert sample(body, "textline_texts_received_total") == sent
             assert sample(body, "textline_inbox_depth") == 0
             assert sample(body, "process_resident_memory_bytes") > 0
+            # Both workers checked the audit chain at start: one gauge, the latest check's.
+            assert sample(body, "textline_audit_chain_broken") == 0
+            assert sample(body, "textline_audit_chain_checked_timestamp_seconds") > 0
 
 
 def test_serve_makes_its_own_directory_and_removes_it(monkeypatch):
