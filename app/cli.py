@@ -20,8 +20,6 @@ from app.sms.cli import add_commands as add_sms_commands
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from app.auth.demo import create_demo_users
     from app.kit import migrate
     from app.kit.logs import configure_logging
@@ -47,6 +45,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         os.environ["TEXTLINE_RUN_WORKER"] = "false"
     from app.kit.http_timeouts import HTTP_PROTOCOL, KEEP_ALIVE_SECONDS
+    from app.kit.metrics_dir import multiprocess_metrics
+
+    # Several workers count into shared files that /metrics sums (docs/monitoring.md).
+    with multiprocess_metrics(args.workers):
+        _serve(args, HTTP_PROTOCOL, KEEP_ALIVE_SECONDS)
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, http: str, keep_alive: int) -> None:
+    import uvicorn
 
     # Through serve's own factory, which sets up the logs first: with --workers above 1 each
     # worker is a fresh interpreter that inherits nothing configured here.
@@ -57,10 +65,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 proxy_headers=False,
                 server_header=False, access_log=False,
                 # A client that stops sending mid-request is let go (app/kit/http_timeouts.py).
-                http=HTTP_PROTOCOL, timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                http=http, timeout_keep_alive=keep_alive,
                 # Open dashboards hold event streams; don't let them block a restart.
                 timeout_graceful_shutdown=5)
-    return EXIT_OK
 
 
 def create_served_app() -> Any:

@@ -74,10 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             relay.stop()
         for task in reversed(background):
             task.stop()
+        if runtime.tracer is not None:
+            runtime.tracer.shutdown()  # the last texts' spans, exported before the exit
         runtime.engine.dispose()
         runtime.read_sessions.kw["bind"].dispose()
 
-    # Textline exports Prometheus figures (/metrics), not OpenTelemetry; left on, FastAPI's
+    # Textline traces texts itself (app/kit/tracing.py), not requests; left on, FastAPI's
     # telemetry looks for an OpenTelemetry provider on every request (5 µs a text).
     app = FastAPI(title="Textline", version="0.1.0", lifespan=lifespan,
                   description="Text-line intake for transport police control rooms.",

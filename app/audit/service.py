@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.kit.db import utcnow
+from app.kit.metrics import AUDIT_APPENDS, AUDIT_CHAIN_BROKEN, AUDIT_CHAIN_CHECKED
 from app.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -56,6 +57,7 @@ def record(
 
 
 _PENDING = "audit_pending"
+_APPENDED = "audit_appended"  # chained in this transaction, counted once it commits
 
 
 def append_pending(session: Session) -> int:
@@ -81,6 +83,7 @@ def append_pending(session: Session) -> int:
     # One executemany, not an ORM insert a row: nothing needs the new rows' ids back.
     session.execute(insert(AuditEvent), rows)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    session.info[_APPENDED] = session.info.get(_APPENDED, 0) + len(rows)
     return len(pending)
 
 
@@ -100,8 +103,17 @@ def _chain_at_commit(session: Session) -> None:
         append_pending(session)
 
 
+@sa_event.listens_for(Session, "after_commit")
+def _count_appended(session: Session) -> None:
+    appended = session.info.pop(_APPENDED, 0)
+    if appended:
+        AUDIT_APPENDS.inc(appended)
+
+
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_APPENDED, None)
     pending = session.info.get(_PENDING)
     if pending:
         session.info[_PENDING] = [(tx, ev) for tx, ev in pending
@@ -156,3 +168,14 @@ def verify(session: Session, batch: int = 5000) -> Verification:
     if head.hash != prev_hash:
         return Verification(False, count, last_seq, "does not match the head")
     return Verification(True, count, None)
+
+
+def check_chain(sessions: Any) -> Verification:
+    """Verify the whole chain and publish the result (textline_audit_chain_broken), for an
+    alert that does not wait for someone to run `textline audit verify`."""
+    with sessions() as session:
+        result = verify(session)
+        session.rollback()
+    AUDIT_CHAIN_BROKEN.set(0 if result.ok else 1)
+    AUDIT_CHAIN_CHECKED.set_to_current_time()
+    return result

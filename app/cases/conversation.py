@@ -23,6 +23,7 @@ from app.conversation.state import DONE, State
 from app.dispatch.decide import Decision, DispatchFacts, decide, escalation_only
 from app.dispatch.rules import Rules
 from app.kit.config import Settings
+from app.kit.metrics import DECISIONS
 from app.models import Case, Message, Reporter
 
 
@@ -187,6 +188,8 @@ class ConversationIntake:
         case.decision_by, case.decision_rule = "dispatcher", escalate.rule
         case.decision_reasons, case.decision_at = list(escalate.reasons), now
         record_decision(session, case)
+        DECISIONS.labels(rule=escalate.rule or "", queue=escalate.queue or "",
+                         decision=escalate.decision).inc()
         session.flush()
         record(session, "dispatcher", "decision.made", case_id=case.id,
                data={**textless_decision(escalate.to_dict()), "previous": previous})

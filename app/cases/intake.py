@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -43,9 +44,17 @@ def receive(session: Session, rt: Runtime, msg: Inbound, now: datetime, *,
         return None
     replies: list[str] = []
     if converse:
+        began = time.time_ns()
         replies = rt.intake.on_inbound(session, case, reporter, message, now, opened=opened,
                                        reopened=reopened)
-    for text in replies:
-        add_bot_reply(session, case, reporter, text, now)
+        if rt.tracer is not None:
+            rt.tracer.span("decision", msg.sid, began, time.time_ns(), decision=case.decision,
+                           queue=case.queue, priority=case.priority, rule=case.decision_rule,
+                           replies=len(replies))
+    for i, text in enumerate(replies):
+        # The first answer carries the text it answers, for textline_answer_seconds and the
+        # trace's last step when the provider accepts it (app/sms/worker.py).
+        add_bot_reply(session, case, reporter, text, now,
+                      answers=None if i else {"sid": msg.sid, "at": now.isoformat()})
     session.flush()
     return Received(case=case, message=message, replies=replies, opened=opened, reopened=reopened)

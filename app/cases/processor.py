@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, func, select
@@ -35,6 +35,7 @@ from app.kit.db import unit_of_work, utcnow
 from app.kit.events import Kind, stage
 from app.kit.logs import log_fields
 from app.kit.loops import Loop
+from app.kit.metrics import PROCESSOR_LAG_SECONDS, TEXTS_REFUSED
 from app.kit.runtime import Runtime
 from app.models import Case, Inbox, Reporter
 
@@ -57,6 +58,8 @@ class Processed:
     case_id: int | None  # None: a duplicate of a text already stored, or skipped
     opened: bool = False
     skipped: bool = False  # left for later: an earlier text waits, or the database failed
+    received_at: datetime | None = None  # the text's arrival (for the lag and its trace)
+    began_ns: int = 0  # when its reading began (Unix nanoseconds), for its trace
 
 
 def _claim(session: Session, now: datetime, skip: set[int], limit: int) -> list[Inbox]:
@@ -121,6 +124,7 @@ def _read_batch(session: Session, rt: Runtime, rows: list[Inbox], now: datetime,
             done.append(Processed(row.provider_sid, None, skipped=True))
             continue
         current[:] = [row]
+        began = time.time_ns()
         result = _read(session, rt, batch, row, now)
         current.clear()
         if result is None:
@@ -128,7 +132,7 @@ def _read_batch(session: Session, rt: Runtime, rows: list[Inbox], now: datetime,
             done.append(Processed(row.provider_sid, None, skipped=True))
         else:
             batch.read.add(row.id)
-            done.append(result)
+            done.append(replace(result, received_at=row.received_at, began_ns=began))
     if batch.read:
         session.execute(delete(Inbox).where(Inbox.id.in_(batch.read)))
     return done
@@ -214,7 +218,23 @@ def process_due(rt: Runtime, *, skip: set[int] | None = None, now: datetime | No
         _retry_later(rt, row_id, exc, now)
         skip.add(row_id)
         return [Processed(sid, None, skipped=True)]
+    _measure(rt, done)
     return done
+
+
+def _measure(rt: Runtime, done: list[Processed]) -> None:
+    """Once the batch has committed: each text's wait to be read, its trace's "read" step,
+    and the duplicates met."""
+    committed, ended = utcnow(), time.time_ns()
+    for d in done:
+        if d.skipped or d.received_at is None:
+            continue
+        if d.case_id is None:
+            TEXTS_REFUSED.labels(reason="duplicate").inc()
+            continue
+        PROCESSOR_LAG_SECONDS.observe(max(0.0, (committed - d.received_at).total_seconds()))
+        if rt.tracer is not None:
+            rt.tracer.span("read", d.sid, d.began_ns, ended, case=d.case_id, opened=d.opened)
 
 
 def process_next(rt: Runtime, *, skip: set[int] | None = None,

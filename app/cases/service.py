@@ -146,15 +146,16 @@ def store_inbound(session: Session, case: Case, msg: Inbound, now: datetime, *,
 
 
 def add_bot_reply(session: Session, case: Case, reporter: Reporter, body: str,
-                  now: datetime) -> Message:
-    """A bot reply, through the outbox: sent by the REST API and tracked to delivery."""
+                  now: datetime, *, answers: dict[str, str] | None = None) -> Message:
+    """A bot reply, through the outbox: sent by the REST API and tracked to delivery.
+    `answers`: the inbound text this is the first answer to ({"sid", "at"})."""
     from app.sms.outbox import enqueue_sms
 
     message = Message(case_id=case.id, direction="outbound", author="bot", body=body,
                       status="new", created_at=now)
     # Inserted by enqueue_sms already queued: one INSERT, not an INSERT and an UPDATE. The
     # outbox row goes with the caller's next flush.
-    enqueue_sms(session, message, reporter.phone, now=now, flush=False)
+    enqueue_sms(session, message, reporter.phone, now=now, flush=False, answers=answers)
     if case.first_bot_reply_at is None:
         case.first_bot_reply_at = now
     record(session, "bot", "message.queued", case_id=case.id, data={"message_id": message.id})

@@ -169,17 +169,3 @@ class Spool:
             if self._file is not None:
                 self._file.close(remove_if_empty=True)
                 self._file = None
-
-
-def spool_lines(spool: Spool | None) -> list[str]:
-    """The spool's figures for /metrics (app/metrics.py)."""
-    waiting, age, kept = (0, 0.0, 0) if spool is None else spool.depth()
-    return ["# HELP textline_spool_depth Texts answered 200 while the database was away, kept on "
-            "this process's local disk and not yet in the inbox.",
-            "# TYPE textline_spool_depth gauge", f"textline_spool_depth {waiting}",
-            "# HELP textline_spool_oldest_seconds Age of the oldest spooled text.",
-            "# TYPE textline_spool_oldest_seconds gauge",
-            f"textline_spool_oldest_seconds {age:.3f}",
-            "# HELP textline_spool_kept_aside Spooled texts the database refused, kept on local "
-            "disk for a person (docs/outage.md).",
-            "# TYPE textline_spool_kept_aside gauge", f"textline_spool_kept_aside {kept}"]

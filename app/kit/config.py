@@ -88,10 +88,36 @@ class Settings(BaseSettings):
     # This process's spool directory (mode 0700, created when first needed). Each process takes
     # its own file in it; instances on one host may share it, but not with another database.
     spool_dir: Path = Path("textline-spool")
+    # Where to send one OpenTelemetry trace per text (OTLP over HTTP, e.g.
+    # http://collector:4318/v1/traces); unset, no tracing at all (docs/monitoring.md).
+    otel_endpoint: str | None = None
+    # How often each server process (with its background work) checks the whole audit hash
+    # chain, for textline_audit_chain_broken; the first check runs at start.
+    audit_check_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    # `textline worker` serves its own figures (reading, sends) at /metrics on this
+    # "host:port" ("0.0.0.0:9108" for a scraper on another host); unset, it serves none.
+    worker_metrics_address: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # auto: readable lines where the logs go to a terminal, JSON lines anywhere else (a file, a
     # pipe, a container's log collector).
     log_format: Literal["json", "text", "auto"] = "auto"
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _otel_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None
+
+    @field_validator("worker_metrics_address")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        _host, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 0.0.0.0:9108")
+        return value
 
     @field_validator("public_url", "twilio_api_base")
     @classmethod

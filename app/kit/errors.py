@@ -26,6 +26,10 @@ class BadRequest(AppError):
     status_code = 400
 
 
+class TooLarge(BadRequest):
+    """A body or field past its cap (a 400, as Twilio's webhooks expect, not a 413)."""
+
+
 class Unauthorized(AppError):
     """No valid credentials."""
 

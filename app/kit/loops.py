@@ -122,8 +122,9 @@ class Periodic(Loop):
     """Runs fn every `interval` seconds until stop(); a failure is logged and tried again at
     the next interval."""
 
-    def __init__(self, name: str, interval: float, fn: Callable[[], object]) -> None:
-        super().__init__(name, poll=interval, max_backoff=interval, run_at_start=False)
+    def __init__(self, name: str, interval: float, fn: Callable[[], object], *,
+                 run_at_start: bool = False) -> None:
+        super().__init__(name, poll=interval, max_backoff=interval, run_at_start=run_at_start)
         self.interval = interval
         self.fn = fn
 

@@ -61,6 +61,9 @@ class Runtime:
     outbox_waker: Callable[[], None] | None = None
     # Where texts wait on local disk while a remote database is away (app/inbox/spool.py).
     spool: Any = None
+    # One OpenTelemetry trace per text (app/kit/tracing.py) where TEXTLINE_OTEL_ENDPOINT is set;
+    # None, and nothing of OpenTelemetry imported, where it is not.
+    tracer: Any = None
 
     def __post_init__(self) -> None:
         if self.read_sessions is None:

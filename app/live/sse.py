@@ -4,6 +4,18 @@ Events carry kinds and case ids, never texter content: a page that hears one fet
 fresh rows or transcript through the normal, escaped, role-checked routes. With ?case=ID the
 stream also marks its user as viewing that case for as long as it stays open. One user holds at
 most TEXTLINE_MAX_STREAMS_PER_USER streams at once (app/live/stream_limit.py).
+
+Written by hand rather than with sse-starlette, which would replace only the framing (a few
+lines of `data:`/`retry:`); everything else here (presence, the session recheck, the per-user
+cap, dropping unchanged "case.viewing") would stay. What this does that sse-starlette cannot:
+- the keep-alive is timed from the last bytes actually sent; sse-starlette pings on a fixed
+  clock from its own task whatever was sent, so it cannot stay silent on a busy stream;
+- one task per stream besides Starlette's (the pump); sse-starlette adds a ping task and an
+  exit-signal task to every stream and replaces uvicorn's Server.handle_exit when it is
+  imported, a process-wide patch (serve's 5 s graceful shutdown already ends open streams).
+Neither resumes from Last-Event-ID: events carry no id. A page that reconnects fetches its
+rows or transcript afresh (app.js onReconnect), and every page reloads on its own clock
+(TEXTLINE_DASHBOARD_REFRESH_SECONDS), which also covers events missed between connections.
 """
 
 from __future__ import annotations

@@ -1,19 +1,14 @@
-"""GET /metrics in the Prometheus text format (version 0.0.4), written by hand: it is small.
+"""GET /metrics in the Prometheus text format, by prometheus-client (docs/monitoring.md).
 
-- textline_webhook_seconds: histogram of the inbound webhook's latency in this process, from
-  the request's arrival to the last byte of the answer (a middleware, so every outcome counts);
-- textline_inbox_depth and textline_inbox_oldest_seconds: texts acknowledged and not yet read
-  by the processor, and how long the oldest has waited (a growing figure: see docs/scaling.md);
-- textline_outbox_depth{kind,state} and textline_outbox_oldest_seconds{kind}: what waits to be
-  delivered and for how long the oldest has waited, read from the database at each scrape;
-- textline_spool_depth, textline_spool_oldest_seconds and textline_spool_kept_aside: texts this
-  process answered 200 while the database was away and keeps on local disk (docs/outage.md);
-- textline_cases_waiting{priority}: open cases that no person has answered yet;
-- textline_first_human_reply_seconds: from a case's first text to the first operator reply,
-  over the cases answered in the last 24 hours (a summary with quantiles, from the database).
-
-The database figures are the same in every instance; the webhook histogram is per process, as
-Prometheus expects of a scrape target (several workers: see docs/scaling.md).
+Two kinds of figure, joined in one answer:
+- what this server counted as it worked (app/kit/metrics.py: the webhook's latency, texts
+  received and refused, decisions, sends, answer latency, processor lag, audit appends, the
+  audit chain's last check), with prometheus-client's process and platform collectors. Under
+  `textline serve --workers N` each worker writes these into PROMETHEUS_MULTIPROC_DIR and a
+  scrape, whichever worker answers it, sums all of them (process_* figures are the answering
+  worker's own);
+- what the database holds, read at each scrape by DatabaseFigures: the same whichever process
+  answers, so never summed. The spool's figures are this process's own spool file.
 
 With TEXTLINE_METRICS_TOKEN set, a scrape must send it as `Authorization: Bearer <token>`
 (Prometheus: `authorization: {credentials: ...}`); without it, anyone who can reach the port may
@@ -22,77 +17,53 @@ read the figures (docs/security.md).
 
 from __future__ import annotations
 
-import bisect
 import hmac
-import threading
+import os
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cases.processor import inbox_depth
-from app.inbox.spool import spool_lines
 from app.kit.db import utcnow
+from app.kit.metrics import WEBHOOK_SECONDS
 from app.kit.runtime import Runtime
 from app.models import Case, Outbox
+from app.models import Message as MessageRow
 from app.sms.router import INBOUND_PATH
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 QUANTILES = (0.5, 0.9, 0.99)
 REPLY_WINDOW = timedelta(hours=24)
+PRIORITIES = ("P1", "P2", "P3", "none")
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 router = APIRouter(include_in_schema=False)
 
 
-class Histogram:
-    """Cumulative buckets, a sum and a count, safe to observe from any thread."""
-
-    def __init__(self, buckets: tuple[float, ...] = BUCKETS) -> None:
-        self.bounds = buckets
-        self._counts = [0] * (len(buckets) + 1)
-        self._sum = 0.0
-        self._lock = threading.Lock()
-
-    def observe(self, seconds: float) -> None:
-        i = bisect.bisect_left(self.bounds, seconds)
-        with self._lock:
-            self._counts[i] += 1
-            self._sum += seconds
-
-    def lines(self, name: str, labels: str = "") -> list[str]:
-        with self._lock:
-            counts, total = list(self._counts), self._sum
-        out, running = [], 0
-        sep = "," if labels else ""
-        for bound, n in zip(self.bounds, counts, strict=False):
-            running += n
-            out.append(f'{name}_bucket{{{labels}{sep}le="{_num(bound)}"}} {running}')
-        running += counts[-1]
-        out.append(f'{name}_bucket{{{labels}{sep}le="+Inf"}} {running}')
-        braces = f"{{{labels}}}" if labels else ""
-        out.append(f"{name}_sum{braces} {_num(total)}")
-        out.append(f"{name}_count{braces} {running}")
-        return out
-
-
 class WebhookTimer:
-    """ASGI middleware timing POST /webhooks/twilio/sms into a histogram by status class.
+    """ASGI middleware timing POST /webhooks/twilio/sms into textline_webhook_seconds by status
+    class.
 
     It tells the webhook from other requests by the route the router matched (scope["route"],
     set by the time the answer starts), not by a path of its own: the histogram is the
     webhook's latency, what Twilio waits for, and must not mix in any other route's.
     """
 
-    def __init__(self, app: ASGIApp, histograms: dict[str, Histogram]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.histograms = histograms
+        self._by_class: dict[int, Any] = {}  # labels() looks up under a lock: once a class
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,18 +82,11 @@ class WebhookTimer:
             await self.app(scope, receive, sending)
         finally:
             if getattr(scope.get("route"), "path", None) == INBOUND_PATH:
-                self._observe(status, time.perf_counter() - began)
-
-    def _observe(self, status: int, seconds: float) -> None:
-        cls = f"{status // 100}xx"
-        hist = self.histograms.get(cls)
-        if hist is None:
-            hist = self.histograms.setdefault(cls, Histogram())
-        hist.observe(seconds)
-
-
-def _num(value: float) -> str:
-    return repr(float(value))
+                cls = status // 100
+                hist = self._by_class.get(cls)
+                if hist is None:
+                    hist = self._by_class[cls] = WEBHOOK_SECONDS.labels(status=f"{cls}xx")
+                hist.observe(time.perf_counter() - began)
 
 
 def _quantiles(values: list[float]) -> dict[float, float]:
@@ -132,79 +96,134 @@ def _quantiles(values: list[float]) -> dict[float, float]:
     return {q: values[min(len(values) - 1, int(q * len(values)))] for q in QUANTILES}
 
 
-def database_lines(rt: Runtime) -> list[str]:
-    now = utcnow()
-    out: list[str] = []
-    with rt.sessions() as session:
-        depth = session.execute(
-            select(Outbox.kind, Outbox.state, func.count(), func.min(Outbox.created_at))
-            .where(Outbox.state.in_(("pending", "sending")))
-            .group_by(Outbox.kind, Outbox.state)
-        ).all()
-        waiting = session.execute(
-            select(Case.priority, func.count())
-            .where(Case.status == "open", Case.first_response_at.is_(None),
-                   Case.assigned_to_id.is_(None))
-            .group_by(Case.priority)
-        ).all()
-        replies = session.execute(
-            select(Case.created_at, Case.first_response_at)
-            .where(Case.first_response_at >= now - REPLY_WINDOW)
-        ).all()
-        unread, unread_age = inbox_depth(session, now)
-        session.rollback()
-
-    out += ["# HELP textline_inbox_depth Texts acknowledged to Twilio and not yet read.",
-            "# TYPE textline_inbox_depth gauge", f"textline_inbox_depth {unread}",
-            "# HELP textline_inbox_oldest_seconds How long the oldest unread text has waited.",
-            "# TYPE textline_inbox_oldest_seconds gauge",
-            f"textline_inbox_oldest_seconds {unread_age:.3f}"]
-
-    out += ["# HELP textline_outbox_depth Outbox rows waiting to be delivered, by kind and state.",
-            "# TYPE textline_outbox_depth gauge"]
-    oldest: dict[str, float] = {}
-    for kind in ("sms", "integration"):
-        for state in ("pending", "sending"):
-            n = next((c for k, s, c, _ in depth if k == kind and s == state), 0)
-            out.append(f'textline_outbox_depth{{kind="{kind}",state="{state}"}} {n}')
-    for kind, _state, _n, first in depth:
-        if first is not None:
-            age = max(0.0, (now - first).total_seconds())
-            oldest[kind] = max(oldest.get(kind, 0.0), age)
-    out += ["# HELP textline_outbox_oldest_seconds Age of the oldest undelivered outbox row.",
-            "# TYPE textline_outbox_oldest_seconds gauge"]
-    for kind in ("sms", "integration"):
-        out.append(f'textline_outbox_oldest_seconds{{kind="{kind}"}} {oldest.get(kind, 0.0):.3f}')
-
-    out += ["# HELP textline_cases_waiting Open cases no person has answered or claimed yet.",
-            "# TYPE textline_cases_waiting gauge"]
-    counts = {p or "none": n for p, n in waiting}
-    for priority in ("P1", "P2", "P3", "none"):
-        out.append(f'textline_cases_waiting{{priority="{priority}"}} {counts.get(priority, 0)}')
-
-    delays = [max(0.0, (answered - opened).total_seconds()) for opened, answered in replies]
-    out += ["# HELP textline_first_human_reply_seconds From a case's opening to its first "
-            "operator reply, cases answered in the last 24 hours.",
-            "# TYPE textline_first_human_reply_seconds summary"]
-    for q, v in _quantiles(delays).items():
-        out.append(f'textline_first_human_reply_seconds{{quantile="{q}"}} {v:.3f}')
-    out.append(f"textline_first_human_reply_seconds_sum {sum(delays):.3f}")
-    out.append(f"textline_first_human_reply_seconds_count {len(delays)}")
-    return out
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=value)
 
 
-def render(rt: Runtime, histograms: dict[str, Histogram]) -> str:
-    lines = ["# HELP textline_webhook_seconds Latency of POST /webhooks/twilio/sms in this "
-             "process, by status class.",
-             "# TYPE textline_webhook_seconds histogram"]
-    for cls in sorted(histograms):
-        lines += histograms[cls].lines("textline_webhook_seconds", f'status="{cls}"')
-    lines += spool_lines(rt.spool)
-    try:
-        lines += database_lines(rt)
-    except DBAPIError:  # the database is away: the process's own figures still tell it
-        lines += ["# the database is unavailable: its figures are missing from this scrape"]
-    return "\n".join(lines) + "\n"
+class DatabaseFigures(Collector):
+    """What waits and for how long, read from the database (and this process's spool) at
+    each scrape. The database's figures are left out, with the process's still given, while
+    the database is away."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._spool()
+        try:
+            figures = list(self._database())
+        except DBAPIError:
+            yield _gauge("textline_database_up", "1 when this scrape could read the database.", 0)
+            return
+        yield _gauge("textline_database_up", "1 when this scrape could read the database.", 1)
+        yield from figures
+
+    def _spool(self) -> Iterator[Metric]:
+        spool = self.rt.spool
+        waiting, age, kept = (0, 0.0, 0) if spool is None else spool.depth()
+        yield _gauge("textline_spool_depth", "Texts answered 200 while the database was away, "
+                     "kept on this process's local disk and not yet in the inbox.", waiting)
+        yield _gauge("textline_spool_oldest_seconds", "Age of the oldest spooled text.", age)
+        yield _gauge("textline_spool_kept_aside", "Spooled texts the database refused, kept on "
+                     "local disk for a person (docs/outage.md).", kept)
+
+    def _database(self) -> Iterator[Metric]:
+        now = utcnow()
+        with self.rt.read_sessions() as session:  # type: ignore[misc]
+            depth = session.execute(
+                select(Outbox.kind, Outbox.state, func.count(), func.min(Outbox.created_at))
+                .where(Outbox.state.in_(("pending", "sending")))
+                .group_by(Outbox.kind, Outbox.state)
+            ).all()
+            failed = session.execute(
+                select(Outbox.kind, func.count()).where(Outbox.state == "failed")
+                .group_by(Outbox.kind)
+            ).all()
+            open_cases = session.execute(
+                select(Case.priority, func.count(),
+                       func.count().filter(Case.first_response_at.is_(None),
+                                           Case.assigned_to_id.is_(None)))
+                .where(Case.status == "open").group_by(Case.priority)
+            ).all()
+            replies = session.execute(
+                select(Case.created_at, Case.first_response_at)
+                .where(Case.first_response_at >= now - REPLY_WINDOW)
+            ).all()
+            last_text = session.execute(
+                select(func.max(MessageRow.created_at)).where(MessageRow.direction == "inbound")
+            ).scalar_one()
+            unread, unread_age = inbox_depth(session, now)
+            session.rollback()
+
+        yield _gauge("textline_inbox_depth", "Texts acknowledged to Twilio and not yet read.",
+                     unread)
+        yield _gauge("textline_inbox_oldest_seconds", "How long the oldest unread text has "
+                     "waited.", unread_age)
+
+        outbox = GaugeMetricFamily("textline_outbox_depth", "Outbox rows waiting to be "
+                                   "delivered, by kind and state.", labels=["kind", "state"])
+        oldest = GaugeMetricFamily("textline_outbox_oldest_seconds", "Age of the oldest "
+                                   "undelivered outbox row.", labels=["kind"])
+        given_up = GaugeMetricFamily("textline_outbox_failed", "Outbox rows given up on "
+                                     "(failed for good), by kind.", labels=["kind"])
+        ages: dict[str, float] = {}
+        for kind, _state, _n, first in depth:
+            if first is not None:
+                ages[kind] = max(ages.get(kind, 0.0), (now - first).total_seconds(), 0.0)
+        failed_by_kind = dict(failed)
+        for kind in ("sms", "integration"):
+            for state in ("pending", "sending"):
+                n = next((c for k, s, c, _ in depth if k == kind and s == state), 0)
+                outbox.add_metric([kind, state], n)
+            oldest.add_metric([kind], ages.get(kind, 0.0))
+            given_up.add_metric([kind], failed_by_kind.get(kind, 0))
+        yield outbox
+        yield oldest
+        yield given_up
+
+        opened = GaugeMetricFamily("textline_cases_open", "Open cases, by priority.",
+                                   labels=["priority"])
+        waiting = GaugeMetricFamily("textline_cases_waiting", "Open cases no person has "
+                                    "answered or claimed yet, by priority.", labels=["priority"])
+        by_priority = {p or "none": (n, w) for p, n, w in open_cases}
+        for priority in PRIORITIES:
+            n, w = by_priority.get(priority, (0, 0))
+            opened.add_metric([priority], n)
+            waiting.add_metric([priority], w)
+        yield opened
+        yield waiting
+
+        delays = [max(0.0, (answered - began).total_seconds()) for began, answered in replies]
+        first_reply = SummaryMetricFamily(
+            "textline_first_human_reply_seconds", "From a case's opening to its first operator "
+            "reply, cases answered in the last 24 hours.", count_value=len(delays),
+            sum_value=sum(delays))
+        for q, v in _quantiles(delays).items():
+            first_reply.samples.append(first_reply.samples[0]._replace(
+                name="textline_first_human_reply_seconds", labels={"quantile": str(q)}, value=v))
+        yield first_reply
+
+        yield _gauge("textline_last_text_received_timestamp_seconds", "When the newest text "
+                     "stored on a case arrived (Unix time); 0 before the first.",
+                     last_text.timestamp() if last_text is not None else 0)
+
+
+def process_registry() -> Any:
+    """What this server counted: every worker's, summed, under serve's multiprocess mode; this
+    process's own otherwise."""
+    if not os.environ.get(MULTIPROC_ENV):
+        return REGISTRY  # with the default process, platform and gc collectors
+    from prometheus_client import PlatformCollector, ProcessCollector, multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    return registry
+
+
+def render(database: CollectorRegistry) -> bytes:
+    return generate_latest(process_registry()) + generate_latest(database)
 
 
 def _scrape_allowed(request: Request, token: str) -> bool:
@@ -221,14 +240,16 @@ async def metrics(request: Request) -> Response:
         return Response("send the metrics token: Authorization: Bearer <token>\n",
                         status_code=401, media_type="text/plain",
                         headers={"WWW-Authenticate": "Bearer"})
-    histograms: dict[str, Histogram] = request.app.state.webhook_histograms
-    body = await run_in_threadpool(render, rt, histograms)
+    body = await run_in_threadpool(render, request.app.state.database_figures)
     return Response(body, media_type=CONTENT_TYPE)
 
 
 def install_metrics(app: Any) -> None:
-    """The webhook timer and GET /metrics (for the internal network: see docs/scaling.md)."""
-    histograms: dict[str, Histogram] = {"2xx": Histogram()}
-    app.state.webhook_histograms = histograms
-    app.add_middleware(WebhookTimer, histograms=histograms)
+    """The webhook timer and GET /metrics (for the internal network: see docs/monitoring.md)."""
+    # The database's figures belong to this app (its runtime, its database): a registry of its
+    # own, not the process's, where a second app in one process would clash with the first.
+    database = CollectorRegistry(auto_describe=False)
+    database.register(DatabaseFigures(app.state.runtime))
+    app.state.database_figures = database
+    app.add_middleware(WebhookTimer)
     app.include_router(router)

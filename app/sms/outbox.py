@@ -20,9 +20,11 @@ SMS, INTEGRATION = "sms", "integration"
 
 
 def enqueue_sms(session: Session, message: Message, to_phone: str, *,
-                now: datetime | None = None, flush: bool = True) -> Outbox:
+                now: datetime | None = None, flush: bool = True,
+                answers: dict[str, str] | None = None) -> Outbox:
     """Queue an outbound Message for delivery to to_phone; flushes (the outbox row too unless
-    flush=False), never commits."""
+    flush=False), never commits. `answers` names the inbound text ({"sid", "at"}) this is the
+    first answer to: its acceptance is that text's answer time (textline_answer_seconds)."""
     if message.direction != "outbound":
         raise ValueError("only outbound messages are texted")
     if not to_phone:
@@ -33,8 +35,11 @@ def enqueue_sms(session: Session, message: Message, to_phone: str, *,
     if message.id is None:
         session.add(message)
         session.flush()
+    payload: dict[str, Any] = {"to": to_phone}
+    if answers:
+        payload["answers"] = answers
     row = Outbox(kind=SMS, message_id=message.id, case_id=message.case_id,
-                 payload={"to": to_phone}, state="pending", attempts=0,
+                 payload=payload, state="pending", attempts=0,
                  next_attempt_at=now or utcnow(), created_at=now or utcnow())
     session.add(row)
     if flush:

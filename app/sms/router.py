@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
@@ -11,8 +12,9 @@ from starlette.types import Receive, Scope
 from app.inbox.inbound import Inbound
 from app.inbox.writer import InboxUnavailable
 from app.kit.db import utcnow
-from app.kit.errors import BadRequest, Forbidden
+from app.kit.errors import AppError, BadRequest, Forbidden, TooLarge
 from app.kit.logs import log_fields, mask_phone
+from app.kit.metrics import TEXTS_RECEIVED, TEXTS_REFUSED
 from app.kit.runtime import Runtime
 from app.sms.phone import normalise_phone
 from app.sms.signature import public_request_url, signature_valid
@@ -50,7 +52,7 @@ async def read_signed_form(scope: Scope, receive: Receive, rt: Runtime) -> dict[
     declared = headers.get(b"content-length")
     if declared is not None and (not declared.isdigit() or len(declared) > 18
                                  or int(declared) > cap):
-        raise BadRequest(f"body larger than {cap} bytes")
+        raise TooLarge(f"body larger than {cap} bytes")
     body = b""
     while True:
         message = await receive()
@@ -58,7 +60,7 @@ async def read_signed_form(scope: Scope, receive: Receive, rt: Runtime) -> dict[
             raise BadRequest("request body incomplete")
         body += message.get("body", b"")
         if len(body) > cap:
-            raise BadRequest(f"body larger than {cap} bytes")
+            raise TooLarge(f"body larger than {cap} bytes")
         if not message.get("more_body", False):
             break
     try:
@@ -91,7 +93,7 @@ def parse_inbound(params: dict[str, str]) -> Inbound:
         raise BadRequest("From missing or not a phone number")
     body = params.get("Body", "")
     if len(body) > 1600:
-        raise BadRequest("Body longer than 1600 characters")
+        raise TooLarge("Body longer than 1600 characters")
     try:
         num_media = min(int(params.get("NumMedia") or 0), MAX_MEDIA)
     except ValueError:
@@ -103,8 +105,12 @@ def parse_inbound(params: dict[str, str]) -> Inbound:
 async def accept_inbound(scope: Scope, receive: Receive, rt: Runtime) -> int:
     """Store the text durably: 200 once it is committed (or spooled: docs/outage.md), 503 if it
     could not be; AppError for a request that is not a good signed text."""
-    params = await read_signed_form(scope, receive, rt)
-    msg = parse_inbound(params)
+    began = time.time_ns()
+    try:
+        msg = parse_inbound(await read_signed_form(scope, receive, rt))
+    except AppError as exc:
+        TEXTS_REFUSED.labels(reason=refusal_reason(exc)).inc()
+        raise
     try:
         if rt.spool is None:
             await rt.inbox.accept(msg, utcnow())
@@ -112,10 +118,20 @@ async def accept_inbound(scope: Scope, receive: Receive, rt: Runtime) -> int:
             await rt.spool.accept(rt.inbox, msg, utcnow())
     except InboxUnavailable:
         return 503
+    TEXTS_RECEIVED.inc()
+    if rt.tracer is not None:
+        rt.tracer.span("webhook", msg.sid, began, time.time_ns(), root=True)
     # Committed: only now may Twilio hear 200. (The processor logs each text at INFO as it reads it.)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("inbound stored", extra=log_fields(sid=msg.sid, phone=mask_phone(msg.phone)))
     return 200
+
+
+def refusal_reason(exc: AppError) -> str:
+    """The textline_texts_refused_total label of a webhook's 4xx."""
+    if isinstance(exc, Forbidden):
+        return "signature"
+    return "oversize" if isinstance(exc, TooLarge) else "malformed"
 
 
 # Twilio may retry a 503 after a pause; the texter's text is not lost either way.

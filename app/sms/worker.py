@@ -45,6 +45,7 @@ from app.kit.db import utcnow
 from app.kit.events import Kind, stage
 from app.kit.logs import log_fields, mask_phone
 from app.kit.loops import Loop
+from app.kit.metrics import ANSWER_SECONDS, SENDS
 from app.kit.runtime import Runtime
 from app.models import Case, Message, Outbox, Reporter
 from app.sms.integration import IntegrationSender
@@ -359,12 +360,31 @@ def _apply_done(rt: Runtime, session: Session, claim: Claim, sent: Sent | None, 
         record(session, "system", "integration.delivered", case_id=claim.case_id, at=now,
                data={"delivery": claim.id, "attempts": claim.attempts})
 
+    answers = row.payload.get("answers") if claim.kind == SMS and sent is not None else None
+
     def announce() -> None:
+        SENDS.labels(kind=claim.kind, outcome="accepted", code="").inc()
+        if answers:
+            _answered(rt, claim, answers, now)
         log.info("outbox delivered", extra=log_fields(outbox=claim.id, kind=claim.kind,
                                                       attempts=claim.attempts, adopted=adopted,
                                                       to=mask_phone(claim.to)))
 
     return announce
+
+
+def _answered(rt: Runtime, claim: Claim, answers: dict[str, Any], now: datetime) -> None:
+    """The provider accepted the first answer to a text: the passenger's wait, and the last
+    step of the text's trace (from this attempt's claim to its acceptance)."""
+    try:
+        arrived = datetime.fromisoformat(str(answers["at"]))
+    except (KeyError, ValueError):
+        return
+    ANSWER_SECONDS.observe(max(0.0, (now - arrived).total_seconds()))
+    if rt.tracer is not None:
+        rt.tracer.span("answer accepted", str(answers.get("sid", "")),
+                       int(claim.claimed_at.timestamp() * 1e9), int(now.timestamp() * 1e9),
+                       attempts=claim.attempts)
 
 
 def _raise_status(msg: Message, new: str, now: datetime) -> str:
@@ -392,12 +412,13 @@ def _apply_failed(rt: Runtime, session: Session, claim: Claim, err: SendError, n
         payload = dict(row.payload or {})
         payload.setdefault("check_since", claim.claimed_at.isoformat())
         row.payload = payload
+    code = "" if err.code is None else str(err.code)
     if err.transient and row.attempts < MAX_ATTEMPTS:
         row.state, row.next_attempt_at = "pending", now + backoff(row.attempts)
         log.warning("outbox attempt failed; will retry",
                     extra=log_fields(outbox=claim.id, kind=claim.kind, attempts=row.attempts,
                                      reason=err.reason, retry_at=row.next_attempt_at))
-        return None
+        return lambda: SENDS.labels(kind=claim.kind, outcome="retry", code=code).inc()
     reason = err.reason if not err.transient else (
         f"gave up after {row.attempts} attempts: {err.reason}")
     row.state, row.done_at = "failed", now
@@ -410,6 +431,7 @@ def _apply_failed(rt: Runtime, session: Session, claim: Claim, err: SendError, n
                data={"delivery": claim.id, "attempts": claim.attempts, "reason": reason})
 
     def announce() -> None:
+        SENDS.labels(kind=claim.kind, outcome="failed", code=code).inc()
         log.error("outbox delivery failed", extra=log_fields(outbox=claim.id, kind=claim.kind,
                                                              attempts=claim.attempts,
                                                              reason=reason))

@@ -15,6 +15,7 @@ from app.kit.config import ConfigError, Settings
 from app.kit.db import make_engine, make_sessionmaker
 from app.kit.logs import log_fields
 from app.kit.runtime import Runtime
+from app.kit.tracing import tracer_for
 from app.live.events import EventBus
 
 log = logging.getLogger("textline.outbox")
@@ -46,7 +47,8 @@ def build_runtime(settings: Settings) -> Runtime:
         readers = make_sessionmaker(make_engine(settings.database_url, read_only=True))
     return Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
                    intake=build_intake(settings), events=EventBus(), read_sessions=readers,
-                   inbox=inbox_writer(engine), spool=spool_for(settings, engine))
+                   inbox=inbox_writer(engine), spool=spool_for(settings, engine),
+                   tracer=tracer_for(settings.otel_endpoint))
 
 
 def spool_for(settings: Settings, engine: Engine) -> Any:
@@ -73,8 +75,7 @@ def inbox_writer(engine: Engine) -> Any:
 
 
 def start_background(rt: Runtime) -> list[Any]:
-    """The inbox processor, the outbox worker, the silence timer and hourly retention; each has
-    stop()."""
+    """The inbox processor, the outbox worker and the timers (start_timers); each has stop()."""
     from app.cases.processor import InboxProcessor
 
     processor = InboxProcessor(rt)
@@ -86,10 +87,11 @@ def start_background(rt: Runtime) -> list[Any]:
 
 
 def start_timers(rt: Runtime) -> list[Any]:
-    """The silence sweeper (every 30 s) and retention (hourly): wherever the inbox is read, by
+    """The silence sweeper (every 30 s), retention (hourly) and the audit chain's check: wherever the inbox is read, by
     `serve` or by `textline worker`, so that `serve --no-worker` beside a worker loses neither.
     Several at once are safe: each case is locked and checked again before it moves."""
     from app.audit.retention import run_retention
+    from app.audit.service import check_chain
     from app.cases.sweeper import Periodic, sweep_silence
     from app.kit.db import utcnow
 
@@ -99,7 +101,10 @@ def start_timers(rt: Runtime) -> list[Any]:
         rt.sessions, now=utcnow(), retention_days=rt.settings.retention_days,
         reopen_hours=rt.settings.reopen_hours))
     retention.start()
-    return [sweeper, retention]
+    chain = Periodic("audit-check", rt.settings.audit_check_minutes * 60.0,
+                     lambda: check_chain(rt.read_sessions), run_at_start=True)
+    chain.start()
+    return [sweeper, retention, chain]
 
 
 def start_senders(rt: Runtime) -> list[Any]:
@@ -132,6 +137,7 @@ def run_worker(rt: Runtime) -> int:
     SIGINT, finishing the text in hand."""
     from app.cases.processor import InboxProcessor
     from app.live.events_pg import start_relay
+    from app.ops.worker_metrics import serve_worker_metrics
 
     done = threading.Event()
 
@@ -141,6 +147,7 @@ def run_worker(rt: Runtime) -> int:
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     processor = InboxProcessor(rt)
     relay = start_relay(rt.events, rt.engine)  # dashboards elsewhere see the texts read here
+    figures = serve_worker_metrics(rt.settings)  # None unless an address is set
     processor.start()
     senders = start_senders(rt)  # woken by the texts this process reads
     timers = start_timers(rt)
@@ -157,6 +164,10 @@ def run_worker(rt: Runtime) -> int:
             timer.stop()
         if relay is not None:
             relay.stop()
+        if figures is not None:
+            figures.shutdown()
+        if rt.tracer is not None:
+            rt.tracer.shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.info("outbox worker stopped")

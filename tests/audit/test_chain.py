@@ -212,3 +212,22 @@ def test_small_batches_find_the_same_event(app, database_url, seq):
     with app.state.sessions() as session:
         result = verify(session, batch=2)
     assert (result.ok, result.first_bad, result.events) == (False, seq, seq)
+
+
+def test_the_periodic_check_publishes_a_broken_chain(app, database_url):
+    from prometheus_client import REGISTRY
+
+    from app.audit.service import check_chain
+    from app.kit.metrics import AUDIT_CHAIN_BROKEN
+
+    seed(app)
+    assert check_chain(app.state.sessions).ok
+    assert REGISTRY.get_sample_value("textline_audit_chain_broken") == 0
+    assert REGISTRY.get_sample_value("textline_audit_chain_checked_timestamp_seconds") > 0
+    with superuser(database_url) as conn:
+        conn.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="mallory"))
+    try:
+        assert not check_chain(app.state.sessions).ok
+        assert REGISTRY.get_sample_value("textline_audit_chain_broken") == 1
+    finally:
+        AUDIT_CHAIN_BROKEN.set(0)  # the process's gauge: the next test's chain is intact

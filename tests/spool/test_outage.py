@@ -79,7 +79,7 @@ def test_outage_on_one_worker_loses_nothing(cluster: Cluster, pg_url: str, fake_
     assert status == 503 and body["detail"] == "database unreachable" and body["spooled"] > 0
     depth = [ln for ln in str(seen["metrics"]).splitlines()
              if ln.startswith("textline_spool_depth ")]
-    assert depth and int(depth[0].split()[1]) > 0
+    assert depth and float(depth[0].split()[1]) > 0
     assert seen["api"] == (503, {"detail": "database unavailable: try again in a moment"})
     assert seen["page"][0] == 503 and "Database unavailable" in seen["page"][1]  # type: ignore[index]
     assert seen["files"] and seen["dir_mode"] == 0o700

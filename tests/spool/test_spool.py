@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from app.inbox.drainer import SpoolDrainer
 from app.inbox.inbound import Inbound
-from app.inbox.spool import Spool, spool_lines
+from app.inbox.spool import Spool
 from app.inbox.spool_file import claim
 from app.inbox.writer import inbox_row
 from app.kit.config import Settings
@@ -40,8 +40,6 @@ def test_spooled_texts_are_private_on_disk_and_kept_once(tmp_path: Path):
     assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o600}
     # The password is not written to the disk with the texts.
     assert "secret" not in spool.identity and "db.example.org" in spool.identity
-    lines = spool_lines(spool)
-    assert "textline_spool_depth 2" in lines
     spool.close()
     assert (tmp_path / "spool" / "spool-0.db").exists()  # texts still in it stay for next start
 
@@ -87,7 +85,6 @@ def test_drainer_keeps_order_stores_once_and_keeps_refused_texts_aside(pg_url: s
     assert not spool.spooling
     waiting, _, kept = spool.depth()
     assert (waiting, kept) == (0, 1)
-    assert "textline_spool_kept_aside 1" in spool_lines(spool)
     assert spool.path is not None and spool.path.exists()  # kept aside: the file stays
     reason = spool._file.db.execute("SELECT sid, reason FROM kept_aside").fetchone()  # type: ignore[union-attr]
     assert reason[0] == f"SM{4:032d}" and "too long" in reason[1]
