@@ -32,6 +32,9 @@ _DISCREET = re.compile(
     rf"|(?:he{_A}s|she{_A}s|hes|shes|they{_A}re|theyre|they\s+are|he\s+is|she\s+is)\s+watching\s+me"
     rf"|(?:i{_A}m|im|i\s+am)\s+hiding"
     r"|silent\s+please|text\s+only|(?:keep|be)\s+(?:it\s+)?(?:quiet|discreet)"
+    # "not safe to call", "please no call me": the texter cannot be rung or answer aloud.
+    rf"|(?:not|isn{_A}t|isnt)\s+safe\s+to\s+(?:call|talk|ring|speak|reply|answer)"
+    r"|(?:please|pls|plz)\s+no\s+(?:call|ring|text|reply)"
     r")(?!\w)"
 )
 _DONT_KNOW = re.compile(

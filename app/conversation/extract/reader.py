@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from app.conversation.extract.concepts import read
 from app.conversation.extract.words import words
 from app.conversation.facts import Concept
 
@@ -33,10 +34,17 @@ STOPWORDS = frozenset(
 
 
 def features(text: str) -> set[str]:
-    """Lemmas (not stopwords, not numbers) and pairs of neighbouring lemmas."""
+    """Lemmas (not stopwords, not numbers), pairs of neighbouring lemmas, and the names of the
+    concepts and sentence indicators the rules read in the text ("C:life_threat",
+    "R:violence"). A concept stands for every word written under it, so a weight learned for
+    it reaches words the training texts never used; and the reader learns which concepts,
+    together, an operator would ring through."""
     lemmas = [w.lemma for w in words(text) if w.lemma.isalnum() and not w.lemma.isdigit()]
     found = {w for w in lemmas if w not in STOPWORDS}
     found.update(f"{a}_{b}" for a, b in zip(lemmas, lemmas[1:], strict=False))
+    reading = read(text)  # cached: the engine has read this text already
+    found.update(f"C:{c.name}" for c in reading.concepts)
+    found.update(f"R:{r.indicator}" for r in reading.risks)
     return found
 
 
@@ -83,6 +91,8 @@ def _weightiest(found: set[str], m: Model, n: int = 3) -> list[str]:
         parts = f.split("_")
         if m.weights.get(f, 0.0) <= 0 or len(chosen) == n:
             break
+        if ":" in f:  # a concept's name is not the texter's words
+            continue
         if any(p in STOPWORDS for p in parts) or set(parts) <= seen:
             continue
         chosen.append(" ".join(parts))
