@@ -73,9 +73,10 @@ def inbox_writer(engine: Engine) -> Any:
 
 
 def start_background(rt: Runtime) -> list[Any]:
-    """The inbox processor, the outbox worker, the silence timer and hourly retention; each has
-    stop()."""
+    """The inbox processor, the outbox worker, the silence and alert timers and hourly
+    retention; each has stop()."""
     from app.audit.retention import run_retention
+    from app.cases.alerts import check_alerts
     from app.cases.processor import InboxProcessor
     from app.cases.sweeper import Periodic, sweep_silence
     from app.kit.db import utcnow
@@ -87,11 +88,16 @@ def start_background(rt: Runtime) -> list[Any]:
     senders = start_senders(rt)
     sweeper = Periodic("silence-sweeper", 30.0, lambda: sweep_silence(rt))
     sweeper.start()
+    # Declared as the silence sweeper is; polled often enough that a P1 alerts within a few
+    # seconds of its limit, not a whole interval late.
+    alerts = Periodic("alert-timer", min(10.0, rt.settings.p1_alert_seconds / 4),
+                      lambda: check_alerts(rt))
+    alerts.start()
     retention = Periodic("retention", 3600.0, lambda: run_retention(
         rt.sessions, now=utcnow(), retention_days=rt.settings.retention_days,
         reopen_hours=rt.settings.reopen_hours))
     retention.start()
-    return [processor, *senders, sweeper, retention]
+    return [processor, *senders, sweeper, alerts, retention]
 
 
 def start_senders(rt: Runtime) -> list[Any]:
@@ -122,6 +128,7 @@ def start_senders(rt: Runtime) -> list[Any]:
 def run_worker(rt: Runtime) -> int:
     """`textline worker`: read the inbox and drain the outbox until SIGTERM or SIGINT,
     finishing the text in hand."""
+    from app.cases.alerts import check_alerts
     from app.cases.processor import InboxProcessor
     from app.live.events_pg import start_relay
 
