@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
@@ -107,29 +107,41 @@ def raise_alert(session: Session, settings: Settings, item: Due, now: datetime) 
     return True
 
 
-def clear_ended(session: Session, now: datetime) -> list[int]:
-    """Clear the alerts whose wait is over; returns their cases."""
-    over_unclaimed = and_(CaseAlert.reason == UNCLAIMED, or_(
-        Case.status != "open", Case.assigned_to_id.is_not(None),
-        func.coalesce(Case.priority, "") != "P1"))
-    over_stale = and_(CaseAlert.reason == STALE, or_(
-        Case.status != "open", Case.assigned_to_id.is_(None),
-        Case.assigned_at > CaseAlert.raised_at, _operator_text_after(CaseAlert.raised_at)))
-    ended = session.execute(
-        select(CaseAlert.id, CaseAlert.case_id).join(Case, Case.id == CaseAlert.case_id)
-        .where(CaseAlert.cleared_at.is_(None), or_(over_unclaimed, over_stale))
-    ).all()
-    if ended:
-        session.execute(update(CaseAlert).where(CaseAlert.id.in_([i for i, _ in ended]))
-                        .values(cleared_at=now))
-    return sorted({case_id for _, case_id in ended})
+def _wait_over(session: Session, settings: Settings, alert: CaseAlert, case: Case) -> bool:
+    if case.status != "open":
+        return True
+    if alert.reason == UNCLAIMED:
+        return case.assigned_to_id is not None or case.priority != "P1"
+    if case.assigned_to_id is None:
+        return True
+    # When the alert was raised, the claim and every operator text were older than this; one
+    # newer is the holder (or a new one) answering since.
+    quiet_from = alert.raised_at - timedelta(minutes=settings.stale_claim_minutes)
+    if case.assigned_at is not None and case.assigned_at > quiet_from:
+        return True
+    return session.execute(select(Message.id).where(
+        Message.case_id == case.id, Message.direction == "outbound",
+        Message.author.like("operator:%"), Message.created_at > quiet_from).limit(1)
+    ).first() is not None
+
+
+def clear_ended(session: Session, settings: Settings, now: datetime) -> list[int]:
+    """Clear the alerts whose wait is over; returns their cases. Alerts still open are few."""
+    ended = [alert for alert, case in session.execute(
+        select(CaseAlert, Case).join(Case, Case.id == CaseAlert.case_id)
+        .where(CaseAlert.cleared_at.is_(None))
+    ).all() if _wait_over(session, settings, alert, case)]
+    for alert in ended:
+        alert.cleared_at = now
+    session.flush()
+    return sorted({alert.case_id for alert in ended})
 
 
 def check_alerts(rt: Runtime, now: datetime | None = None) -> int:
     """One pass of the timer: clear what ended, raise what is due; returns alerts raised."""
     now = now or utcnow()
     with rt.work() as session:
-        for case_id in clear_ended(session, now):
+        for case_id in clear_ended(session, rt.settings, now):
             stage(session, Kind.CASE_UPDATED, case_id, action="alert_cleared")
     with rt.sessions() as session:
         items = due(session, rt.settings, now)

@@ -9,6 +9,8 @@
 - textline_spool_depth, textline_spool_oldest_seconds and textline_spool_kept_aside: texts this
   process answered 200 while the database was away and keeps on local disk (docs/outage.md);
 - textline_cases_waiting{priority}: open cases that no person has answered yet;
+- textline_case_alerts_total{reason} and textline_case_alerts_open{reason}: supervisor alerts
+  raised (an unclaimed P1, a stale claim; app/cases/alerts.py) and those whose wait goes on;
 - textline_first_human_reply_seconds: from a case's first text to the first operator reply,
   over the cases answered in the last 24 hours (a summary with quantiles, from the database).
 
@@ -40,7 +42,7 @@ from app.cases.processor import inbox_depth
 from app.inbox.spool import spool_lines
 from app.kit.db import utcnow
 from app.kit.runtime import Runtime
-from app.models import Case, Outbox
+from app.models import Case, CaseAlert, Outbox
 from app.sms.router import INBOUND_PATH
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -151,6 +153,11 @@ def database_lines(rt: Runtime) -> list[str]:
             select(Case.created_at, Case.first_response_at)
             .where(Case.first_response_at >= now - REPLY_WINDOW)
         ).all()
+        alerts = session.execute(
+            select(CaseAlert.reason, func.count(), func.count(CaseAlert.id).filter(
+                CaseAlert.cleared_at.is_(None)))
+            .group_by(CaseAlert.reason)
+        ).all()
         unread, unread_age = inbox_depth(session, now)
         session.rollback()
 
@@ -181,6 +188,19 @@ def database_lines(rt: Runtime) -> list[str]:
     counts = {p or "none": n for p, n in waiting}
     for priority in ("P1", "P2", "P3", "none"):
         out.append(f'textline_cases_waiting{{priority="{priority}"}} {counts.get(priority, 0)}')
+
+    out += ["# HELP textline_case_alerts_total Supervisor alerts raised: a P1 unclaimed past "
+            "TEXTLINE_P1_ALERT_SECONDS, a claim stale past TEXTLINE_STALE_CLAIM_MINUTES.",
+            "# TYPE textline_case_alerts_total counter"]
+    raised = {reason: (n, still) for reason, n, still in alerts}
+    for reason in ("unclaimed", "stale"):
+        out.append(f'textline_case_alerts_total{{reason="{reason}"}} '
+                   f'{raised.get(reason, (0, 0))[0]}')
+    out += ["# HELP textline_case_alerts_open Supervisor alerts whose wait has not ended.",
+            "# TYPE textline_case_alerts_open gauge"]
+    for reason in ("unclaimed", "stale"):
+        out.append(f'textline_case_alerts_open{{reason="{reason}"}} '
+                   f'{raised.get(reason, (0, 0))[1]}')
 
     delays = [max(0.0, (answered - opened).total_seconds()) for opened, answered in replies]
     out += ["# HELP textline_first_human_reply_seconds From a case's opening to its first "
