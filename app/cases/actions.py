@@ -25,7 +25,7 @@ from app.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.kit.events import Kind, stage
 from app.kit.runtime import Runtime
 from app.kit.validation import has_controls
-from app.models import Case, Message, Reporter, User
+from app.models import Case, Message, Reporter
 
 MAX_REPLY = 1600  # what Twilio accepts in one outbound message
 MAX_NOTE = 4000

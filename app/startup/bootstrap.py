@@ -128,7 +128,6 @@ def start_senders(rt: Runtime) -> list[Any]:
 def run_worker(rt: Runtime) -> int:
     """`textline worker`: read the inbox and drain the outbox until SIGTERM or SIGINT,
     finishing the text in hand."""
-    from app.cases.alerts import check_alerts
     from app.cases.processor import InboxProcessor
     from app.live.events_pg import start_relay
 
