@@ -131,6 +131,11 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # The queue sorts every open case by how long it has waited (its oldest inbound text since
+    # the last operator text): both look-ups are a seek on this index.
+    __table_args__ = (Index("ix_messages_case_direction_created", "case_id", "direction",
+                            "created_at"),)
+
 
 class Inbox(Base):
     """Texts acknowledged to Twilio and not yet read by the conversation.

@@ -169,14 +169,16 @@ def waiting_since_column():  # type: ignore[no-untyped-def]
     )
 
 
-def latest_text_column():  # type: ignore[no-untyped-def]
-    """The case's newest inbound text (the messages' case index, newest id first)."""
-    return (
-        select(Message.body)
-        .where(Message.case_id == Case.id, Message.direction == "inbound")
-        .order_by(Message.id.desc()).limit(1)
-        .scalar_subquery()
-    )
+def latest_texts(session: Session, case_ids: list[int]) -> dict[int, str]:
+    """Each case's newest inbound text, read for the rows shown only (not for every open case
+    the sort looks at): the newest id per case, then those messages."""
+    if not case_ids:
+        return {}
+    newest = (select(func.max(Message.id))
+              .where(Message.case_id.in_(case_ids), Message.direction == "inbound")
+              .group_by(Message.case_id))
+    return dict(session.execute(
+        select(Message.case_id, Message.body).where(Message.id.in_(newest))).all())
 
 
 def queue_rows(session: Session, *, status: str = "open", queue: str = "") -> list[QueueRow]:
@@ -185,7 +187,7 @@ def queue_rows(session: Session, *, status: str = "open", queue: str = "") -> li
     waiting = (null() if status == "closed"
                else waiting_key(waiting_since_column())).label("waiting_since")
     stmt = (
-        select(Case, Reporter, User.username, waiting, latest_text_column().label("latest"))
+        select(Case, Reporter, User.username, waiting)
         .join(Reporter, Reporter.id == Case.reporter_id)
         .outerjoin(User, User.id == Case.assigned_to_id)
     )
@@ -205,9 +207,11 @@ def queue_rows(session: Session, *, status: str = "open", queue: str = "") -> li
         stmt = stmt.order_by(*queue_order(Case.priority, Case.assigned_to_id, waiting,
                                           Case.created_at, Case.id)).limit(OPEN_LIMIT)
     found = session.execute(stmt).all()
-    alerts = open_alert_reasons(session, [c.id for c, *_ in found]) if status != "closed" else {}
-    return [_row(c, r, u, None if w == ANSWERED else w, latest, alerts.get(c.id, ()))
-            for c, r, u, w, latest in found]
+    ids = [c.id for c, *_ in found]
+    alerts = open_alert_reasons(session, ids) if status != "closed" else {}
+    latest = latest_texts(session, ids)
+    return [_row(c, r, u, None if w == ANSWERED else w, latest.get(c.id), alerts.get(c.id, ()))
+            for c, r, u, w in found]
 
 
 def open_alert_reasons(session: Session, case_ids: list[int]) -> dict[int, tuple[str, ...]]:

@@ -1,4 +1,5 @@
-"""case_alerts, and cases.assigned_at: supervisors told of an unclaimed P1 or a stale claim.
+"""case_alerts, and cases.assigned_at: supervisors told of an unclaimed P1 or a stale claim;
+an index on messages for the queue's sort by wait.
 
 Existing claims get no assigned_at: the alert timer then counts from the case's last operator
 text or, failing that, its opening, so an old claim nobody has answered is flagged at once.
@@ -35,9 +36,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("case_alerts", schema=None) as batch_op:
         batch_op.create_index("ix_case_alerts_cleared", ["cleared_at", "case_id"], unique=False)
+    # The queue's sort by wait reads each open case's texts by direction and time.
+    op.create_index("ix_messages_case_direction_created", "messages",
+                    ["case_id", "direction", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_case_direction_created", table_name="messages")
     with op.batch_alter_table("case_alerts", schema=None) as batch_op:
         batch_op.drop_index("ix_case_alerts_cleared")
     op.drop_table("case_alerts")
