@@ -35,7 +35,9 @@ from app.sms.status_router import router as status_router
 from app.startup.bootstrap import build_runtime, start_background
 from app.supervisor.accounts import router as accounts_router  # supervisor: sign-in help
 from app.supervisor.audit_router import router as audit_router
+from app.supervisor.claims import router as claims_router  # supervisor: claims, alerts banner
 from app.supervisor.router import router as supervisor_router  # supervisor: figures, exports
+from app.supervisor.wallboard import router as wallboard_router  # the wall screen
 
 log = logging.getLogger("textline")
 
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_dashboard(app)  # dashboard: pages, login, SSE, session hook
     app.include_router(supervisor_router)  # supervisor: figures, exports
     app.include_router(accounts_router)
+    app.include_router(claims_router)
+    app.include_router(wallboard_router)
     install_metrics(app)
     install_api_docs(app)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -52,6 +52,9 @@ class Case(Base):
     decision_reasons: Mapped[list[str] | None] = mapped_column(JSONType)
     decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # When the person in assigned_to took it: a claim with no text from them since is stale
+    # after TEXTLINE_STALE_CLAIM_MINUTES (app/cases/alerts.py).
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Indexed for the supervisor's figures and the date-ranged exports.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -92,6 +95,25 @@ class CaseDecision(Base):
     reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
 
 
+class CaseAlert(Base):
+    """A supervisor was told that a case waited too long: an unclaimed P1 (`unclaimed`) or a
+    claim with no operator text (`stale`). One row per case and reason, so each is raised once;
+    cleared_at is set when the wait is over (claimed, answered, closed)."""
+
+    __tablename__ = "case_alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    reason: Mapped[str] = mapped_column(String(16))  # unclaimed | stale
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "reason", name="uq_case_alerts_case_reason"),
+        # The banner and the queue read the alerts not yet cleared.
+        Index("ix_case_alerts_cleared", "cleared_at", "case_id"),
+    )
+
+
 class Message(Base):
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -108,6 +130,11 @@ class Message(Base):
     media: Mapped[list[str] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # The queue sorts every open case by how long it has waited (its oldest inbound text since
+    # the last operator text): both look-ups are a seek on this index.
+    __table_args__ = (Index("ix_messages_case_direction_created", "case_id", "direction",
+                            "created_at"),)
 
 
 class Inbox(Base):

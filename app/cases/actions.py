@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.auth.service import Principal
-from app.cases import overrides
+from app.cases import claims, overrides
 from app.cases.decision_history import record_decision
 from app.dispatch.decide import Decision
-from app.kit.errors import Conflict, NotFound, Unprocessable
+from app.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.kit.events import Kind, stage
 from app.kit.runtime import Runtime
 from app.kit.validation import has_controls
-from app.models import Case, Message, Reporter, User
+from app.models import Case, Message, Reporter
 
 MAX_REPLY = 1600  # what Twilio accepts in one outbound message
 MAX_NOTE = 4000
@@ -80,8 +80,11 @@ def _engage(session: Session, rt: Runtime, case: Case, principal: Principal,
             now: datetime) -> None:
     """A human has the case: the bot stops asking, and it is theirs if nobody holds it."""
     case.stage = "with_operator"
-    if case.assigned_to_id is None:
-        case.assigned_to_id = principal.user_id
+    # A reply takes an unheld case, unless that would put its author over the claim cap: the
+    # text still goes, the case stays unheld (and its P1 alert keeps running).
+    if case.assigned_to_id is None and not claims.at_cap(session, principal.user_id,
+                                                         rt.settings.max_claims):
+        claims.hand_to(case, principal.user_id, now)
     engaged = getattr(rt.intake, "operator_engaged", None)
     if engaged is not None:
         engaged(session, case, now)
@@ -134,21 +137,51 @@ def reply(session: Session, rt: Runtime, case_id: int, principal: Principal, bod
 
 
 def claim(session: Session, rt: Runtime, case_id: int, principal: Principal, *,
-          now: datetime) -> Case:
-    """Assign the case to the caller, taking it from whoever held it (audited)."""
+          reason: str | None = None, now: datetime) -> Case:
+    """Assign the case to the caller, taking it from whoever held it (audited). Beyond the
+    claim cap only a supervisor with a reason may (app/cases/claims.py)."""
+    reason = claims.clean_reason(reason, required=False)
     case, _ = _open_case(session, case_id, "claimed")
-    previous = None
-    if case.assigned_to_id is not None:
-        previous = session.execute(
-            select(User.username).where(User.id == case.assigned_to_id)
-        ).scalar_one()
-    case.assigned_to_id = principal.user_id
+    previous = claims.holder_name(session, case)
+    over_cap = False
+    if case.assigned_to_id != principal.user_id:
+        over_cap = claims.check_cap(session, rt.settings.max_claims, principal.user_id,
+                                    principal, reason)
+    claims.hand_to(case, principal.user_id, now)
     _engage(session, rt, case, principal, now)
     case.updated_at = now
     session.flush()
-    record(session, principal.username, "case.claimed", case_id=case.id,
-           data={"previous": previous, "reassigned": previous not in (None, principal.username)})
+    data: dict[str, Any] = {"previous": previous,
+                            "reassigned": previous not in (None, principal.username)}
+    if over_cap:
+        data.update(over_cap=True, reason=reason)
+    record(session, principal.username, "case.claimed", case_id=case.id, data=data)
     stage(session, Kind.CASE_UPDATED, case.id, action="claim", by=principal.username)
+    return case
+
+
+def assign(session: Session, rt: Runtime, case_id: int, principal: Principal,
+           to_username: str | None, reason: str, *, now: datetime) -> Case:
+    """A supervisor takes a claim over (to_username None or their own) or hands it to another
+    person, with a reason; beyond that person's claim cap too, the reason standing for it."""
+    if not principal.has("supervisor"):
+        raise Forbidden("only a supervisor may take over or hand on a case")
+    text = claims.clean_reason(reason, required=True)
+    to = claims.operator_by_name(session, to_username or principal.username)
+    case, _ = _open_case(session, case_id, "reassigned")
+    previous = claims.holder_name(session, case)
+    if case.assigned_to_id == to.id:
+        raise Conflict(f"the case is already with {to.username}")
+    who = "you" if to.id == principal.user_id else to.username
+    over_cap = claims.check_cap(session, rt.settings.max_claims, to.id, principal, text, who)
+    claims.hand_to(case, to.id, now)
+    _engage(session, rt, case, principal, now)
+    case.updated_at = now
+    session.flush()
+    record(session, principal.username, "case.reassigned", case_id=case.id,
+           data={"previous": previous, "to": to.username, "reason": text,
+                 "takeover": to.id == principal.user_id, "over_cap": over_cap})
+    stage(session, Kind.CASE_UPDATED, case.id, action="assign", by=principal.username)
     return case
 
 

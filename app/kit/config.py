@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     integration_url: str | None = None
     integration_secret: SecretStr | None = None
     silence_minutes: int = Field(10, ge=1, le=24 * 60)
+    # Supervisors are alerted (banner, audit, metric, integration) by an open P1 nobody has
+    # claimed for this many seconds, and by a claim with no operator text for this many minutes.
+    p1_alert_seconds: int = Field(60, ge=5, le=24 * 3600)
+    stale_claim_minutes: int = Field(10, ge=1, le=24 * 60)
+    # Open cases one operator may hold at once; NENA advises a call-taker handle no more than
+    # three text sessions together. A supervisor may go beyond it for one case, with a reason.
+    max_claims: int = Field(3, ge=1, le=100)
     # Extensions beyond API.md section 1.
     timezone: str = "Europe/London"
     max_body_bytes: int = Field(16_384, ge=1024, le=1_048_576)  # the Twilio webhooks' own cap

@@ -21,6 +21,7 @@ class Kind(StrEnum):
     CASE_UPDATED = "case.updated"  # claimed, decided, closed, or moved on by the silence timer
     MESSAGE_NEW = "message.new"  # a text read, a reply or a note added
     MESSAGE_STATUS = "message.status"  # a text's delivery status moved on
+    CASE_ALERTED = "case.alerted"  # a supervisor must be told: a P1 unclaimed, a claim stale
     CASE_VIEWING = "case.viewing"  # who has a case open (presence; never stored)
 
 

@@ -87,16 +87,23 @@ def start_background(rt: Runtime) -> list[Any]:
 
 
 def start_timers(rt: Runtime) -> list[Any]:
-    """The silence sweeper (every 30 s), retention (hourly) and the audit chain's check: wherever the inbox is read, by
-    `serve` or by `textline worker`, so that `serve --no-worker` beside a worker loses neither.
+    """The silence sweeper (every 30 s), the supervisors' alerts, retention (hourly) and the audit
+    chain's check: wherever the inbox is read, by `serve` or by `textline worker`, so that
+    `serve --no-worker` beside a worker loses none of them.
     Several at once are safe: each case is locked and checked again before it moves."""
     from app.audit.retention import run_retention
     from app.audit.service import check_chain
+    from app.cases.alerts import check_alerts
     from app.cases.sweeper import Periodic, sweep_silence
     from app.kit.db import utcnow
 
     sweeper = Periodic("silence-sweeper", 30.0, lambda: sweep_silence(rt))
     sweeper.start()
+    # Declared as the silence sweeper is; polled often enough that a P1 alerts within a few
+    # seconds of its limit, not a whole interval late.
+    alerts = Periodic("alert-timer", min(10.0, rt.settings.p1_alert_seconds / 4),
+                      lambda: check_alerts(rt))
+    alerts.start()
     retention = Periodic("retention", 3600.0, lambda: run_retention(
         rt.sessions, now=utcnow(), retention_days=rt.settings.retention_days,
         reopen_hours=rt.settings.reopen_hours))
@@ -104,7 +111,7 @@ def start_timers(rt: Runtime) -> list[Any]:
     chain = Periodic("audit-check", rt.settings.audit_check_minutes * 60.0,
                      lambda: check_chain(rt.read_sessions), run_at_start=True)
     chain.start()
-    return [sweeper, retention, chain]
+    return [sweeper, alerts, retention, chain]
 
 
 def start_senders(rt: Runtime) -> list[Any]:

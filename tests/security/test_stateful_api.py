@@ -65,7 +65,8 @@ def _like_twilio(form: dict[str, Any], sids: list[str]) -> dict[str, Any]:
 
 
 # What a scenario may change; users and tokens stay (making them costs a password hash each).
-SCENARIO_TABLES = ["audit_events", "outbox", "inbox", "messages", "case_decisions", "cases", "reporters"]
+SCENARIO_TABLES = ["audit_events", "outbox", "inbox", "messages", "case_decisions", "case_alerts",
+                   "cases", "reporters"]
 
 
 def start_scenario(client: Any) -> None:

@@ -34,6 +34,9 @@
     return new DOMParser().parseFromString(wrap ? wrap[0] + text + wrap[1] : text, "text/html");
   }
 
+  // What every page hears besides its own handler (the supervisors' alert banner).
+  const heard = [];
+
   // One live stream; EventSource reconnects by itself after a network error, and this starts
   // a new one when the server refused (for example after a restart took a moment).
   function live(url, onEvent, onReconnect) {
@@ -51,7 +54,11 @@
         everOpen = true;
       };
       es.onmessage = (msg) => {
-        try { onEvent(JSON.parse(msg.data)); } catch (e) { console.error(e); }
+        try {
+          const ev = JSON.parse(msg.data);
+          heard.forEach((fn) => fn(ev));
+          onEvent(ev);
+        } catch (e) { console.error(e); }
       };
       es.onerror = () => {
         show("down", "Reconnecting…");
@@ -373,11 +380,53 @@
     setInterval(poll, 1500);
   }
 
+  // ---- supervisors' alert banner, on every page they see ----
+  function supervisorAlerts(page) {
+    const box = document.getElementById("sup-alerts");
+    if (!box) return;
+    async function refresh() {
+      try {
+        const doc = await fetchHtml(box.dataset.url, ["<div id='fresh'>", "</div>"]);
+        if (!doc) return;
+        const fresh = doc.getElementById("fresh");
+        box.textContent = "";
+        Array.from(fresh.childNodes).forEach((n) => box.appendChild(document.importNode(n, true)));
+        box.hidden = !box.querySelector("li");
+        tickTimes();
+      } catch (e) { console.error(e); }
+    }
+    const soon = debounce(refresh, 150);
+    const matters = (ev) => ev.kind === "case.alerted" || ev.kind === "case.updated";
+    heard.push((ev) => { if (matters(ev)) soon(); });
+    // The queue, case and wall pages have a stream already; the others open one for the banner.
+    if (!["queue", "case", "wallboard"].includes(page)) live("/events", () => {}, refresh);
+    refresh();
+    setInterval(refresh, 30000);
+  }
+
+  // ---- wallboard: the figures again on every event, and on the clock ----
+  function wallboardPage() {
+    const wall = document.getElementById("wall");
+    async function refresh() {
+      try {
+        const doc = await fetchHtml("/wallboard");
+        const fresh = doc && doc.getElementById("wall");
+        if (fresh) wall.replaceChildren(...Array.from(fresh.childNodes).map((n) => document.importNode(n, true)));
+        const at = doc && doc.getElementById("wall-at");
+        if (at) document.getElementById("wall-at").textContent = at.textContent;
+      } catch (e) { console.error(e); }
+    }
+    live("/events", debounce(refresh, 1000), refresh);
+    setInterval(refresh, 1000 * (Number(wall.dataset.refreshSeconds) || 15));
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const page = document.body.dataset.page;
     if (page === "queue") queuePage();
     else if (page === "case") casePage();
     else if (page === "simulator") simulatorPage();
+    else if (page === "wallboard") wallboardPage();
+    supervisorAlerts(page);
     tickTimes();
     setInterval(tickTimes, 10000);
   });
