@@ -12,10 +12,12 @@ from pathlib import Path
 from app.gazetteer.areas import area_for
 from app.gazetteer.model import OBSCURE_RANK, Gazetteer, Station
 from app.gazetteer.osgb import grid_to_wgs84
+from app.gazetteer.welsh_names import mutations
 
 _HERE = Path(__file__).parent
 BUILTIN_STATIONS = _HERE / "stations.csv"
 BUILTIN_ALIASES = _HERE / "aliases.csv"
+WELSH_ALIASES = _HERE / "aliases_cy.csv"
 
 _NAPTAN_COLUMNS = {"crscode", "stationname", "easting", "northing"}
 _PLAIN_COLUMNS = {"name", "crs", "lat", "lon"}
@@ -59,6 +61,11 @@ def _builtin_aliases() -> dict[str, tuple[str, ...]]:
             aliases[row["alias"]] = tuple(
                 c.strip().upper() for c in row["crs"].split(";") if c.strip()
             )
+    with WELSH_ALIASES.open(encoding="utf-8", newline="") as f:
+        lines = (line for line in f if line.strip() and not line.startswith("#"))
+        for row in csv.DictReader(lines):
+            for form in mutations(row["alias"]):
+                aliases.setdefault(form, (row["crs"].strip().upper(),))
     return aliases
 
 
