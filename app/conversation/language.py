@@ -93,8 +93,42 @@ def text_language(text: str, detect: Detect) -> str | None:
         return None
     found = detect(" ".join(words))
     if found is None or found[1] < CONFIDENT:
-        return None
-    return found[0]
+        # Unsure, but mostly words of the Welsh vocabulary: "dwi ar y tren i Fangor".
+        return WELSH if _shares(words)[0] >= ENGLISH_SHARE else None
+    code = found[0]
+    if code in (ENGLISH, WELSH):
+        # Lingua's fast mode takes short English for Welsh ("help me pls"): the words decide
+        # between the two languages the bot writes in.
+        welsh, english = _shares(words)
+        if code == WELSH and welsh < WELSH_SHARE:
+            return ENGLISH if english >= ENGLISH_SHARE else None
+        if code == ENGLISH and welsh >= ENGLISH_SHARE:
+            return WELSH
+    return code
+
+
+WELSH_SHARE = 0.25  # of a text's words, Welsh words that are not English ones too
+ENGLISH_SHARE = 0.5
+
+
+def _shares(words: list[str]) -> tuple[float, float]:
+    from app.conversation.welsh import is_welsh_word
+
+    welsh = english = 0
+    for word in words:
+        low = word.lower()
+        if is_english_word(low):
+            english += 1
+        elif is_welsh_word(low):
+            welsh += 1
+    return welsh / len(words), english / len(words)
+
+
+@lru_cache(maxsize=65536)
+def is_english_word(word: str) -> bool:
+    import simplemma
+
+    return simplemma.is_known(word, lang="en")
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,19 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(words, phrases)
 
 
+@lru_cache(maxsize=65536)
+def is_welsh_word(word: str) -> bool:
+    """A word of the vocabulary (or of one of its phrases), mutated or not."""
+    vocab = vocabulary()
+    forms = radicals(fold(word))
+    return any(f in vocab.words or f in _phrase_words() for f in forms)
+
+
+@lru_cache(maxsize=1)
+def _phrase_words() -> frozenset[str]:
+    return frozenset(w for phrase in vocabulary().phrases for w in phrase)
+
+
 def _split(text: str) -> list[str]:
     """Tokens of folded text: "o'n" -> ["o", "'n"] (the clitic keeps its apostrophe)."""
     out: list[str] = []
