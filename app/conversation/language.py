@@ -59,7 +59,7 @@ def load_detector() -> Detect:
                      for code in (*ANSWERED_IN, *OTHERS)]
         detector = (LanguageDetectorBuilder.from_languages(*languages)
                     .with_low_accuracy_mode().with_preloaded_language_models().build())
-    except Exception as exc:  # noqa: BLE001 - any failure to load is one line at start
+    except Exception as exc:
         raise DetectorError(f"language detector cannot load: {type(exc).__name__}: {exc}"
                             ) from None
 

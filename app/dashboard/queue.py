@@ -48,6 +48,7 @@ class QueueRow:
     updated_at: datetime
     waiting_since: datetime | None
     assigned_to: str | None
+    language: str | None = None  # the conversation's, BCP 47
 
     @property
     def sort_key(self) -> tuple[Any, ...]:
@@ -86,6 +87,7 @@ def _row(case: Case, reporter: Reporter, username: str | None,
         stage=case.stage, status=case.status, discreet=case.discreet,
         opted_out=reporter.opted_out, created_at=case.created_at, updated_at=case.updated_at,
         waiting_since=waiting_since if case.status == "open" else None, assigned_to=username,
+        language=case.language,
     )
 
 
