@@ -133,7 +133,7 @@ def test_another_language_gets_english_and_the_interpreter_line() -> None:
 def test_cymraeg_switches_the_questions_to_welsh() -> None:
     state, replies = read("man shouting at people on the train", "Cymraeg")
     assert state.language == "cy"
-    assert replies[1] and "Ble rydych chi" in replies[1][0]
+    assert replies[1] and "Faint yw oed" in replies[1][0]
 
 
 @pytest.mark.parametrize("word", ["STOPIO", "stopio", "Dim", "STOP"])
