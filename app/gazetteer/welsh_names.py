@@ -7,6 +7,10 @@ in aliases_cy.csv are written in their plain form, and every form a texter may s
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import simplemma
+
 # Plain initial -> (soft, nasal, aspirate); "" where that mutation leaves it alone.
 _MUTATE: tuple[tuple[str, tuple[str, str, str]], ...] = (
     ("ll", ("l", "", "")), ("rh", ("r", "", "")),
@@ -39,3 +43,9 @@ def mutations(name: str) -> tuple[str, ...]:
                 forms.append(form)
         break
     return tuple(dict.fromkeys(f.lower() for f in forms))
+
+
+@lru_cache(maxsize=4096)
+def is_english(word: str) -> bool:
+    """A mutated form that is an English word ("marry" from Barry) is left out."""
+    return simplemma.is_known(word, lang="en")
