@@ -105,6 +105,11 @@ def _split(text: str) -> list[str]:
     return [t for t in out if t]
 
 
+_PRESENT = frozenset({"mae", "maen", "ma", "dwi", "rwy", "rydw", "ydy", "ydyn", "rydyn", "dan",
+                      "dach", "rydych", "wyt", "ti"})
+_PAST = frozenset({"roedd", "oedd", "ro", "roeddwn", "roedden", "bu", "buodd", "wnaeth"})
+
+
 @dataclass(frozen=True)
 class Gloss:
     """The English reading of a text, with each character's source span in the original."""
@@ -172,8 +177,25 @@ def gloss(text: str) -> Gloss:
         starts.extend([start] * len(piece))
         ends.extend([end] * len(piece))
 
+    # "Mae dyn yn gweiddi" is "a man is shouting": the particle before a verb-noun carries
+    # the tense of the last auxiliary ("mae" now, "roedd" then), which English says with "is"
+    # or "was" and the extractors read as happening now or not.
+    tense: str | None = None  # no auxiliary yet: a fragment ("dyn yn gweiddi") says no tense
     i = 0
     while i < len(tokens):
+        key = tokens[i].key
+        if key in _PAST:
+            tense = "was"
+        elif key in _PRESENT:
+            tense = "is"
+        if key in ("yn", "'n") and i + 1 < len(tokens):
+            following = _english_at(tokens, i + 1, vocab)
+            said = parts[-1].split()[-1] if parts and parts[-1].strip() else ""
+            if following.endswith("ing"):
+                if tense and said not in ("is", "was", "are"):
+                    emit(tense, tokens[i].start, tokens[i].end)
+                i += 1
+                continue
         matched = False
         for n in range(min(LONGEST_PHRASE, len(tokens) - i), 1, -1):
             keys = [t.key for t in tokens[i : i + n]]
@@ -194,6 +216,16 @@ def gloss(text: str) -> Gloss:
         emit(english, token.start, token.end)
         i += 1
     return Gloss(text, "".join(parts), tuple(starts), tuple(ends))
+
+
+def _english_at(tokens: list[_Token], i: int, vocab: Vocabulary) -> str:
+    """The first English word the token at i starts (as a phrase or a word), or ""."""
+    for n in range(min(LONGEST_PHRASE, len(tokens) - i), 1, -1):
+        hit = _phrase([t.key for t in tokens[i : i + n]], vocab.phrases)
+        if hit:
+            return hit.split()[0]
+    word = _lookup_word(tokens[i].key, vocab.words)
+    return word.split()[0] if word else ""
 
 
 def _phrase(keys: list[str], phrases: dict[tuple[str, ...], str]) -> str | None:
