@@ -105,8 +105,8 @@ def _split(text: str) -> list[str]:
     return [t for t in out if t]
 
 
-_PRESENT = frozenset({"mae", "maen", "ma", "dwi", "rwy", "rydw", "ydy", "ydyn", "rydyn", "dan",
-                      "dach", "rydych", "wyt", "ti"})
+_PRESENT = frozenset({"mae", "maen", "ma", "dwi", "rwy", "rydw", "ydy", "ydyn", "rydyn", "dach",
+                      "rydych", "wyt"})
 _PAST = frozenset({"roedd", "oedd", "ro", "roeddwn", "roedden", "bu", "buodd", "wnaeth"})
 
 
