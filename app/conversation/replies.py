@@ -57,8 +57,8 @@ def compose(
     """The texts for `lines`, with whatever opening is due; the state records what was said.
 
     Written in Welsh to a Welsh conversation, in English otherwise; with `bilingual` (a first
-    reply to a text whose language cannot be told) in Welsh and then in English. A first reply
-    to a text in another language says that an interpreter can be arranged."""
+    reply to a text whose language cannot be told) in Welsh and then in English. The first reply
+    once the texter is known to write in another language says an interpreter can be arranged."""
     confirming_stop = "opted_out" in events
     if state.discreet or (state.opted_out and not confirming_stop):
         return Said(state, (), ())
@@ -79,8 +79,6 @@ def compose(
     if not state.acknowledged:
         urgent = emergency or severe
         keys.append("ack_severe" if urgent else "ack")
-        if state.language not in (None, ENGLISH, WELSH):
-            keys.append("interpreter")
         said.append("acknowledged")
         changes.update(acknowledged=True, reopen_due=False)
         if urgent:
@@ -98,6 +96,11 @@ def compose(
         if state.reopen_due:
             keys.append("reopened")
             changes.update(reopen_due=False)
+    if state.language not in (None, ENGLISH, WELSH) and not state.interpreter_offered:
+        # Once, in the first reply that knows the texter writes in another language.
+        keys.insert(1 if keys else 0, "interpreter")
+        said.append("interpreter_offered")
+        changes.update(interpreter_offered=True)
     keys.extend(lines)
     languages = (WELSH, ENGLISH) if bilingual else (answer_language(state.language),)
     texts = tuple(

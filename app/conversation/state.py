@@ -54,6 +54,7 @@ class State:
     # and the language of the last text in words (a second running in another switches).
     language: str | None = None
     language_last: str | None = None
+    interpreter_offered: bool = False  # the line saying an interpreter can be arranged has gone
 
     def __post_init__(self) -> None:
         if self.conversation not in CONVERSATIONS:

@@ -155,3 +155,12 @@ def test_welsh_keywords_and_yes_no() -> None:
 def test_welsh_yes_answers_is_it_happening_now() -> None:
     state, _ = read("Mae dyn yn gweiddi ar bobl ar blatfform 2 yn Abertawe", "tua 30", "Ydy")
     assert state.facts.immediacy is not None and state.facts.immediacy.value == "now"
+
+
+def test_the_interpreter_line_goes_once_when_another_language_shows_later() -> None:
+    state, replies = read("hi", "Dziecko w pociągu z mężczyzną, boi się",
+                          "Jest w pociągu do Cardiff")
+    assert state.language == "pl" and state.interpreter_offered
+    assert "interpreter" not in " ".join(replies[0])
+    assert "interpreter" in " ".join(replies[1])
+    assert "interpreter" not in " ".join(replies[2])
