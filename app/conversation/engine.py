@@ -265,14 +265,15 @@ class Engine:
 
     def _read(self, state: State, text: str, in_welsh: bool = False
               ) -> tuple[Found, StationRef | None]:
-        if not in_welsh:
-            return self._read_english(state, text)
-        # Read through an English gloss, evidence quoted back from the texter's Welsh.
-        answer = yes_or_no(text)
-        gloss = welsh.gloss(answer if answer is not None else text)
-        found, choice = self._read_english(state, gloss.text)
+        # Welsh is read through an English gloss, evidence quoted back from the texter's Welsh;
+        # an English text with Welsh words in it ("a cyllell") has those words put into English.
+        answer = yes_or_no(text) if in_welsh else None
         if answer is not None:
-            return found, choice
+            return self._read_english(state, answer)
+        gloss = welsh.gloss(text) if in_welsh else welsh.loan_gloss(text)
+        if gloss is None:
+            return self._read_english(state, text)
+        found, choice = self._read_english(state, gloss.text)
         return replace(
             found,
             location=welsh.requote_location(found.location, gloss),

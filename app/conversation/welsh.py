@@ -261,3 +261,44 @@ def requote_risks(risks: tuple[Risk, ...], g: Gloss) -> tuple[Risk, ...]:
 
 def requote_concepts(concepts: tuple[Concept, ...], g: Gloss) -> tuple[Concept, ...]:
     return tuple(replace(c, evidence=g.quote(c.evidence)) for c in concepts)
+
+
+# ---- Welsh words in an English text ("man with a cyllell on the platform nawr")
+
+LOAN_MIN = 4  # shorter Welsh words are too often English ones, or parts of them
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
+
+
+def loan_gloss(text: str) -> Gloss | None:
+    """An English text with its Welsh words put into English and everything else left as it
+    is, or None when it has no Welsh word worth reading. Only words of the vocabulary that are
+    not English words too, and not short, are read: "cyllell", "plentyn", "nawr"."""
+    from app.conversation.language import is_english_word
+
+    words = vocabulary().words
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    last = 0
+    changed = False
+    for m in _WORD.finditer(text):
+        key = fold(m.group())
+        if len(key) < LOAN_MIN or is_english_word(key):
+            continue
+        english = _lookup_word(key, words)
+        if not english:
+            continue
+        parts.append(text[last : m.start()])
+        starts.extend(range(last, m.start()))
+        ends.extend(range(last + 1, m.start() + 1))
+        parts.append(english)
+        starts.extend([m.start()] * len(english))
+        ends.extend([m.end()] * len(english))
+        last = m.end()
+        changed = True
+    if not changed:
+        return None
+    parts.append(text[last:])
+    starts.extend(range(last, len(text)))
+    ends.extend(range(last + 1, len(text) + 1))
+    return Gloss(text, "".join(parts), tuple(starts), tuple(ends))
