@@ -98,12 +98,12 @@ def text_language(text: str, detect: Detect) -> str | None:
     code = found[0]
     # Lingua's fast mode takes short English for Welsh ("help me pls") or for Polish or German
     # ("hes there now", "train to aberdeen, coach E"): the words have the last say.
-    welsh, english = _shares(words)
+    welsh, english, any_english = _shares(words)
     if code == WELSH and welsh < WELSH_SHARE:
         return ENGLISH if english >= ENGLISH_SHARE else None
-    if code == ENGLISH and welsh >= ENGLISH_SHARE:
-        return WELSH
-    if code not in (ENGLISH, WELSH) and english >= MOSTLY_ENGLISH:
+    if code == ENGLISH and (welsh >= ENGLISH_SHARE or (welsh >= WELSH_SHARE and welsh > english)):
+        return WELSH  # more Welsh than English words: a Welsh text with English in it
+    if code not in (ENGLISH, WELSH) and any_english >= MOSTLY_ENGLISH:
         return ENGLISH
     return code
 
@@ -115,17 +115,22 @@ ENGLISH_SHARE = 0.5
 MOSTLY_ENGLISH = 0.6
 
 
-def _shares(words: list[str]) -> tuple[float, float]:
+def _shares(words: list[str]) -> tuple[float, float, float]:
     from app.conversation.welsh import is_welsh_word
 
-    welsh = english = 0
+    """Shares of the words that are Welsh and not English, English and not Welsh ("a", "i",
+    "o", "bore" and "car" count for neither), and English at all."""
+    welsh = english = anyhow = 0
     for word in words:
         low = word.lower()
-        if is_english_word(low):
+        in_english, in_welsh = is_english_word(low), is_welsh_word(low)
+        anyhow += in_english
+        if in_english and not in_welsh:
             english += 1
-        elif is_welsh_word(low):
+        elif in_welsh and not in_english:
             welsh += 1
-    return welsh / len(words), english / len(words)
+    n = len(words)
+    return welsh / n, english / n, anyhow / n
 
 
 _CONTRACTED = ("re", "ll", "ve", "s", "d", "t")  # "theyre", "hes", "youll", "didnt"

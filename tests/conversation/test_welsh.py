@@ -167,7 +167,7 @@ def test_the_interpreter_line_goes_once_when_another_language_shows_later() -> N
 
 
 def test_welsh_words_in_an_english_text_are_read_and_quoted() -> None:
-    state, _ = read("theres a man with a cyllell on platform 2 at Abertawe nawr")
+    state, _ = read("theres a man with a cyllell on platform 2 at Abertawe and hes waving it nawr")
     assert state.language == "en"
     assert any(r.indicator == "weapon" and r.evidence == "cyllell" for r in state.facts.risks)
     assert state.facts.immediacy is not None and state.facts.immediacy.value == "now"
