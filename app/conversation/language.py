@@ -20,6 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from app.conversation.english_words import is_english_word
+from app.conversation.welsh import is_welsh_word
+
 ENGLISH, WELSH = "en", "cy"
 ANSWERED_IN = (ENGLISH, WELSH)  # the languages the bot writes in
 # Detected and shown to operators; answered in English with the offer of an interpreter.
@@ -116,8 +119,6 @@ MOSTLY_ENGLISH = 0.6
 
 
 def _shares(words: list[str]) -> tuple[float, float, float]:
-    from app.conversation.welsh import is_welsh_word
-
     """Shares of the words that are Welsh and not English, English and not Welsh ("a", "i",
     "o", "bore" and "car" count for neither), and English at all."""
     welsh = english = anyhow = 0
@@ -133,26 +134,7 @@ def _shares(words: list[str]) -> tuple[float, float, float]:
     return welsh / n, english / n, anyhow / n
 
 
-_CONTRACTED = ("re", "ll", "ve", "s", "d", "t")  # "theyre", "hes", "youll", "didnt"
 
-
-@lru_cache(maxsize=65536)
-def is_english_word(word: str) -> bool:
-    """A word of the English dictionary, an SMS spelling ("yeh", "rn"), a contraction written
-    without its apostrophe ("theyre") or with its g dropped ("filmin")."""
-    import simplemma
-
-    from app.conversation.extract.words import SPELLINGS
-
-    if simplemma.is_known(word, lang="en") or word in SPELLINGS:
-        return True
-    if word.endswith("in") and simplemma.is_known(word + "g", lang="en"):
-        return True
-    return any(
-        word.endswith(end) and len(word) > len(end) + 1
-        and simplemma.is_known(word[: -len(end)], lang="en")
-        for end in _CONTRACTED
-    )
 
 
 @dataclass(frozen=True)

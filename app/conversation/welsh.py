@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from app.conversation.english_words import is_english_word
 from app.conversation.facts import Age, Concept, ImmediacyFact, Location, Risk
 
 VOCABULARY = Path(__file__).with_name("welsh.yaml")
@@ -273,8 +274,6 @@ def loan_gloss(text: str) -> Gloss | None:
     """An English text with its Welsh words put into English and everything else left as it
     is, or None when it has no Welsh word worth reading. Only words of the vocabulary that are
     not English words too, and not short, are read: "cyllell", "plentyn", "nawr"."""
-    from app.conversation.language import is_english_word
-
     words = vocabulary().words
     parts: list[str] = []
     starts: list[int] = []
