@@ -49,3 +49,24 @@ def test_the_preference_is_kept_for_a_new_case_from_the_same_number(app, client)
     # A reopened case keeps the conversation's language; a short text says nothing new.
     replies = converse(client, "helo", phone=phone)
     assert replies and "Thank you" not in " ".join(replies)
+
+
+def test_a_welsh_station_by_its_welsh_name_matches_the_english_twin(app, client):
+    headers = token_for(app)
+    welsh = ["Mae dyn hyn yn rhoi pecyn i hogyn ysgol ar y platfform yn y Fenni",
+             "tua 14", "ydy, rwan"]
+    english = ["An older man is handing a package to a school boy on the platform at Abergavenny",
+               "about 14", "yes, now"]
+    said: dict[str, list[str]] = {}
+    for phone, texts in (("+447700900211", welsh), ("+447700900212", english)):
+        said[phone] = [reply for text in texts for reply in converse(client, text, phone=phone)]
+    cy = case_of(client, headers, "+447700900211")
+    en = case_of(client, headers, "+447700900212")
+    assert cy["language"] == "cy" and en["language"] == "en"
+    assert said["+447700900211"] and all("Thank you" not in r for r in said["+447700900211"])
+    for key in ("immediacy", "priority"):
+        assert cy[key] == en[key]
+    assert cy["location"]["station"]["crs"] == en["location"]["station"]["crs"] == "AGV"
+    assert cy["age"]["min"] == en["age"]["min"] and cy["age"]["child"] is True
+    assert cy["decision"]["decision"] == en["decision"]["decision"] == "999"
+    assert {r["indicator"] for r in cy["risk"]} == {r["indicator"] for r in en["risk"]}
