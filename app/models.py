@@ -25,6 +25,8 @@ class Reporter(Base):
     phone: Mapped[str] = mapped_column(String(32), unique=True)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The language the texter writes in (BCP 47: en, cy, pl...), kept for their next case.
+    language: Mapped[str | None] = mapped_column(String(16))
 
 
 class Case(Base):
@@ -44,6 +46,7 @@ class Case(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     discreet: Mapped[bool] = mapped_column(Boolean, default=False)
     station_crs: Mapped[str | None] = mapped_column(String(3), index=True)
+    language: Mapped[str | None] = mapped_column(String(16))  # the conversation's, BCP 47
     decision: Mapped[str | None] = mapped_column(String(8))
     queue: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[str | None] = mapped_column(String(2))
@@ -128,6 +131,7 @@ class Message(Base):
     segments: Mapped[int | None] = mapped_column(Integer)
     encoding: Mapped[str | None] = mapped_column(String(8))
     media: Mapped[list[str] | None] = mapped_column(JSONType)
+    language: Mapped[str | None] = mapped_column(String(16))  # detected, inbound texts in words
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

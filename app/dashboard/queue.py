@@ -61,8 +61,7 @@ class QueueRow:
     risks: tuple[tuple[str, str], ...] = ()  # (label, the words it came from)
     latest: str | None = None  # the newest text's first words, numbers masked
     alerts: tuple[str, ...] = ()  # open supervisor alerts: unclaimed, stale
-    # The texter's language where a case knows it; None until cases carry a `language` field.
-    language: str | None = None
+    language: str | None = None  # the conversation's, BCP 47
 
 
 def waiting_key(waiting_since: Any) -> Any:
@@ -147,7 +146,7 @@ def _row(case: Case, reporter: Reporter, username: str | None,
         opted_out=reporter.opted_out, created_at=case.created_at, updated_at=case.updated_at,
         waiting_since=waiting_since if case.status == "open" else None, assigned_to=username,
         risks=risk_labels(facts), latest=preview(latest), alerts=alerts,
-        language=getattr(case, "language", None),
+        language=case.language,
     )
 
 

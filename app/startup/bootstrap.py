@@ -24,6 +24,7 @@ log = logging.getLogger("textline.outbox")
 def build_intake(settings: Settings) -> ConversationIntake:
     """The engine, the station list, the wording and the routing rules, each checked at start."""
     from app.conversation.engine import Engine
+    from app.conversation.language import DetectorError, load_detector
     from app.conversation.wording import WordingError, load_wording
     from app.dispatch.rules import RulesError, load_rules
     from app.gazetteer.loader import GazetteerError, load_gazetteer
@@ -35,9 +36,10 @@ def build_intake(settings: Settings) -> ConversationIntake:
         gazetteer = load_gazetteer(_path(settings.stations_file))
         wording = load_wording(_path(settings.wording_file))
         rules = load_rules(_path(settings.routing_file))
-    except (GazetteerError, WordingError, RulesError, OSError) as exc:
+        detect = load_detector()
+    except (GazetteerError, WordingError, RulesError, DetectorError, OSError) as exc:
         raise ConfigError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-    return ConversationIntake(Engine(gazetteer, wording), rules, settings)
+    return ConversationIntake(Engine(gazetteer, wording, detect=detect), rules, settings)
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -5,7 +5,7 @@ Existing claims get no assigned_at: the alert timer then counts from the case's 
 text or, failing that, its opening, so an old claim nobody has answered is flagged at once.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -141,6 +141,8 @@ def test_canned_replies_fit_one_plain_text():
     assert len(replies) >= 5
     for reply in replies:
         assert segments(reply["text"]) == (1, "GSM-7"), reply
+        assert segments(reply["cy"]) == (1, "GSM-7"), reply
+        assert reply["cy_label"], reply
 
 
 

@@ -55,7 +55,7 @@ def test_a_row_tells_the_story(app, client):
     assert row.latest is not None and len(row.latest) <= 81 and row.latest.endswith("…")
     assert "07700" not in row.latest and "+44770" not in row.latest
     assert row.latest.startswith("he said call him on [number] or [number],")
-    assert row.language is None  # the hook: nothing until cases carry a language
+    assert row.language == "en"  # the conversation's; the row marks only a language other than English
 
 
 def test_preview_masks_numbers_and_cuts_at_a_word():
