@@ -39,7 +39,6 @@
   function live(url, onEvent, onReconnect) {
     const status = document.getElementById("live");
     let es = null;
-    let everOpen = false;
     const show = (state, text) => {
       if (status) { status.dataset.state = state; status.textContent = text; }
     };
@@ -47,8 +46,9 @@
       es = new EventSource(url);
       es.onopen = () => {
         show("live", "Live");
-        if (everOpen && onReconnect) onReconnect();
-        everOpen = true;
+        // Also on the first open: what changed between the page being rendered and the stream
+        // opening (a reply sent the moment the page loaded) has no event left to announce it.
+        if (onReconnect) onReconnect();
       };
       es.onmessage = (msg) => {
         try { onEvent(JSON.parse(msg.data)); } catch (e) { console.error(e); }
@@ -345,6 +345,15 @@
     };
     scrollDown();
     keepView();
+    // One key to either end of the transcript (the list is replaced on updates: listen above it).
+    document.addEventListener("keydown", (ev) => {
+      const list = ev.target;
+      if (!list || list.id !== "messages" || ev.ctrlKey || ev.altKey || ev.metaKey) return;
+      if (ev.key === "Home") list.scrollTop = 0;
+      else if (ev.key === "End") list.scrollTop = list.scrollHeight;
+      else return;
+      ev.preventDefault();
+    });
 
     const lastMessage = () => {
       const items = document.querySelectorAll("#messages [data-message-id]");
