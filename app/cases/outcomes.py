@@ -19,6 +19,10 @@ LONGEST_REFERENCE = "TL-261128-99999"  # case ids past 9999 take a fifth digit
 MAX_SEGMENTS = 2
 
 
+class OutcomeTextsError(ValueError):
+    """The outcome texts' file breaks a rule; start-up stops naming it."""
+
+
 @dataclass(frozen=True)
 class OutcomeText:
     label: str
@@ -29,22 +33,22 @@ class OutcomeText:
 
 
 def check(entries: object) -> tuple[OutcomeText, ...]:
-    """The file's entries, or ValueError naming the first that breaks a rule."""
+    """The file's entries, or OutcomeTextsError naming the first that breaks a rule."""
     if not isinstance(entries, list) or not entries:
-        raise ValueError("outcome texts: expected a list of {label, text}")
+        raise OutcomeTextsError("outcome texts: expected a list of {label, text}")
     out: list[OutcomeText] = []
     for entry in entries:
         if not isinstance(entry, dict) or set(entry) != {"label", "text"} or not all(
                 isinstance(v, str) and v.strip() for v in entry.values()):
-            raise ValueError(f"outcome texts: each entry needs a label and a text: {entry!r}")
+            raise OutcomeTextsError(f"outcome texts: each entry needs a label and a text: {entry!r}")
         item = OutcomeText(entry["label"].strip(), entry["text"].strip())
         filled = item.for_case(LONGEST_REFERENCE)
         if "{" in filled or "}" in filled:
-            raise ValueError(f"outcome text {item.label!r}: only {{reference}} may be filled in")
+            raise OutcomeTextsError(f"outcome text {item.label!r}: only {{reference}} may be filled in")
         if not is_gsm7(filled):
-            raise ValueError(f"outcome text {item.label!r} is not plain GSM-7")
+            raise OutcomeTextsError(f"outcome text {item.label!r} is not plain GSM-7")
         if segments(filled)[0] > MAX_SEGMENTS:
-            raise ValueError(f"outcome text {item.label!r} is longer than {MAX_SEGMENTS} texts")
+            raise OutcomeTextsError(f"outcome text {item.label!r} is longer than {MAX_SEGMENTS} texts")
         out.append(item)
     return tuple(out)
 

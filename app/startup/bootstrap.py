@@ -21,7 +21,9 @@ log = logging.getLogger("textline.outbox")
 
 
 def build_intake(settings: Settings) -> ConversationIntake:
-    """The engine, the station list, the wording and the routing rules, each checked at start."""
+    """The engine, the station list, the wording, the routing rules and the outcome texts, each
+    checked at start."""
+    from app.cases.outcomes import OutcomeTextsError, outcome_texts
     from app.conversation.engine import Engine
     from app.conversation.wording import WordingError, load_wording
     from app.dispatch.rules import RulesError, load_rules
@@ -34,7 +36,8 @@ def build_intake(settings: Settings) -> ConversationIntake:
         gazetteer = load_gazetteer(_path(settings.stations_file))
         wording = load_wording(_path(settings.wording_file))
         rules = load_rules(_path(settings.routing_file))
-    except (GazetteerError, WordingError, RulesError, OSError) as exc:
+        outcome_texts()
+    except (GazetteerError, WordingError, RulesError, OutcomeTextsError, OSError) as exc:
         raise ConfigError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
     return ConversationIntake(Engine(gazetteer, wording), rules, settings)
 

@@ -280,11 +280,13 @@
   const VIEW_KEY = "textline-case-view";
   function keepView() {
     const side = document.querySelector(".col-side");
+    // The case, not the address: a refused form answers at its own address (/cases/1/close).
+    const caseId = document.getElementById("case").dataset.caseId;
     document.querySelectorAll("#case form").forEach((form) => {
       form.addEventListener("submit", () => {
         try {
           sessionStorage.setItem(VIEW_KEY, JSON.stringify({
-            path: location.pathname, form: form.id || (form.closest("[id]") || {}).id || "",
+            caseId, form: form.id || (form.closest("[id]") || {}).id || "",
             side: side ? side.scrollTop : 0, y: window.scrollY,
           }));
         } catch (e) { /* storage off: the page simply opens at the top */ }
@@ -295,7 +297,7 @@
       saved = JSON.parse(sessionStorage.getItem(VIEW_KEY) || "null");
       sessionStorage.removeItem(VIEW_KEY);
     } catch (e) { saved = null; }
-    if (saved && saved.path === location.pathname) {
+    if (saved && saved.caseId === caseId) {
       if (side) side.scrollTop = saved.side || 0;
       window.scrollTo(0, saved.y || 0);
       if (saved.form === "reply") {
