@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from app.audit.reads import ReadAudit
 from app.auth.secret_key import ensure_secret_key
@@ -18,6 +18,7 @@ from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
 from app.conversation.extract.risk import default_lexicon  # warmed before gc.freeze
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
+from app.dashboard.not_found import in_path, not_found_page, wants_page
 from app.inbox.drainer import start_drainer
 from app.kit.api_docs import install_api_docs
 from app.kit.config import Settings, load_settings
@@ -101,7 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if in_path(exc) and wants_page(request):  # /cases/abc in a browser: no such page
+            return await not_found_page(request)
         parts = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.auth.service import Principal
-from app.cases import claims, overrides
+from app.cases import claims, outcomes, overrides
 from app.cases.decision_history import record_decision
+from app.conversation.gsm import plain_lookalikes
 from app.dispatch.decide import Decision
 from app.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.kit.events import Kind, stage
@@ -38,6 +39,9 @@ OVERRIDE_RULE = "override"
 OPTED_OUT = "the reporter has opted out (STOP); no text can be sent until they text START"
 DISCREET = ("the reporter asked not to be texted (they may not be safe to receive one); "
             "to send anyway, resend with confirm_discreet=true")
+NO_OUTCOME_TEXT = ("no outcome text matches this outcome: give the text to send, or close "
+                   "without notify_reporter")
+TEXT_WITHOUT_NOTIFY = "text is sent only with notify_reporter=true"
 
 
 def operator_author(principal: Principal) -> str:
@@ -240,18 +244,67 @@ def override_decision(session: Session, rt: Runtime, case_id: int, principal: Pr
     return case
 
 
+def _outcome_text(session: Session, case: Case, reporter: Reporter, principal: Principal,
+                  outcome: str, text: str | None, confirm_discreet: bool,
+                  now: datetime) -> Message:
+    """The texter told what happened, as any operator text: checked for STOP and discreet,
+    in the transcript, through the outbox, audited."""
+    if reporter.opted_out:
+        raise Conflict(OPTED_OUT)
+    if case.discreet and not confirm_discreet:
+        raise Conflict(DISCREET)
+    body = text or outcomes.text_for(outcome, case.reference or "")
+    if body is None:
+        raise Unprocessable(NO_OUTCOME_TEXT)
+    body = plain_lookalikes(body)
+    message = Message(case_id=case.id, direction="outbound", author=operator_author(principal),
+                      body=body, status="queued", created_at=now, status_at=now)
+    session.add(message)
+    session.flush()
+    first = case.first_response_at is None
+    if first:
+        case.first_response_at = now
+    enqueued = _enqueue(session, message, reporter.phone)
+    session.flush()
+    data: dict[str, Any] = {"message_id": message.id, "chars": len(body), "outcome_text": True,
+                            "first_response": first, "enqueued": enqueued}
+    if case.discreet:
+        data["discreet_confirmed"] = True
+    record(session, principal.username, "message.queued", case_id=case.id, data=data)
+    stage(session, Kind.MESSAGE_NEW, case.id, message_id=message.id, direction="outbound")
+    return message
+
+
 def close(session: Session, case_id: int, principal: Principal, outcome: str, *,
-          now: datetime) -> Case:
-    """Close the case; its reporter may open (or, within the reopen window, reopen) one again."""
+          now: datetime, notify_reporter: bool = False, text: str | None = None,
+          confirm_discreet: bool = False) -> Case:
+    """Close the case; its reporter may open (or, within the reopen window, reopen) one again.
+
+    With notify_reporter, the texter is texted the outcome first, in the same transaction:
+    `text` as the operator wrote it, else the outcome text whose label is the outcome
+    (app/cases/outcomes.yaml). Refused (and the case left open) when the texter has sent STOP,
+    or asked not to be texted and the operator has not confirmed."""
     outcome = _required_text(outcome, "outcome", MAX_OUTCOME)
-    case, _ = _open_case(session, case_id, "closed again")
+    if text is not None and text.strip():
+        text = _required_text(text, "text", MAX_REPLY)
+        if not notify_reporter:
+            raise Unprocessable(TEXT_WITHOUT_NOTIFY)
+    else:
+        text = None
+    case, reporter = _open_case(session, case_id, "closed again")
+    notified = None
+    if notify_reporter:
+        notified = _outcome_text(session, case, reporter, principal, outcome, text,
+                                 confirm_discreet, now)
     case.status, case.stage = "closed", "closed"
     case.closed_at = now
     case.open_reporter_id = None
     case.outcome = outcome
     case.updated_at = now
     session.flush()
-    record(session, principal.username, "case.closed", case_id=case.id,
-           data={"outcome": outcome})
+    data: dict[str, Any] = {"outcome": outcome}
+    if notified is not None:
+        data["notified_message_id"] = notified.id
+    record(session, principal.username, "case.closed", case_id=case.id, data=data)
     stage(session, Kind.CASE_UPDATED, case.id, action="close", by=principal.username)
     return case

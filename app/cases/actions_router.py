@@ -69,7 +69,19 @@ class AssignIn(_Strict):
 
 
 class CloseIn(_Strict):
-    outcome: typed_text(actions.MAX_OUTCOME)
+    outcome: typed_text(actions.MAX_OUTCOME) = Field(
+        description="what happened, kept on the case (the close form offers Officers attended, "
+                    "Passed to local force, No further action, Advice given and others)")
+    notify_reporter: bool = Field(
+        False, description="text the reporter the outcome before closing, through the outbox "
+                           "like any operator text; 409 if they have sent STOP, or asked not to "
+                           "be texted and confirm_discreet is not true")
+    text: typed_text(actions.MAX_REPLY) | None = Field(  # type: ignore[valid-type]
+        None, description="the text to send with notify_reporter (422 without it); left out, "
+                          "the outcome text whose label is the outcome, with the case's "
+                          "reference (422 if no label matches)")
+    confirm_discreet: bool = Field(
+        False, description="the operator has read the discreet warning and sends anyway")
 
 
 def _err(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -153,12 +165,14 @@ def post_decision(request: Request, case_id: CaseId, payload: DecisionIn,
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseOut,
-             summary="Close the case",
+             summary="Close the case, optionally texting the reporter its outcome",
              responses={**_err(404, 409, 422), **links(200, read_case(THIS_CASE))})
 def post_close(request: Request, case_id: CaseId, payload: CloseIn,
                principal: Operator) -> CaseOut:
     rt = _rt(request)
     with rt.work() as session:
-        actions.close(session, case_id, principal, payload.outcome, now=utcnow())
+        actions.close(session, case_id, principal, payload.outcome, now=utcnow(),
+                      notify_reporter=payload.notify_reporter, text=payload.text,
+                      confirm_discreet=payload.confirm_discreet)
         out = get_case(session, case_id)
     return out

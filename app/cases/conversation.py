@@ -95,6 +95,10 @@ class ConversationIntake:
         self._dispatched(session, case, new, escalate, now)
         return list(step.replies)
 
+    def only_thanks(self, text: str) -> bool:
+        """A thank-you and nothing more: it does not reopen a closed case (app/cases/service.py)."""
+        return self.engine.only_thanks(text)
+
     # ---- other moments the host tells the engine about
 
     def operator_engaged(self, session: Session, case: Case, now: datetime) -> None:

@@ -223,6 +223,15 @@ class Engine:
         outcome = handler(state.conversation, kind)(Turn(merged, text, now, choice, other))
         return Heard(before, outcome, resumed, language)
 
+    def only_thanks(self, text: str) -> bool:
+        """A text that only thanks or says help has come, naming no concern, risk or request
+        (STOP, HELP, START, "can't talk"): nothing for anyone to act on. The host keeps such a
+        text on a closed case without reopening it."""
+        r = self.readers
+        found = Found(risks=tuple(r.extract_risks(text)),
+                      concepts=(*r.read_concepts(text), *r.read_account(text)))
+        return _only_thanks(found) and not self.readers.detect_intents(text)
+
     def answer(self, heard: Heard, *, emergency: bool = False) -> Step:
         """The replies to a heard text; with emergency, dispatch decided 999 on it, and the
         advice to call 999 now leads them (or goes alone once the bot has stopped asking)."""

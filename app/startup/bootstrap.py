@@ -22,7 +22,9 @@ log = logging.getLogger("textline.outbox")
 
 
 def build_intake(settings: Settings) -> ConversationIntake:
-    """The engine, the station list, the wording and the routing rules, each checked at start."""
+    """The engine, the station list, the wording, the routing rules and the outcome texts, each
+    checked at start."""
+    from app.cases.outcomes import OutcomeTextsError, outcome_texts
     from app.conversation.engine import Engine
     from app.conversation.language import DetectorError, load_detector
     from app.conversation.wording import WordingError, load_wording
@@ -36,8 +38,10 @@ def build_intake(settings: Settings) -> ConversationIntake:
         gazetteer = load_gazetteer(_path(settings.stations_file))
         wording = load_wording(_path(settings.wording_file))
         rules = load_rules(_path(settings.routing_file))
+        outcome_texts()
         detect = load_detector()
-    except (GazetteerError, WordingError, RulesError, DetectorError, OSError) as exc:
+    except (GazetteerError, WordingError, RulesError, OutcomeTextsError, DetectorError,
+            OSError) as exc:
         raise ConfigError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
     return ConversationIntake(Engine(gazetteer, wording, detect=detect), rules, settings)
 

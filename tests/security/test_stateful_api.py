@@ -8,7 +8,7 @@ values at every step; each scenario starts from the same three cases and every s
 them for the next. Replies are handed to the outbox worker, so the status callbacks in between
 name texts that really went; each callback is signed as Twilio signs it, so it reaches the code
 behind the signature check. Through the real app, on SQLite and PostgreSQL: 30 scenarios of up
-to 10 steps, a few seconds on each.
+to 12 steps, a few seconds on each.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ schema = schemathesis.openapi.from_dict(_template.openapi()).exclude(path="/webh
 CALLBACKS = schema[STATUS_PATH]["POST"].as_strategy()
 # Derandomized: the same walk each run (each scenario starting from the same database, see
 # start_scenario), so that what it must reach, asserted at the end, never depends on luck.
-RUN = settings(max_examples=30, stateful_step_count=10, deadline=None, phases=[Phase.generate],
+RUN = settings(max_examples=30, stateful_step_count=12, deadline=None, phases=[Phase.generate],
                derandomize=True, suppress_health_check=list(HealthCheck))
 REAL_CODES = ["30006", "21610", "30003", ""]
 
