@@ -22,6 +22,8 @@ class Kind(StrEnum):
     MESSAGE_NEW = "message.new"  # a text read, a reply or a note added
     MESSAGE_STATUS = "message.status"  # a text's delivery status moved on
     CASE_VIEWING = "case.viewing"  # who has a case open (presence; never stored)
+    INCIDENT_UPDATED = "incident.updated"  # a case linked or split off, its incident re-decided
+    INCIDENT_EMERGENCY = "incident.emergency"  # a case's incident reached 999 by any report
 
 
 @dataclass(frozen=True)
