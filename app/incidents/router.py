@@ -58,6 +58,13 @@ def _rt(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
+def _read(request: Request, incident_id: int) -> IncidentOut:
+    """Read once the action has committed: the audit events that say who linked what are
+    chained and written at the commit."""
+    with request.app.state.read_sessions() as session:
+        return get_incident(session, incident_id)
+
+
 @router.get("/incidents", response_model=IncidentPage, responses=_err())
 def incidents_index(request: Request, principal: Operator,
                     status: Literal["open", "merged"] | None = None,
@@ -83,7 +90,8 @@ def post_link(request: Request, payload: LinkIn, principal: Operator) -> Inciden
                                 now=utcnow(), case_id=payload.case_id,
                                 incident_id=payload.incident_id, to_case_id=payload.to_case_id,
                                 to_incident_id=payload.to_incident_id)
-        return get_incident(session, incident.id)
+        incident_id = incident.id
+    return _read(request, incident_id)
 
 
 @router.post("/incidents/{incident_id}/unlink", response_model=IncidentOut,
@@ -94,7 +102,7 @@ def post_unlink(request: Request, incident_id: IncidentId, payload: UnlinkIn,
     with rt.work() as session:
         actions.unlink(session, rt.settings, principal, incident_id, payload.case_id,
                        payload.reason, now=utcnow())
-        return get_incident(session, incident_id)
+    return _read(request, incident_id)
 
 
 @router.post("/incidents/{incident_id}/decision", response_model=IncidentOut,
@@ -105,4 +113,4 @@ def post_decision(request: Request, incident_id: IncidentId, payload: IncidentDe
     with rt.work() as session:
         actions.override(session, principal, incident_id, payload.decision, payload.queue,
                          payload.reason, priority=payload.priority, now=utcnow())
-        return get_incident(session, incident_id)
+    return _read(request, incident_id)

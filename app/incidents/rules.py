@@ -23,8 +23,8 @@ _SERVICE = re.compile(r"^\d{1,2}:\d{2} .+ to .+$")
 _WORD = re.compile(r"[a-z]{4,}")
 # Words too common in any report to say two reports describe the same thing.
 _COMMON = frozenset("""
-    about after again also been being cant come coming could dont down from going gonna have
-    help here just know like look looks looking many more much need next please police really
+    about after again also been being cant come coming could dont down each from going gonna have
+    help here just know like look looks looking many more much need next other please police really
     right said says some someone something still than that thats their them then there theres
     these they think this those train trains want were what when where which while with would
     your youre station platform coach carriage people person because anyone everyone
