@@ -101,7 +101,11 @@ def match_report(session: Session, settings: Settings, case: Case, text: str,
         link_cases(session, settings, case, other, now, by="dispatcher", rule=chosen.rule,
                    evidence=chosen.evidence)
         return
-    _propose(session, case, [m for m in matches if not m.strong], now)
+    # One proposal per incident (its closest report), not one per report of a crowd.
+    closest: dict[object, Match] = {}
+    for m in sorted(matches, key=lambda m: m.evidence.get("minutes_apart", 0)):
+        closest.setdefault(m.other.incident_id or ("case", m.other.case_id), m)
+    _propose(session, case, list(closest.values()), now)
 
 
 def _propose(session: Session, case: Case, matches: list[Match], now: datetime) -> None:
