@@ -93,15 +93,12 @@ def timeline(session: Session, case_ids: list[int]) -> list[Message]:
                                 .order_by(Message.created_at, Message.id)).scalars())
 
 
-def open_counts(session: Session) -> tuple[int, int]:
-    """Open incidents, and the cases in them (the supervisor's figures)."""
-    incidents = session.execute(select(func.count(Incident.id))
-                                .where(Incident.status == "open")).scalar() or 0
-    cases = session.execute(select(func.count(Case.id)).join(
-        Incident, Incident.id == Case.incident_id).where(Incident.status == "open")).scalar() or 0
-    return int(incidents), int(cases)
-
-
-def incidents_between(session: Session, start: datetime, end: datetime) -> int:
-    return int(session.execute(select(func.count(Incident.id)).where(
-        Incident.created_at >= start, Incident.created_at < end)).scalar() or 0)
+def incident_figures(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """Incidents opened in [start, end) and the reports they gathered: beside the cases
+    opened, how many things actually happened."""
+    incidents = session.execute(select(func.count(Incident.id)).where(
+        Incident.created_at >= start, Incident.created_at < end)).scalar() or 0
+    reports = session.execute(select(func.count(Case.id)).join(
+        Incident, Incident.id == Case.incident_id).where(
+        Incident.created_at >= start, Incident.created_at < end)).scalar() or 0
+    return int(incidents), int(reports)
