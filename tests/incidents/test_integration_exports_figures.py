@@ -18,18 +18,18 @@ from app.sms.providers import ConsoleProvider
 from app.sms.worker import drain_once
 from tests.dashboard.signin import sign_in
 from tests.dispatch.test_integration_webhook import SECRET, Receiver
-from tests.dispatch.test_integration_webhook import receiver as receiver  # noqa: F401
+from tests.dispatch.test_integration_webhook import receiver as receiver
 from tests.helpers import token_for
 from tests.incidents.crowd import FIGHT, arrive, phone
 
 
 @pytest.fixture
-def settings_kwargs(settings_kwargs, receiver):  # type: ignore[no-untyped-def]  # noqa: F811
+def settings_kwargs(settings_kwargs, receiver):  # type: ignore[no-untyped-def]
     return {**settings_kwargs, "integration_url": receiver.url, "integration_secret": SECRET}
 
 
 def test_joining_cases_are_told_to_the_integration_exported_and_counted(
-        client, receiver: Receiver) -> None:  # noqa: F811
+        client, receiver: Receiver) -> None:
     rt = client.app.state.runtime
     now = datetime.now(UTC)
     arrive(rt, [(phone(i), body, now - timedelta(minutes=3 - i)) for i, body in enumerate(FIGHT[:3])])
