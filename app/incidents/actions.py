@@ -18,6 +18,7 @@ from app.incidents.service import (
     join,
     link_cases,
     refresh,
+    report_of,
     urgency,
 )
 from app.kit.config import Settings
@@ -117,8 +118,8 @@ def link(session: Session, settings: Settings, principal: Principal, *, reason: 
     if not moving:
         raise Conflict(f"{source.reference} has no cases to link")  # type: ignore[union-attr]
     if target is None:  # a case not yet in any incident: one is made for the two
-        target = link_cases(session, settings, moving[0], target_case, now, by=by,  # type: ignore[arg-type]
-                            rule=OPERATOR_RULE, reason=reason)
+        target = link_cases(session, settings, moving[0], report_of(target_case), now,  # type: ignore[arg-type]
+                            by=by, rule=OPERATOR_RULE, reason=reason)
         moving = moving[1:]
     left = {c.incident_id for c in moving if c.incident_id not in (None, target.id)}
     for case in moving:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
@@ -63,19 +63,34 @@ def _remember_words(case: Case, text: str) -> None:
 
 
 def lock_place(session: Session, key: str, now: datetime) -> None:
+    """Lock the place's row, made first if this is the first report there."""
+    locked = select(IncidentPlace.key).where(IncidentPlace.key == key).with_for_update(
+        key_share=True)
+    if session.execute(locked).scalar_one_or_none() is not None:
+        return  # most places have been seen before: one statement, not two
     insert_ignoring_conflict(session, IncidentPlace, {"key": key, "created_at": now}, ["key"])
-    session.execute(select(IncidentPlace.key).where(IncidentPlace.key == key)
-                    .with_for_update(key_share=True)).scalar_one()
+    session.execute(locked).scalar_one()
+
+
+_CANDIDATE = (Case.id, Case.reference, Case.facts, Case.conversation_state,
+              Case.last_inbound_at, Case.created_at, Case.incident_id, Case.status,
+              Case.closed_at)
 
 
 def candidates(session: Session, key: str, now: datetime, window: timedelta,
-               exclude: int) -> list[Case]:
-    """Reports at one place within the window: one range of ix_cases_place_last_inbound."""
-    return list(session.execute(
-        select(Case).where(Case.place_key == key, Case.id != exclude,
-                           Case.last_inbound_at >= now - window,
-                           Case.last_inbound_at <= now + window)
-        .order_by(Case.last_inbound_at.desc()).limit(CANDIDATES)).scalars())
+               exclude: int) -> list[Report]:
+    """Reports at one place within the window, open or closed within it: one range of
+    ix_cases_place_last_inbound, read as columns (no ORM objects for a crowd's reports)."""
+    rows = session.execute(
+        select(*_CANDIDATE).where(Case.place_key == key, Case.id != exclude,
+                                  Case.last_inbound_at >= now - window,
+                                  Case.last_inbound_at <= now + window)
+        .order_by(Case.last_inbound_at.desc()).limit(CANDIDATES)).all()
+    return [Report(case_id=r.id, reference=r.reference or f"#{r.id}", place=place_of(r.facts),
+                   indicators=indicators_of(r.facts),
+                   words=frozenset((r.conversation_state or {}).get(WORDS_KEY) or ()),
+                   at=r.last_inbound_at or r.created_at, incident_id=r.incident_id)
+            for r in rows if r.status == "open" or (r.closed_at and r.closed_at >= now - window)]
 
 
 def match_report(session: Session, settings: Settings, case: Case, text: str,
@@ -92,14 +107,12 @@ def match_report(session: Session, settings: Settings, case: Case, text: str,
     lock_place(session, place.key, now)
     window = timedelta(minutes=settings.incident_window_minutes)
     new = report_of(case)
-    others = [o for o in candidates(session, place.key, now, window, case.id)
-              if o.status == "open" or (o.closed_at and o.closed_at >= now - window)]
-    matches = [m for m in (judge(new, report_of(o), window) for o in others) if m is not None]
+    others = candidates(session, place.key, now, window, case.id)
+    matches = [m for m in (judge(new, o, window) for o in others) if m is not None]
     chosen = best(matches)
     if chosen is not None:
-        other = next(o for o in others if o.id == chosen.other.case_id)
-        link_cases(session, settings, case, other, now, by="dispatcher", rule=chosen.rule,
-                   evidence=chosen.evidence)
+        link_cases(session, settings, case, chosen.other, now, by="dispatcher",
+                   rule=chosen.rule, evidence=chosen.evidence)
         return
     # One proposal per incident (its closest report), not one per report of a crowd.
     closest: dict[object, Match] = {}
@@ -136,15 +149,17 @@ def _new_incident(session: Session, settings: Settings, place_key: str | None,
     return incident
 
 
-def link_cases(session: Session, settings: Settings, case: Case, other: Case, now: datetime, *,
-               by: str, rule: str, evidence: dict[str, Any] | None = None,
+def link_cases(session: Session, settings: Settings, case: Case, other: Report, now: datetime,
+               *, by: str, rule: str, evidence: dict[str, Any] | None = None,
                reason: str | None = None) -> Incident:
     """`case` joins `other`'s incident, one made for the two of them if it has none."""
     incident = session.get(Incident, other.incident_id) if other.incident_id else None
     if incident is None:
-        incident = _new_incident(session, settings, other.place_key or case.place_key, now)
-        join(session, settings, incident, other, now, by=by, rule=rule, evidence=evidence,
-             reason=reason, with_case=case)
+        other_case = session.get(Case, other.case_id)
+        incident = _new_incident(session, settings, other_case.place_key or case.place_key,  # type: ignore[union-attr]
+                                 now)
+        join(session, settings, incident, other_case, now, by=by, rule=rule,  # type: ignore[arg-type]
+             evidence=evidence, reason=reason, with_case=case)
     join(session, settings, incident, case, now, by=by, rule=rule, evidence=evidence,
          reason=reason, with_case=other)
     return incident
@@ -152,20 +167,26 @@ def link_cases(session: Session, settings: Settings, case: Case, other: Case, no
 
 def join(session: Session, settings: Settings, incident: Incident, case: Case, now: datetime, *,
          by: str, rule: str, evidence: dict[str, Any] | None = None, reason: str | None = None,
-         with_case: Case | None = None) -> None:
+         with_case: Case | Report | None = None) -> None:
     """One case into one incident, audited with why; the incident decides again."""
     previous = case.incident_id
     case.incident_id = incident.id
     case.updated_at = now
-    session.execute(IncidentProposal.__table__.update()
-                    .where(IncidentProposal.case_id == case.id, IncidentProposal.state == "open",
-                           IncidentProposal.other_case_id == (with_case.id if with_case else -1))
-                    .values(state="linked"))
-    session.flush()
+    with_id = None if with_case is None else (
+        with_case.case_id if isinstance(with_case, Report) else with_case.id)
+    if with_id is not None:
+        # "Maybe the same as" either way round is answered by this link.
+        session.execute(update(IncidentProposal).where(
+            IncidentProposal.state == "open",
+            or_(and_(IncidentProposal.case_id == case.id,
+                     IncidentProposal.other_case_id == with_id),
+                and_(IncidentProposal.case_id == with_id,
+                     IncidentProposal.other_case_id == case.id))).values(state="linked"))
+    session.flush()  # the incident's members are read next (refresh); sessions do not autoflush
     data: dict[str, Any] = {"incident_id": incident.id, "incident": incident.reference,
                             "by": by, "rule": rule}
     if with_case is not None:
-        data["with_case_id"], data["with"] = with_case.id, with_case.reference
+        data["with_case_id"], data["with"] = with_id, with_case.reference
     if evidence:
         data["evidence"] = evidence
     if reason:
@@ -183,6 +204,12 @@ def cases_of(session: Session, incident_id: int) -> list[Case]:
                                 .order_by(Case.id)).scalars())
 
 
+def _members(session: Session, incident_id: int) -> list[Any]:
+    return list(session.execute(
+        select(Case.id, Case.reference, Case.decision, Case.queue, Case.priority)
+        .where(Case.incident_id == incident_id).order_by(Case.id)).all())
+
+
 def refresh(session: Session, settings: Settings, incident: Incident | None,
             now: datetime) -> None:
     """The incident's decision: the most urgent of its cases', unless a person's stands.
@@ -191,7 +218,7 @@ def refresh(session: Session, settings: Settings, incident: Incident | None,
     when they decided. Reaching 999 is told live to every page that shows one of its cases."""
     if incident is None:
         return
-    cases = cases_of(session, incident.id)
+    cases = _members(session, incident.id)
     top = max(cases, key=lambda c: (urgency(c.decision, c.priority), -c.id), default=None)
     top_urgency = urgency(top.decision, top.priority) if top is not None else 0
     before = (incident.decision, incident.priority)
@@ -199,15 +226,15 @@ def refresh(session: Session, settings: Settings, incident: Incident | None,
             top_urgency <= (incident.override_basis or 0):
         pass  # the person's decision stands on what they saw
     elif top is not None and top.decision:
+        by = f"case:{top.reference}"
         if (incident.decision, incident.queue, incident.priority, incident.decision_by) != (
-                top.decision, top.queue, top.priority, f"case:{top.reference}"):
+                top.decision, top.queue, top.priority, by):
             incident.decision, incident.queue, incident.priority = (top.decision, top.queue,
                                                                     top.priority)
-            incident.decision_by = f"case:{top.reference}"
-            incident.decision_reasons = [f"the most urgent of its {len(cases)} reports"]
+            incident.decision_by = by
+            incident.decision_reasons = ["the most urgent of its reports"]
             incident.decision_at, incident.override_basis = now, None
     incident.updated_at = now
-    session.flush()
     if (incident.decision, incident.priority) == before:
         return
     record(session, "system", "incident.decision",
@@ -232,7 +259,7 @@ def _tell_integration(session: Session, settings: Settings, incident: Incident, 
     texter's number nor words, only which case is now part of what."""
     if not settings.integration_url:
         return
-    ids = [c.id for c in cases_of(session, incident.id)]
+    ids = [c.id for c in _members(session, incident.id)]
     enqueue_integration(session, case.id, {
         "event": event, "version": 1, "incident": incident_json(incident, ids),
         "case": {"id": case.id, "reference": case.reference, "incident_id": case.incident_id,
