@@ -181,7 +181,8 @@ def join(session: Session, settings: Settings, incident: Incident, case: Case, n
             or_(and_(IncidentProposal.case_id == case.id,
                      IncidentProposal.other_case_id == with_id),
                 and_(IncidentProposal.case_id == with_id,
-                     IncidentProposal.other_case_id == case.id))).values(state="linked"))
+                     IncidentProposal.other_case_id == case.id))).values(state="linked")
+            .execution_options(synchronize_session=False))  # none is loaded in this session
     session.flush()  # the incident's members are read next (refresh); sessions do not autoflush
     data: dict[str, Any] = {"incident_id": incident.id, "incident": incident.reference,
                             "by": by, "rule": rule}
