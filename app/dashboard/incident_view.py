@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
+from app.audit.reads import ReadAudit
 from app.auth.web import PageUser, check_csrf, page_user
 from app.cases.incident_reply import ALL, recipients, reply_to_incident
 from app.dashboard.case_view import author_kind
@@ -81,9 +82,17 @@ def render_incident(request: Request, user: PageUser, incident_id: int, *, statu
                                      message=f"There is no incident {incident_id}.")
     rt: Runtime = request.app.state.runtime
     done = None if error else DONE.get(request.query_params.get("done", ""))
-    return pages(request).render("incident.html", status, user=user, error=error,
-                                 error_form=form, done=done,
-                                 refresh_seconds=rt.settings.dashboard_refresh_seconds, **ctx)
+    response = pages(request).render("incident.html", status, user=user, error=error,
+                                     error_form=form, done=done,
+                                     refresh_seconds=rt.settings.dashboard_refresh_seconds, **ctx)
+    _viewed(request, user, ctx, "incident")
+    return response
+
+
+def _viewed(request: Request, user: PageUser, ctx: dict[str, Any], via: str) -> None:
+    """The timeline is every report's transcript: each is a read, as on its own case page."""
+    for case_id in ctx["refs"]:
+        ReadAudit.of(request).case_viewed(user.principal.username, case_id, via=via)
 
 
 @router.get("/incidents/{incident_id}")
@@ -95,8 +104,10 @@ def incident_page(request: Request, incident_id: int = IncidentId,
 @router.get("/incidents/{incident_id}/live")
 def incident_fragment(request: Request, incident_id: int = IncidentId,
                       user: PageUser = Operator) -> Response:
-    return pages(request).render("_incident_live.html", user=user,
-                                 **_context(request, incident_id))
+    ctx = _context(request, incident_id)
+    response = pages(request).render("_incident_live.html", user=user, **ctx)
+    _viewed(request, user, ctx, "live")
+    return response
 
 
 def _act(request: Request, user: PageUser, incident_id: int | None, csrf_token: str, form: str,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.models import Case, Message
+from app.models import AuditEvent, Case, Message
 from tests.dashboard.signin import add_user
 from tests.dashboard.test_browser import (
     TIMEOUT,
@@ -84,6 +84,14 @@ def test_incident_in_the_queue_proposal_linked_and_a_reply_to_all(browser, live,
             Message.author == "operator:alice")).scalars())
     discreet = _case_of(live, phones[2])
     assert discreet.discreet and discreet.reporter_id not in texted and len(texted) == 3
+
+    # The timeline is every report's transcript: each counts as read (the one whose case page
+    # alice had just opened folded into that read).
+    with live.app.state.sessions() as session:
+        read = session.execute(select(AuditEvent.case_id, AuditEvent.data).where(
+            AuditEvent.action == "case.viewed", AuditEvent.actor == "alice")).all()
+    assert {case_id for case_id, _ in read} == {_case_of(live, p).id for p in phones}
+    assert sum(data["via"] == "incident" for _, data in read) == 3
 
     # The case page of any report says it is part of a 999 incident.
     page.goto(f"/cases/{_case_of(live, phones[1]).id}")
