@@ -48,6 +48,7 @@ class Report:
     words: frozenset[str]
     at: datetime  # its latest text
     incident_id: int | None = None
+    held: bool = False  # a person split it off an incident: only ever proposed, never linked
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ def judge(new: Report, other: Report, window: timedelta) -> Match | None:
     if shared:
         evidence["indicators"] = shared
         # Two coaches named and not the same: perhaps two things on one train; ask.
-        strong = apart <= timedelta(minutes=STRONG_MINUTES) and len(coaches) <= 1
+        strong = (apart <= timedelta(minutes=STRONG_MINUTES) and len(coaches) <= 1
+                  and not new.held and not other.held)
         return Match(other, STRONG if strong else WEAK_RISK, strong, evidence)
     words = sorted(new.words & other.words)
     if len(words) >= SHARED_WORDS:

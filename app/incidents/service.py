@@ -51,7 +51,8 @@ def report_of(case: Case) -> Report:
     return Report(case_id=case.id, reference=case.reference or f"#{case.id}",
                   place=place_of(case.facts), indicators=indicators_of(case.facts),
                   words=frozenset(state.get(WORDS_KEY) or ()),
-                  at=case.last_inbound_at or case.created_at, incident_id=case.incident_id)
+                  at=case.last_inbound_at or case.created_at, incident_id=case.incident_id,
+                  held=bool(state.get(SPLIT_KEY)))
 
 
 def _remember_words(case: Case, text: str) -> None:
@@ -89,7 +90,8 @@ def candidates(session: Session, key: str, now: datetime, window: timedelta,
     return [Report(case_id=r.id, reference=r.reference or f"#{r.id}", place=place_of(r.facts),
                    indicators=indicators_of(r.facts),
                    words=frozenset((r.conversation_state or {}).get(WORDS_KEY) or ()),
-                   at=r.last_inbound_at or r.created_at, incident_id=r.incident_id)
+                   at=r.last_inbound_at or r.created_at, incident_id=r.incident_id,
+                   held=bool((r.conversation_state or {}).get(SPLIT_KEY)))
             for r in rows if r.status == "open" or (r.closed_at and r.closed_at >= now - window)]
 
 
@@ -102,7 +104,7 @@ def match_report(session: Session, settings: Settings, case: Case, text: str,
     if case.incident_id is not None:
         refresh(session, settings, session.get(Incident, case.incident_id), now)
         return
-    if place is None or case.status != "open" or (case.conversation_state or {}).get(SPLIT_KEY):
+    if place is None or case.status != "open":
         return
     lock_place(session, place.key, now)
     window = timedelta(minutes=settings.incident_window_minutes)

@@ -88,3 +88,11 @@ def test_the_strong_match_in_an_incident_is_chosen_first() -> None:
     chosen = best([judge(report(1), lone, WINDOW), judge(report(1), linked, WINDOW)])  # type: ignore[list-item]
     assert chosen is not None and chosen.other.case_id == 3
     assert best([judge(report(1), report(4, minutes=20), WINDOW)]) is None  # type: ignore[list-item]
+
+
+def test_a_report_split_off_by_a_person_is_only_ever_proposed() -> None:
+    held = Report(2, "TL-261207-0002", TRAIN, frozenset({"violence"}), frozenset(), T0, None,
+                  held=True)
+    for a, b in ((report(1), held), (held, report(1))):
+        m = judge(a, b, WINDOW)
+        assert m is not None and not m.strong and m.rule == WEAK_RISK
