@@ -5,6 +5,7 @@ never reaches the discreet reporter."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -29,6 +30,13 @@ FIGHT = ["fight on the 14:32 york to leeds coach C, lads punching each other",
 OTHER_COACH = "theres a fight in coach A of the 14:32 york to leeds"
 
 
+def signed_in(browser: Any, live: Any, username: str, contexts: list[Any]) -> Any:
+    """On the queue, signed in ("/login?next=/" also ends in a slash: wait for the queue)."""
+    page = signed_in_page(browser, live, username, contexts)
+    page.wait_for_url(live.url + "/")
+    return page
+
+
 def _case_of(live: Any, phone: str) -> Case:
     with live.app.state.sessions() as session:
         return session.execute(select(Case).join(Case.reporter).where(
@@ -39,7 +47,7 @@ def test_incident_in_the_queue_proposal_linked_and_a_reply_to_all(browser, live,
     from playwright.sync_api import expect
 
     add_user(live.app, "alice")
-    page = signed_in_page(browser, live, "alice", contexts)
+    page = signed_in(browser, live, "alice", contexts)
     expect_live(page)
     phones = [f"+4477009003{i:02d}" for i in range(4)]
     for phone, body in zip(phones, FIGHT, strict=False):
@@ -96,4 +104,34 @@ def test_incident_in_the_queue_proposal_linked_and_a_reply_to_all(browser, live,
     # The case page of any report says it is part of a 999 incident.
     page.goto(f"/cases/{_case_of(live, phones[1]).id}")
     expect(page.locator("#case-incident")).to_contain_text("A report of this incident reached 999")
+    no_problems(page)
+
+
+def test_a_999_reached_by_another_report_shows_live_on_a_case_page_left_open(
+        browser, live, contexts) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    add_user(live.app, "bob")
+    page = signed_in(browser, live, "bob", contexts)
+    expect_live(page)
+    phones = [f"+4477009004{i:02d}" for i in range(3)]
+    texter(live, phones[0], "theres a fight on the 10:15 york to leeds")
+    texter(live, phones[1], "a fight on the 10:15 york to leeds")
+    expect(page.locator("#queue-rows tr[data-incident-id]")).to_contain_text(
+        "2 texters", timeout=TIMEOUT)
+    first = _case_of(live, phones[0]).id
+    page.goto(f"/cases/{first}")
+    # The page's event stream is open once the server counts bob among its viewers.
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while "bob" not in live.app.state.presence.viewers(first):
+        assert time.monotonic() < deadline, "the case page never opened its event stream"
+        time.sleep(0.05)
+    banner = page.locator("#case-incident")
+    expect(banner).to_contain_text("One of 2 reports")
+    expect(banner).not_to_contain_text("reached 999")
+
+    texter(live, phones[2], "massive fight happening now on the 10:15 york to leeds")
+    expect(banner).to_contain_text("A report of this incident reached 999", timeout=TIMEOUT)
+    expect(banner).to_have_attribute("role", "alert")
+    assert "?" not in page.url  # no reload: the page heard it
     no_problems(page)
