@@ -55,6 +55,15 @@ def report_of(case: Case) -> Report:
                   held=bool(state.get(SPLIT_KEY)))
 
 
+def textless(evidence: dict[str, Any]) -> dict[str, Any]:
+    """Evidence for the audit log, which outlives retention: how many describing words two
+    reports shared, never the texters' words themselves."""
+    if "words" not in evidence:
+        return evidence
+    return {**{k: v for k, v in evidence.items() if k != "words"},
+            "shared_words": len(evidence["words"])}
+
+
 def _remember_words(case: Case, text: str) -> None:
     loc = (case.facts or {}).get("location") or {}
     state = case.conversation_state or {}
@@ -135,7 +144,7 @@ def _propose(session: Session, case: Case, matches: list[Match], now: datetime) 
                                      rule=m.rule, evidence=m.evidence, state="open", at=now))
         record(session, "dispatcher", "incident.proposed", case_id=case.id,
                data={"other_case_id": m.other.case_id, "other": m.other.reference,
-                     "rule": m.rule, "evidence": m.evidence})
+                     "rule": m.rule, "evidence": textless(m.evidence)})
         stage(session, Kind.CASE_UPDATED, case.id, action="incident.proposed")
     session.flush()
 
@@ -191,7 +200,7 @@ def join(session: Session, settings: Settings, incident: Incident, case: Case, n
     if with_case is not None:
         data["with_case_id"], data["with"] = with_id, with_case.reference
     if evidence:
-        data["evidence"] = evidence
+        data["evidence"] = textless(evidence)
     if reason:
         data["reason"] = reason
     if previous is not None and previous != incident.id:

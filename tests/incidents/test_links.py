@@ -154,3 +154,32 @@ def test_the_incident_takes_the_most_urgent_decision_and_a_999_reaches_every_cas
         assert session.get(Incident, a.incident_id).decision == "101"  # type: ignore[union-attr]
     [override] = _events(rt, "incident.decision.override")
     assert override.data["reason"] == "officers on board, it is over"
+
+
+def test_shared_words_are_counted_in_the_audit_log_and_removed_by_retention(client) -> None:  # type: ignore[no-untyped-def]
+    from app.audit.retention import REDACTED, run_retention
+
+    rt = client.app.state.runtime
+    long_ago = NOW - timedelta(days=400)
+    arrive(rt, [(phone(1), "ginger lad in a green hoodie shouting at york station",
+                 long_ago),
+                (phone(2), "someone stole my phone, ginger lad green hoodie, york station",
+                 long_ago + timedelta(minutes=2))])
+    process_pending(rt)
+    first, second = _cases(rt)
+    with rt.sessions() as session:
+        proposal = session.execute(select(IncidentProposal)).scalar_one()
+    assert proposal.rule == "same-place-same-words"
+    assert {"ginger", "hoodie", "green"} <= set(proposal.evidence["words"])
+    [proposed] = _events(rt, "incident.proposed")
+    assert "words" not in proposed.data["evidence"]
+    assert proposed.data["evidence"]["shared_words"] == len(proposal.evidence["words"])
+
+    principal = Principal(1, "operator_user", "operator", "token")
+    with unit_of_work(rt.sessions) as session:
+        for case in (first, second):
+            case_actions.close(session, case.id, principal, "done",
+                               now=long_ago + timedelta(hours=1))
+    run_retention(rt.sessions, now=NOW, retention_days=365, reopen_hours=24)
+    with rt.sessions() as session:
+        assert session.get(IncidentProposal, proposal.id).evidence["words"] == [REDACTED]  # type: ignore[union-attr]
