@@ -20,6 +20,7 @@ from app.conversation.extract.risk import default_lexicon  # warmed before gc.fr
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
 from app.dashboard.not_found import in_path, not_found_page, wants_page
 from app.inbox.drainer import start_drainer
+from app.incidents.router import router as incidents_router
 from app.kit.api_docs import install_api_docs
 from app.kit.config import Settings, load_settings
 from app.kit.errors import install_error_handlers
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(status_router)
     app.include_router(cases_router)
     app.include_router(case_actions_router)
+    app.include_router(incidents_router)
     app.include_router(audit_router)
     install_dashboard(app)  # dashboard: pages, login, SSE, session hook
     app.include_router(supervisor_router)  # supervisor: figures, exports

@@ -66,6 +66,10 @@ class Case(Base):
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(200))
+    # The incident this report is one of (app/incidents/), and where it happened as the
+    # incidents match places: "station:CRS" or "train:<departure> <origin> to <destination>".
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    place_key: Mapped[str | None] = mapped_column(String(120))
 
     reporter: Mapped[Reporter] = relationship(foreign_keys=[reporter_id], lazy="raise")
     assigned_to: Mapped[User | None] = relationship(lazy="raise")
@@ -75,7 +79,57 @@ class Case(Base):
         Index("ix_cases_updated", "updated_at", "id"),
         # The dashboard's closed view lists closed cases newest first.
         Index("ix_cases_status_closed", "status", "closed_at", "id"),
+        # Proposing an incident looks for reports at one place within a window of time.
+        Index("ix_cases_place_last_inbound", "place_key", "last_inbound_at"),
     )
+
+
+class Incident(Base):
+    """Several reports of the same thing: its decision is the most urgent of its cases' unless
+    a person overrode it (decision_by "operator:<name>", with the reason in decision_reasons).
+
+    An incident linked into another is emptied of its cases and keeps merged_into_id, so that
+    a later link the other way round is seen as the loop it would make."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | merged
+    place_key: Mapped[str | None] = mapped_column(String(120), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    decision: Mapped[str | None] = mapped_column(String(8))
+    queue: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[str | None] = mapped_column(String(2))
+    decision_by: Mapped[str | None] = mapped_column(String(80))
+    decision_reasons: Mapped[list[str] | None] = mapped_column(JSONType)
+    decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How urgent its cases were when a person overrode the decision: the override stands
+    # until a case brings something more urgent than that.
+    override_basis: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IncidentPlace(Base):
+    """One row per place an incident was looked for at: locked while a report is matched
+    there, so that reports of one thing read side by side still end in one incident."""
+
+    __tablename__ = "incident_places"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IncidentProposal(Base):
+    """A report that may be the same as another, shown to operators, never linked by itself."""
+
+    __tablename__ = "incident_proposals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    other_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    rule: Mapped[str] = mapped_column(String(64))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | linked | dismissed
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CaseDecision(Base):

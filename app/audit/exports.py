@@ -50,7 +50,7 @@ CASE_COLUMNS = (
     "decision_by", "decision_rule", "decision_reasons", "decision_at", "station_crs",
     "location", "age_min", "age_max", "child", "immediacy", "risks", "discreet",
     "reporter_phone", "assigned_to", "first_bot_reply_at", "first_response_at", "closed_at",
-    "outcome", "language", "reporter_language",
+    "outcome", "language", "reporter_language", "incident_id",
 )
 # reporter_phone last: columns are only ever added, so a reader that counts them still works.
 MESSAGE_COLUMNS = (
@@ -170,7 +170,7 @@ def _case_row(case: Case, phone: str | None, assigned: str | None, pii: bool,
         "first_bot_reply_at": _iso(case.first_bot_reply_at),
         "first_response_at": _iso(case.first_response_at), "closed_at": _iso(case.closed_at),
         "outcome": case.outcome, "language": case.language,
-        "reporter_language": reporter_language,
+        "reporter_language": reporter_language, "incident_id": case.incident_id,
     }
 
 

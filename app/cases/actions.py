@@ -22,11 +22,12 @@ from app.cases import claims, outcomes, overrides
 from app.cases.decision_history import record_decision
 from app.conversation.gsm import plain_lookalikes
 from app.dispatch.decide import Decision
+from app.incidents.service import refresh
 from app.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.kit.events import Kind, stage
 from app.kit.runtime import Runtime
 from app.kit.validation import has_controls
-from app.models import Case, Message, Reporter
+from app.models import Case, Incident, Message, Reporter, User
 
 MAX_REPLY = 1600  # what Twilio accepts in one outbound message
 MAX_NOTE = 4000
@@ -240,6 +241,8 @@ def override_decision(session: Session, rt: Runtime, case_id: int, principal: Pr
                  "reason": reason})
     rt.intake.person_decided(session, case, session.get(Reporter, case.reporter_id),
                              Decision(decision, queue, priority, OVERRIDE_RULE, (reason,)), now)
+    if case.incident_id is not None:
+        refresh(session, rt.settings, session.get(Incident, case.incident_id), now)
     stage(session, Kind.CASE_UPDATED, case.id, action="decision", by=principal.username)
     return case
 

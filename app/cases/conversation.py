@@ -22,6 +22,7 @@ from app.conversation.engine import Engine, Step
 from app.conversation.state import DONE, State
 from app.dispatch.decide import Decision, DispatchFacts, decide, escalation_only
 from app.dispatch.rules import Rules
+from app.incidents.service import match_report
 from app.kit.config import Settings
 from app.kit.metrics import DECISIONS
 from app.models import Case, Message, Reporter
@@ -93,6 +94,7 @@ class ConversationIntake:
                                   and escalate.decision == "999")
         self._store(session, case, reporter, step, events, now)
         self._dispatched(session, case, new, escalate, now)
+        match_report(session, self.settings, case, message.body, now)
         return list(step.replies)
 
     def only_thanks(self, text: str) -> bool:

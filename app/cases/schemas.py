@@ -118,6 +118,8 @@ class CaseOut(BaseModel):
     first_response_at: datetime | None
     closed_at: datetime | None
     outcome: str | None
+    incident_id: int | None = Field(
+        default=None, description="the incident this is one report of (GET /api/incidents/{id})")
     messages: list[MessageOut] | None = Field(default=None, description="only in GET /api/cases/{id}")
     decisions: list[DecisionRecordOut] | None = Field(
         default=None, description="every decision, oldest first; only in GET /api/cases/{id}")
@@ -186,7 +188,7 @@ def case_out(case: Case, reporter: Reporter, assigned: str | None,
         language=case.language,
         assigned_to=assigned, created_at=case.created_at, updated_at=case.updated_at,
         first_response_at=case.first_response_at, closed_at=case.closed_at,
-        outcome=case.outcome,
+        outcome=case.outcome, incident_id=case.incident_id,
         messages=[message_out(m) for m in messages] if messages is not None else None,
         decisions=decisions_out(case, decisions) if decisions is not None else None,
     )

@@ -20,6 +20,7 @@ from app.auth.web import PageUser, check_csrf, page_user
 from app.cases import actions, overrides
 from app.cases.outcomes import outcome_texts
 from app.cases.queries import get_case
+from app.dashboard.incident_panel import incident_context
 from app.dashboard.render import HERE, pages
 from app.kit.db import utcnow
 from app.kit.errors import AppError, NotFound
@@ -55,9 +56,10 @@ def _case_context(request: Request, case_id: int) -> dict[str, Any]:
     with request.app.state.sessions() as session:
         case = get_case(session, case_id)
         facts = session.get(Case, case_id).facts or {}  # type: ignore[union-attr]
+        incidents = incident_context(session, case_id)
     presence: Presence = request.app.state.presence
     return {"case": case, "facts": facts, "viewers": presence.viewers(case_id), "now": utcnow(),
-            "author_kind": author_kind}
+            "author_kind": author_kind, **incidents}
 
 
 def render_case(request: Request, user: PageUser, case_id: int, *, status: int = 200,

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app.auth.web import PageUser, page_user
+from app.dashboard.incident_rows import fold
 from app.dashboard.queue import (
     NO_QUEUE,
     SORT_STATED,
@@ -28,7 +29,7 @@ def _filters(status: str, queue: str) -> tuple[str, str]:
 
 def _rows_context(request: Request, status: str, queue: str) -> dict[str, object]:
     with request.app.state.sessions() as session:
-        rows = queue_rows(session, status=status, queue=queue)
+        rows = fold(session, queue_rows(session, status=status, queue=queue))
         names = queue_names(session)
         p1s = open_p1(session)
     presence: Presence = request.app.state.presence

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # who can reach the port (docs/security.md).
     metrics_token: SecretStr | None = None
     reopen_hours: int = Field(24, ge=0, le=24 * 30)
+    # Reports at one place within this many minutes of each other may be one incident
+    # (app/incidents/rules.py); within 10 minutes and naming the same risk, they are linked.
+    incident_window_minutes: int = Field(30, ge=1, le=24 * 60)
     # Closed cases older than this lose phone numbers and message bodies (`textline retention run`).
     retention_days: int = Field(365, ge=1, le=100 * 365)
     # A user's repeat reads of one case's transcript (or one page of the case list) within this

@@ -26,6 +26,8 @@ from tests.dashboard.test_browser import (
 
 pytestmark = pytest.mark.browser
 P1 = "a man with a knife on platform 2 at leeds station now"
+# The same danger at another station: not linked to the first as one incident.
+P1_ELSEWHERE = "a man with a knife on platform 1 at wakefield westgate now"
 
 
 def _case_ids(live: Any, count: int) -> list[int]:
@@ -60,7 +62,7 @@ def test_rows_tell_the_story_in_the_stated_order(browser, live, contexts):
     add_user(live.app, "bob")
     texter(live, "+447700900801", "someone shouting at york, its now")
     texter(live, "+447700900802", P1)
-    texter(live, "+447700900803", P1, "<b>call me</b> on 07700 900 555 please")
+    texter(live, "+447700900803", P1_ELSEWHERE, "<b>call me</b> on 07700 900 555 please")
     ids = _case_ids(live, 3)
     _claim(live, ids[1], "bob")  # a P1 claimed goes below the P1 nobody has
 

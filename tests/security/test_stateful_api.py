@@ -32,7 +32,11 @@ from tests.helpers import PUBLIC, signed_headers, text_in, token_for
 
 _template = create_app(Settings(database_url="sqlite://", secret_key="schema-only-0123456789"))
 # The inbound webhook is left out: its form is not in the schema, and its own tests fuzz it.
-schema = schemathesis.openapi.from_dict(_template.openapi()).exclude(path="/webhooks/twilio/sms")
+# The walk is through the cases; the incidents' routes, which no case's answer links to, would
+# start most of its chains and starve it: they are fuzzed one request at a time
+# (tests/test_fuzz_api.py) and walked by their own tests (tests/incidents/).
+schema = (schemathesis.openapi.from_dict(_template.openapi()).exclude(path="/webhooks/twilio/sms")
+          .exclude(path_regex="^/api/incidents"))
 
 # Twilio's callbacks follow no link (a reply's answer does not carry the SID Twilio gives the
 # text later), so they come in by a rule of their own, between any two steps of a chain.
@@ -66,7 +70,7 @@ def _like_twilio(form: dict[str, Any], sids: list[str]) -> dict[str, Any]:
 
 # What a scenario may change; users and tokens stay (making them costs a password hash each).
 SCENARIO_TABLES = ["audit_events", "outbox", "inbox", "messages", "case_decisions", "case_alerts",
-                   "cases", "reporters"]
+                   "incident_proposals", "cases", "incidents", "incident_places", "reporters"]
 
 
 def start_scenario(client: Any) -> None:

@@ -410,6 +410,33 @@
     setInterval(refresh, 1000 * (Number(root.dataset.refreshSeconds) || 30));  // as the queue's
   }
 
+  // ---- incident ----
+  // Reloads its live parts when any of its reports changes or the incident itself does.
+  function incidentPage() {
+    const root = document.getElementById("incident");
+    const incidentId = Number(root.dataset.incidentId);
+    const caseIds = new Set((root.dataset.caseIds || "").split(",").filter(Boolean).map(Number));
+    replyBox();
+    async function refresh() {
+      try {
+        const doc = await fetchHtml(root.dataset.liveUrl);
+        if (!doc) return;
+        doc.querySelectorAll("[data-live]").forEach((fresh) => {
+          const old = document.getElementById(fresh.id);
+          if (old && old.innerHTML !== fresh.innerHTML) old.replaceWith(document.importNode(fresh, true));
+        });
+        document.querySelectorAll("#incident-cases [data-case-id]").forEach((el) => caseIds.add(Number(el.dataset.caseId)));
+      } catch (e) {
+        console.error(e);
+      }
+    }
+    const soon = debounce(refresh, 150);
+    live("/events", (ev) => {
+      if (ev.incident_id === incidentId || caseIds.has(ev.case_id)) soon();
+    }, refresh);
+    setInterval(refresh, 1000 * (Number(root.dataset.refreshSeconds) || 30));
+  }
+
   // ---- simulator ----
   function simulatorPage() {
     const phone = document.getElementById("sim-phone");
@@ -532,6 +559,7 @@
     const page = document.body.dataset.page;
     if (page === "queue") queuePage();
     else if (page === "case") casePage();
+    else if (page === "incident") incidentPage();
     else if (page === "simulator") simulatorPage();
     else if (page === "wallboard") wallboardPage();
     supervisorAlerts(page);
