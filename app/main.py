@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from app.audit.reads import ReadAudit
 from app.auth.secret_key import ensure_secret_key
@@ -18,7 +18,9 @@ from app.cases.actions_router import router as case_actions_router
 from app.cases.router import router as cases_router
 from app.conversation.extract.risk import default_lexicon  # warmed before gc.freeze
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
+from app.dashboard.not_found import in_path, not_found_page, wants_page
 from app.inbox.drainer import start_drainer
+from app.incidents.router import router as incidents_router
 from app.kit.api_docs import install_api_docs
 from app.kit.config import Settings, load_settings
 from app.kit.errors import install_error_handlers
@@ -35,7 +37,9 @@ from app.sms.status_router import router as status_router
 from app.startup.bootstrap import build_runtime, start_background
 from app.supervisor.accounts import router as accounts_router  # supervisor: sign-in help
 from app.supervisor.audit_router import router as audit_router
+from app.supervisor.claims import router as claims_router  # supervisor: claims, alerts banner
 from app.supervisor.router import router as supervisor_router  # supervisor: figures, exports
+from app.supervisor.wallboard import router as wallboard_router  # the wall screen
 
 log = logging.getLogger("textline")
 
@@ -99,7 +103,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if in_path(exc) and wants_page(request):  # /cases/abc in a browser: no such page
+            return await not_found_page(request)
         parts = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
@@ -111,10 +117,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(status_router)
     app.include_router(cases_router)
     app.include_router(case_actions_router)
+    app.include_router(incidents_router)
     app.include_router(audit_router)
     install_dashboard(app)  # dashboard: pages, login, SSE, session hook
     app.include_router(supervisor_router)  # supervisor: figures, exports
     app.include_router(accounts_router)
+    app.include_router(claims_router)
+    app.include_router(wallboard_router)
     install_metrics(app)
     install_api_docs(app)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,6 +25,8 @@ class Reporter(Base):
     phone: Mapped[str] = mapped_column(String(32), unique=True)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The language the texter writes in (BCP 47: en, cy, pl...), kept for their next case.
+    language: Mapped[str | None] = mapped_column(String(16))
 
 
 class Case(Base):
@@ -44,6 +46,7 @@ class Case(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     discreet: Mapped[bool] = mapped_column(Boolean, default=False)
     station_crs: Mapped[str | None] = mapped_column(String(3), index=True)
+    language: Mapped[str | None] = mapped_column(String(16))  # the conversation's, BCP 47
     decision: Mapped[str | None] = mapped_column(String(8))
     queue: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[str | None] = mapped_column(String(2))
@@ -52,6 +55,9 @@ class Case(Base):
     decision_reasons: Mapped[list[str] | None] = mapped_column(JSONType)
     decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # When the person in assigned_to took it: a claim with no text from them since is stale
+    # after TEXTLINE_STALE_CLAIM_MINUTES (app/cases/alerts.py).
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Indexed for the supervisor's figures and the date-ranged exports.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -60,6 +66,10 @@ class Case(Base):
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(200))
+    # The incident this report is one of (app/incidents/), and where it happened as the
+    # incidents match places: "station:CRS" or "train:<departure> <origin> to <destination>".
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    place_key: Mapped[str | None] = mapped_column(String(120))
 
     reporter: Mapped[Reporter] = relationship(foreign_keys=[reporter_id], lazy="raise")
     assigned_to: Mapped[User | None] = relationship(lazy="raise")
@@ -69,7 +79,57 @@ class Case(Base):
         Index("ix_cases_updated", "updated_at", "id"),
         # The dashboard's closed view lists closed cases newest first.
         Index("ix_cases_status_closed", "status", "closed_at", "id"),
+        # Proposing an incident looks for reports at one place within a window of time.
+        Index("ix_cases_place_last_inbound", "place_key", "last_inbound_at"),
     )
+
+
+class Incident(Base):
+    """Several reports of the same thing: its decision is the most urgent of its cases' unless
+    a person overrode it (decision_by "operator:<name>", with the reason in decision_reasons).
+
+    An incident linked into another is emptied of its cases and keeps merged_into_id, so that
+    a later link the other way round is seen as the loop it would make."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | merged
+    place_key: Mapped[str | None] = mapped_column(String(120), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    decision: Mapped[str | None] = mapped_column(String(8))
+    queue: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[str | None] = mapped_column(String(2))
+    decision_by: Mapped[str | None] = mapped_column(String(80))
+    decision_reasons: Mapped[list[str] | None] = mapped_column(JSONType)
+    decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How urgent its cases were when a person overrode the decision: the override stands
+    # until a case brings something more urgent than that.
+    override_basis: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IncidentPlace(Base):
+    """One row per place an incident was looked for at: locked while a report is matched
+    there, so that reports of one thing read side by side still end in one incident."""
+
+    __tablename__ = "incident_places"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IncidentProposal(Base):
+    """A report that may be the same as another, shown to operators, never linked by itself."""
+
+    __tablename__ = "incident_proposals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    other_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    rule: Mapped[str] = mapped_column(String(64))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | linked | dismissed
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CaseDecision(Base):
@@ -92,6 +152,25 @@ class CaseDecision(Base):
     reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
 
 
+class CaseAlert(Base):
+    """A supervisor was told that a case waited too long: an unclaimed P1 (`unclaimed`) or a
+    claim with no operator text (`stale`). One row per case and reason, so each is raised once;
+    cleared_at is set when the wait is over (claimed, answered, closed)."""
+
+    __tablename__ = "case_alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    reason: Mapped[str] = mapped_column(String(16))  # unclaimed | stale
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "reason", name="uq_case_alerts_case_reason"),
+        # The banner and the queue read the alerts not yet cleared.
+        Index("ix_case_alerts_cleared", "cleared_at", "case_id"),
+    )
+
+
 class Message(Base):
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,8 +185,14 @@ class Message(Base):
     segments: Mapped[int | None] = mapped_column(Integer)
     encoding: Mapped[str | None] = mapped_column(String(8))
     media: Mapped[list[str] | None] = mapped_column(JSONType)
+    language: Mapped[str | None] = mapped_column(String(16))  # detected, inbound texts in words
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # The queue sorts every open case by how long it has waited (its oldest inbound text since
+    # the last operator text): both look-ups are a seek on this index.
+    __table_args__ = (Index("ix_messages_case_direction_created", "case_id", "direction",
+                            "created_at"),)
 
 
 class Inbox(Base):

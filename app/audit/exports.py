@@ -50,12 +50,12 @@ CASE_COLUMNS = (
     "decision_by", "decision_rule", "decision_reasons", "decision_at", "station_crs",
     "location", "age_min", "age_max", "child", "immediacy", "risks", "discreet",
     "reporter_phone", "assigned_to", "first_bot_reply_at", "first_response_at", "closed_at",
-    "outcome",
+    "outcome", "language", "reporter_language", "incident_id",
 )
 # reporter_phone last: columns are only ever added, so a reader that counts them still works.
 MESSAGE_COLUMNS = (
     "id", "case_id", "case_reference", "created_at", "direction", "author", "status",
-    "status_at", "segments", "error", "body", "reporter_phone",
+    "status_at", "segments", "error", "body", "reporter_phone", "language",
 )
 AUDIT_COLUMNS = ("seq", "at", "actor", "action", "case_id", "data", "prev_hash", "hash")
 COLUMNS = {"cases": CASE_COLUMNS, "messages": MESSAGE_COLUMNS, "audit": AUDIT_COLUMNS}
@@ -150,7 +150,8 @@ def _phone(phone: str | None, pii: bool) -> str:
     return (phone or "") if pii else mask_phone(phone)
 
 
-def _case_row(case: Case, phone: str | None, assigned: str | None, pii: bool) -> dict[str, Any]:
+def _case_row(case: Case, phone: str | None, assigned: str | None, pii: bool,
+              reporter_language: str | None = None) -> dict[str, Any]:
     facts = case.facts or {}
     loc, age, imm = facts.get("location") or {}, facts.get("age") or {}, facts.get("immediacy") or {}
     risks = "; ".join(f"{r.get('indicator')}: {r.get('evidence')}" for r in facts.get("risks") or ())
@@ -168,26 +169,28 @@ def _case_row(case: Case, phone: str | None, assigned: str | None, pii: bool) ->
         "reporter_phone": _phone(phone, pii), "assigned_to": assigned,
         "first_bot_reply_at": _iso(case.first_bot_reply_at),
         "first_response_at": _iso(case.first_response_at), "closed_at": _iso(case.closed_at),
-        "outcome": case.outcome,
+        "outcome": case.outcome, "language": case.language,
+        "reporter_language": reporter_language, "incident_id": case.incident_id,
     }
 
 
 def _cases(session: Session, req: ExportRequest, last: int) -> list[tuple[int, dict[str, Any]]]:
     rows = session.execute(
-        select(Case, Reporter.phone, User.username)
+        select(Case, Reporter.phone, User.username, Reporter.language)
         .join(Reporter, Reporter.id == Case.reporter_id)
         .outerjoin(User, User.id == Case.assigned_to_id)
         .where(Case.id > last, Case.created_at >= req.start, Case.created_at < req.end)
         .order_by(Case.id).limit(BATCH)
     ).all()
-    return [(c.id, _case_row(c, phone, user, req.include_pii)) for c, phone, user in rows]
+    return [(c.id, _case_row(c, phone, user, req.include_pii, lang))
+            for c, phone, user, lang in rows]
 
 
 def _messages(session: Session, req: ExportRequest, last: int) -> list[tuple[int, dict[str, Any]]]:
     rows = session.execute(
         select(Message.id, Message.case_id, Case.reference, Message.created_at, Message.direction,
                Message.author, Message.status, Message.status_at, Message.segments,
-               Message.error, Message.body, Reporter.phone)
+               Message.error, Message.body, Reporter.phone, Message.language)
         .join(Case, Case.id == Message.case_id)
         .join(Reporter, Reporter.id == Case.reporter_id)
         .where(Message.id > last, Message.created_at >= req.start, Message.created_at < req.end)
@@ -201,6 +204,7 @@ def _messages(session: Session, req: ExportRequest, last: int) -> list[tuple[int
             "created_at": _iso(r.created_at), "direction": r.direction, "author": r.author,
             "status": r.status, "status_at": _iso(r.status_at), "segments": r.segments,
             "error": r.error, "body": body, "reporter_phone": _phone(r.phone, req.include_pii),
+            "language": r.language,
         }))
     return out
 

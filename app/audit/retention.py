@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit.service import record
 from app.audit.textless import textless_decision, textless_reasons
 from app.kit.db import unit_of_work
-from app.models import AuditEvent, Case, CaseDecision, Message, Outbox, Reporter
+from app.models import AuditEvent, Case, CaseDecision, IncidentProposal, Message, Outbox, Reporter
 
 REDACTED = "[redacted]"
 PHONE_PREFIX = "redacted:"
@@ -104,6 +104,11 @@ def _redact_case(session: Session, case: Case, actor: str, now: datetime) -> int
         earlier.reasons = textless_reasons(earlier.reasons)
     for row in session.execute(select(Outbox).where(Outbox.case_id == case.id)).scalars():
         _redact_outbox(row)
+    for proposal in session.execute(select(IncidentProposal).where(or_(
+            IncidentProposal.case_id == case.id,
+            IncidentProposal.other_case_id == case.id))).scalars():
+        if (proposal.evidence or {}).get("words"):  # the texters' describing words
+            proposal.evidence = {**proposal.evidence, "words": [REDACTED]}
     session.flush()
     record(session, actor, ACTION, case_id=case.id, at=now, data={"messages": messages})
     return messages

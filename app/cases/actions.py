@@ -18,14 +18,16 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.auth.service import Principal
-from app.cases import overrides
+from app.cases import claims, outcomes, overrides
 from app.cases.decision_history import record_decision
+from app.conversation.gsm import plain_lookalikes
 from app.dispatch.decide import Decision
-from app.kit.errors import Conflict, NotFound, Unprocessable
+from app.incidents.service import refresh
+from app.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.kit.events import Kind, stage
 from app.kit.runtime import Runtime
 from app.kit.validation import has_controls
-from app.models import Case, Message, Reporter, User
+from app.models import Case, Incident, Message, Reporter, User
 
 MAX_REPLY = 1600  # what Twilio accepts in one outbound message
 MAX_NOTE = 4000
@@ -38,6 +40,9 @@ OVERRIDE_RULE = "override"
 OPTED_OUT = "the reporter has opted out (STOP); no text can be sent until they text START"
 DISCREET = ("the reporter asked not to be texted (they may not be safe to receive one); "
             "to send anyway, resend with confirm_discreet=true")
+NO_OUTCOME_TEXT = ("no outcome text matches this outcome: give the text to send, or close "
+                   "without notify_reporter")
+TEXT_WITHOUT_NOTIFY = "text is sent only with notify_reporter=true"
 
 
 def operator_author(principal: Principal) -> str:
@@ -80,8 +85,11 @@ def _engage(session: Session, rt: Runtime, case: Case, principal: Principal,
             now: datetime) -> None:
     """A human has the case: the bot stops asking, and it is theirs if nobody holds it."""
     case.stage = "with_operator"
-    if case.assigned_to_id is None:
-        case.assigned_to_id = principal.user_id
+    # A reply takes an unheld case, unless that would put its author over the claim cap: the
+    # text still goes, the case stays unheld (and its P1 alert keeps running).
+    if case.assigned_to_id is None and not claims.at_cap(session, principal.user_id,
+                                                         rt.settings.max_claims):
+        claims.hand_to(case, principal.user_id, now)
     engaged = getattr(rt.intake, "operator_engaged", None)
     if engaged is not None:
         engaged(session, case, now)
@@ -134,21 +142,51 @@ def reply(session: Session, rt: Runtime, case_id: int, principal: Principal, bod
 
 
 def claim(session: Session, rt: Runtime, case_id: int, principal: Principal, *,
-          now: datetime) -> Case:
-    """Assign the case to the caller, taking it from whoever held it (audited)."""
+          reason: str | None = None, now: datetime) -> Case:
+    """Assign the case to the caller, taking it from whoever held it (audited). Beyond the
+    claim cap only a supervisor with a reason may (app/cases/claims.py)."""
+    reason = claims.clean_reason(reason, required=False)
     case, _ = _open_case(session, case_id, "claimed")
-    previous = None
-    if case.assigned_to_id is not None:
-        previous = session.execute(
-            select(User.username).where(User.id == case.assigned_to_id)
-        ).scalar_one()
-    case.assigned_to_id = principal.user_id
+    previous = claims.holder_name(session, case)
+    over_cap = False
+    if case.assigned_to_id != principal.user_id:
+        over_cap = claims.check_cap(session, rt.settings.max_claims, principal.user_id,
+                                    principal, reason)
+    claims.hand_to(case, principal.user_id, now)
     _engage(session, rt, case, principal, now)
     case.updated_at = now
     session.flush()
-    record(session, principal.username, "case.claimed", case_id=case.id,
-           data={"previous": previous, "reassigned": previous not in (None, principal.username)})
+    data: dict[str, Any] = {"previous": previous,
+                            "reassigned": previous not in (None, principal.username)}
+    if over_cap:
+        data.update(over_cap=True, reason=reason)
+    record(session, principal.username, "case.claimed", case_id=case.id, data=data)
     stage(session, Kind.CASE_UPDATED, case.id, action="claim", by=principal.username)
+    return case
+
+
+def assign(session: Session, rt: Runtime, case_id: int, principal: Principal,
+           to_username: str | None, reason: str, *, now: datetime) -> Case:
+    """A supervisor takes a claim over (to_username None or their own) or hands it to another
+    person, with a reason; beyond that person's claim cap too, the reason standing for it."""
+    if not principal.has("supervisor"):
+        raise Forbidden("only a supervisor may take over or hand on a case")
+    text = claims.clean_reason(reason, required=True)
+    to = claims.operator_by_name(session, to_username or principal.username)
+    case, _ = _open_case(session, case_id, "reassigned")
+    previous = claims.holder_name(session, case)
+    if case.assigned_to_id == to.id:
+        raise Conflict(f"the case is already with {to.username}")
+    who = "you" if to.id == principal.user_id else to.username
+    over_cap = claims.check_cap(session, rt.settings.max_claims, to.id, principal, text, who)
+    claims.hand_to(case, to.id, now)
+    _engage(session, rt, case, principal, now)
+    case.updated_at = now
+    session.flush()
+    record(session, principal.username, "case.reassigned", case_id=case.id,
+           data={"previous": previous, "to": to.username, "reason": text,
+                 "takeover": to.id == principal.user_id, "over_cap": over_cap})
+    stage(session, Kind.CASE_UPDATED, case.id, action="assign", by=principal.username)
     return case
 
 
@@ -203,22 +241,73 @@ def override_decision(session: Session, rt: Runtime, case_id: int, principal: Pr
                  "reason": reason})
     rt.intake.person_decided(session, case, session.get(Reporter, case.reporter_id),
                              Decision(decision, queue, priority, OVERRIDE_RULE, (reason,)), now)
+    if case.incident_id is not None:
+        refresh(session, rt.settings, session.get(Incident, case.incident_id), now)
     stage(session, Kind.CASE_UPDATED, case.id, action="decision", by=principal.username)
     return case
 
 
+def _outcome_text(session: Session, case: Case, reporter: Reporter, principal: Principal,
+                  outcome: str, text: str | None, confirm_discreet: bool,
+                  now: datetime) -> Message:
+    """The texter told what happened, as any operator text: checked for STOP and discreet,
+    in the transcript, through the outbox, audited."""
+    if reporter.opted_out:
+        raise Conflict(OPTED_OUT)
+    if case.discreet and not confirm_discreet:
+        raise Conflict(DISCREET)
+    body = text or outcomes.text_for(outcome, case.reference or "")
+    if body is None:
+        raise Unprocessable(NO_OUTCOME_TEXT)
+    body = plain_lookalikes(body)
+    message = Message(case_id=case.id, direction="outbound", author=operator_author(principal),
+                      body=body, status="queued", created_at=now, status_at=now)
+    session.add(message)
+    session.flush()
+    first = case.first_response_at is None
+    if first:
+        case.first_response_at = now
+    enqueued = _enqueue(session, message, reporter.phone)
+    session.flush()
+    data: dict[str, Any] = {"message_id": message.id, "chars": len(body), "outcome_text": True,
+                            "first_response": first, "enqueued": enqueued}
+    if case.discreet:
+        data["discreet_confirmed"] = True
+    record(session, principal.username, "message.queued", case_id=case.id, data=data)
+    stage(session, Kind.MESSAGE_NEW, case.id, message_id=message.id, direction="outbound")
+    return message
+
+
 def close(session: Session, case_id: int, principal: Principal, outcome: str, *,
-          now: datetime) -> Case:
-    """Close the case; its reporter may open (or, within the reopen window, reopen) one again."""
+          now: datetime, notify_reporter: bool = False, text: str | None = None,
+          confirm_discreet: bool = False) -> Case:
+    """Close the case; its reporter may open (or, within the reopen window, reopen) one again.
+
+    With notify_reporter, the texter is texted the outcome first, in the same transaction:
+    `text` as the operator wrote it, else the outcome text whose label is the outcome
+    (app/cases/outcomes.yaml). Refused (and the case left open) when the texter has sent STOP,
+    or asked not to be texted and the operator has not confirmed."""
     outcome = _required_text(outcome, "outcome", MAX_OUTCOME)
-    case, _ = _open_case(session, case_id, "closed again")
+    if text is not None and text.strip():
+        text = _required_text(text, "text", MAX_REPLY)
+        if not notify_reporter:
+            raise Unprocessable(TEXT_WITHOUT_NOTIFY)
+    else:
+        text = None
+    case, reporter = _open_case(session, case_id, "closed again")
+    notified = None
+    if notify_reporter:
+        notified = _outcome_text(session, case, reporter, principal, outcome, text,
+                                 confirm_discreet, now)
     case.status, case.stage = "closed", "closed"
     case.closed_at = now
     case.open_reporter_id = None
     case.outcome = outcome
     case.updated_at = now
     session.flush()
-    record(session, principal.username, "case.closed", case_id=case.id,
-           data={"outcome": outcome})
+    data: dict[str, Any] = {"outcome": outcome}
+    if notified is not None:
+        data["notified_message_id"] = notified.id
+    record(session, principal.username, "case.closed", case_id=case.id, data=data)
     stage(session, Kind.CASE_UPDATED, case.id, action="close", by=principal.username)
     return case

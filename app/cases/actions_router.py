@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.deps import require
 from app.auth.service import Principal
-from app.cases import actions
+from app.cases import actions, claims
 from app.cases.openapi_links import SAME_PATH, THIS_CASE, act_on_case, links, read_case
 from app.cases.queries import get_case
 from app.cases.schemas import CaseOut, MessageOut, message_out
@@ -25,6 +25,7 @@ router = APIRouter(prefix="/api", tags=["case actions"])
 
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Operator = Annotated[Principal, Depends(require("operator"))]
+Supervisor = Annotated[Principal, Depends(require("supervisor"))]
 
 
 class _Strict(BaseModel):
@@ -53,8 +54,34 @@ class DecisionIn(_Strict):
                           "keeps its 101 priority (else P2)")
 
 
+class ClaimIn(_Strict):
+    reason: typed_text(claims.MAX_REASON) | None = Field(
+        None, description="a supervisor going beyond TEXTLINE_MAX_CLAIMS for this one case says "
+                          "why (kept in the audit log); operators cannot go beyond it")
+
+
+class AssignIn(_Strict):
+    to: typed_text(64) | None = Field(
+        None, description="the username to hand the case to; left out, the caller takes it over")
+    reason: typed_text(claims.MAX_REASON) = Field(
+        description="why the claim moves (kept in the audit log); it also stands for going "
+                    "beyond the new holder's TEXTLINE_MAX_CLAIMS")
+
+
 class CloseIn(_Strict):
-    outcome: typed_text(actions.MAX_OUTCOME)
+    outcome: typed_text(actions.MAX_OUTCOME) = Field(
+        description="what happened, kept on the case (the close form offers Officers attended, "
+                    "Passed to local force, No further action, Advice given and others)")
+    notify_reporter: bool = Field(
+        False, description="text the reporter the outcome before closing, through the outbox "
+                           "like any operator text; 409 if they have sent STOP, or asked not to "
+                           "be texted and confirm_discreet is not true")
+    text: typed_text(actions.MAX_REPLY) | None = Field(  # type: ignore[valid-type]
+        None, description="the text to send with notify_reporter (422 without it); left out, "
+                          "the outcome text whose label is the outcome, with the case's "
+                          "reference (422 if no label matches)")
+    confirm_discreet: bool = Field(
+        False, description="the operator has read the discreet warning and sends anyway")
 
 
 def _err(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -82,12 +109,29 @@ def post_reply(request: Request, case_id: CaseId, payload: ReplyIn,
 
 @router.post("/cases/{case_id}/claim", response_model=CaseOut,
              summary="Assign the case to the caller",
-             responses={**_err(404, 409), **links(200, {**read_case(THIS_CASE),
-                                                        **act_on_case(THIS_CASE)})})
-def post_claim(request: Request, case_id: CaseId, principal: Operator) -> CaseOut:
+             description="Refused (409) when the caller already holds TEXTLINE_MAX_CLAIMS open "
+                         "cases, unless a supervisor gives a reason.",
+             responses={**_err(404, 409, 422), **links(200, {**read_case(THIS_CASE),
+                                                             **act_on_case(THIS_CASE)})})
+def post_claim(request: Request, case_id: CaseId, principal: Operator,
+               payload: ClaimIn | None = None) -> CaseOut:
     rt = _rt(request)
     with rt.work() as session:
-        actions.claim(session, rt, case_id, principal, now=utcnow())
+        actions.claim(session, rt, case_id, principal,
+                      reason=payload.reason if payload else None, now=utcnow())
+        out = get_case(session, case_id)
+    return out
+
+
+@router.post("/cases/{case_id}/assign", response_model=CaseOut,
+             summary="Take over or hand on a claim (supervisor)",
+             responses={**_err(404, 409, 422), **links(200, read_case(THIS_CASE))})
+def post_assign(request: Request, case_id: CaseId, payload: AssignIn,
+                principal: Supervisor) -> CaseOut:
+    rt = _rt(request)
+    with rt.work() as session:
+        actions.assign(session, rt, case_id, principal, payload.to, payload.reason,
+                       now=utcnow())
         out = get_case(session, case_id)
     return out
 
@@ -121,12 +165,14 @@ def post_decision(request: Request, case_id: CaseId, payload: DecisionIn,
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseOut,
-             summary="Close the case",
+             summary="Close the case, optionally texting the reporter its outcome",
              responses={**_err(404, 409, 422), **links(200, read_case(THIS_CASE))})
 def post_close(request: Request, case_id: CaseId, payload: CloseIn,
                principal: Operator) -> CaseOut:
     rt = _rt(request)
     with rt.work() as session:
-        actions.close(session, case_id, principal, payload.outcome, now=utcnow())
+        actions.close(session, case_id, principal, payload.outcome, now=utcnow(),
+                      notify_reporter=payload.notify_reporter, text=payload.text,
+                      confirm_discreet=payload.confirm_discreet)
         out = get_case(session, case_id)
     return out

@@ -22,6 +22,7 @@ from app.conversation.engine import Engine, Step
 from app.conversation.state import DONE, State
 from app.dispatch.decide import Decision, DispatchFacts, decide, escalation_only
 from app.dispatch.rules import Rules
+from app.incidents.service import match_report
 from app.kit.config import Settings
 from app.kit.metrics import DECISIONS
 from app.models import Case, Message, Reporter
@@ -81,7 +82,11 @@ class ConversationIntake:
             state, events = step.state, list(step.events)
         if reporter.opted_out and not state.opted_out:
             state = state.with_(opted_out=True)  # opted out on an earlier case: still no texts
+        if state.language is None and reporter.language:
+            # A new case from a number we know: their language until they write otherwise.
+            state = state.with_(language=reporter.language, language_last=reporter.language)
         heard = self.engine.hear(state, message.body, now)
+        message.language = heard.language
         new = self._decide(heard.state, now)
         escalate = self._to_record(case, self._dispatcher_decision(case), new,
                                    _risk_kinds(heard.state))
@@ -89,7 +94,12 @@ class ConversationIntake:
                                   and escalate.decision == "999")
         self._store(session, case, reporter, step, events, now)
         self._dispatched(session, case, new, escalate, now)
+        match_report(session, self.settings, case, message.body, now)
         return list(step.replies)
+
+    def only_thanks(self, text: str) -> bool:
+        """A thank-you and nothing more: it does not reopen a closed case (app/cases/service.py)."""
+        return self.engine.only_thanks(text)
 
     # ---- other moments the host tells the engine about
 
@@ -124,7 +134,8 @@ class ConversationIntake:
 
     def _decide(self, state: State, now: datetime) -> Decision:
         facts = DispatchFacts.from_facts(state.facts, discreet=state.discreet,
-                                         local_time=now.astimezone(self.settings.tz).time())
+                                         local_time=now.astimezone(self.settings.tz).time(),
+                                         language=state.language)
         return decide(facts, self.rules)
 
     @staticmethod
@@ -165,6 +176,9 @@ class ConversationIntake:
         case.station_crs = loc.station.crs if loc and loc.station else None
         case.stage = _stage(case, state)
         case.updated_at = now
+        case.language = state.language
+        if reporter is not None and state.language and reporter.language != state.language:
+            reporter.language = state.language
         if reporter is not None and reporter.opted_out != state.opted_out:
             reporter.opted_out = state.opted_out
             record(session, "reporter", "reporter.opted_out" if state.opted_out

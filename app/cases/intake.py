@@ -35,15 +35,17 @@ def receive(session: Session, rt: Runtime, msg: Inbound, now: datetime, *,
         reporter = lock_reporter(session, msg.phone, now)
     if stored if stored is not None else already_received(session, msg.sid):
         return None
+    only_thanks = getattr(rt.intake, "only_thanks", None)
     case, opened, reopened = find_or_open_case(
         session, reporter, now, reopen_within=timedelta(hours=rt.settings.reopen_hours),
         tz=rt.settings.tz, open_case=open_case,
+        only_thanks=(lambda: only_thanks(msg.body)) if converse and only_thanks else None,
     )
     message = store_inbound(session, case, msg, now, checked=stored is not None)
     if message is None:
         return None
     replies: list[str] = []
-    if converse:
+    if converse and case.status != "closed":  # a thank-you kept on its closed case: no answer
         began = time.time_ns()
         replies = rt.intake.on_inbound(session, case, reporter, message, now, opened=opened,
                                        reopened=reopened)

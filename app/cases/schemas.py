@@ -90,6 +90,9 @@ class MessageOut(BaseModel):
     segments: int | None = None
     encoding: str | None = None
     error: str | None = None
+    language: str | None = Field(
+        default=None, description="BCP 47 code of an inbound text in words (en, cy, pl...); "
+        "null for a text too short to tell (ok, yes, a name) and for outbound texts")
 
 
 class CaseOut(BaseModel):
@@ -106,12 +109,17 @@ class CaseOut(BaseModel):
     age: AgeOut | None
     immediacy: Literal["now", "recent", "past", "unknown"] | None
     risk: list[RiskOut]
+    language: str | None = Field(
+        default=None, description="the conversation's language, BCP 47 (en, cy, pl...); "
+        "null until a text in words")
     assigned_to: str | None
     created_at: datetime
     updated_at: datetime
     first_response_at: datetime | None
     closed_at: datetime | None
     outcome: str | None
+    incident_id: int | None = Field(
+        default=None, description="the incident this is one report of (GET /api/incidents/{id})")
     messages: list[MessageOut] | None = Field(default=None, description="only in GET /api/cases/{id}")
     decisions: list[DecisionRecordOut] | None = Field(
         default=None, description="every decision, oldest first; only in GET /api/cases/{id}")
@@ -125,7 +133,7 @@ class CasePage(BaseModel):
 def message_out(m: Message) -> MessageOut:
     return MessageOut(id=m.id, direction=m.direction, author=m.author, body=m.body,  # type: ignore[arg-type]
                       at=m.created_at, status=m.status, segments=m.segments,
-                      encoding=m.encoding, error=m.error)
+                      encoding=m.encoding, error=m.error, language=m.language)
 
 
 def decisions_out(case: Case, history: list[CaseDecision]) -> list[DecisionRecordOut]:
@@ -177,9 +185,10 @@ def case_out(case: Case, reporter: Reporter, assigned: str | None,
         location=location, age=age, immediacy=imm["value"] if imm else None,
         risk=[RiskOut(indicator=r["indicator"], evidence=r["evidence"])
               for r in facts.get("risks") or []],
+        language=case.language,
         assigned_to=assigned, created_at=case.created_at, updated_at=case.updated_at,
         first_response_at=case.first_response_at, closed_at=case.closed_at,
-        outcome=case.outcome,
+        outcome=case.outcome, incident_id=case.incident_id,
         messages=[message_out(m) for m in messages] if messages is not None else None,
         decisions=decisions_out(case, decisions) if decisions is not None else None,
     )

@@ -6,6 +6,7 @@ caused (message, conversation state, decision, outbound rows, audit events) at o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -87,11 +88,14 @@ def open_cases_of(session: Session, reporter_ids: list[int]) -> dict[int, Case]:
 
 def find_or_open_case(session: Session, reporter: Reporter, now: datetime, *,
                       reopen_within: timedelta, tz,  # type: ignore[no-untyped-def]
-                      open_case: Case | None = None) -> tuple[Case, bool, bool]:
+                      open_case: Case | None = None,
+                      only_thanks: Callable[[], bool] | None = None) -> tuple[Case, bool, bool]:
     """The reporter's open case; else one closed recently enough to reopen; else a new one.
 
     `open_case`: the reporter's open case as the caller has just read it under the reporter's
-    lock (open_cases_of), which saves the look; None means look.
+    lock (open_cases_of), which saves the look; None means look. `only_thanks`: whether the
+    text is a plain thank-you, asked only when a case would be reopened; if so the recent case
+    is returned still closed (a "thanks" to the outcome text is not a new report).
     """
     case = open_case if open_case is not None and open_case.open_reporter_id == reporter.id \
         else session.execute(select(Case).where(Case.open_reporter_id == reporter.id)
@@ -103,6 +107,10 @@ def find_or_open_case(session: Session, reporter: Reporter, now: datetime, *,
                            Case.closed_at >= now - reopen_within)
         .order_by(Case.closed_at.desc()).limit(1)
     ).scalar_one_or_none()
+    if recent is not None and only_thanks is not None and only_thanks():
+        record(session, "system", "case.kept_closed", case_id=recent.id,
+               data={"reason": "thanks"})
+        return recent, False, False
     if recent is not None:
         recent.status, recent.open_reporter_id, recent.closed_at = "open", reporter.id, None
         recent.stage = "with_operator" if recent.assigned_to_id else "awaiting_operator"

@@ -33,7 +33,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.conversation import welsh
 from app.conversation.facts import Age, Concept, Facts, ImmediacyFact, Location, Risk
+from app.conversation.language import WELSH, Detect, Languages, switch_to, text_language
 from app.conversation.merge import Found, merge, merge_risks
 from app.conversation.replies import compose
 from app.conversation.state import (
@@ -48,6 +50,7 @@ from app.conversation.state import (
     next_question,
 )
 from app.conversation.transitions import Outcome, Turn, handler, offered
+from app.conversation.welsh_intents import welsh_intents, yes_or_no
 from app.conversation.wording import Wording, load_wording
 from app.gazetteer.model import StationRef
 
@@ -71,6 +74,7 @@ class Heard:
     before: State
     outcome: Outcome
     resumed: tuple[str, ...]
+    language: str | None = None  # the text's own language; None when not in words
 
     @property
     def state(self) -> State:
@@ -124,6 +128,8 @@ def classify(
     """The input kind of one text; `state` already holds the text's facts, `before` does not."""
     if "stop" in intents:
         return "stop"
+    if "language" in intents:
+        return "language"
     if "start" in intents and state.opted_out:
         return "start"  # otherwise a YES is simply an answer
     if "discreet" in intents:
@@ -163,11 +169,14 @@ DISCREET_NOW = "cannot talk freely"
 
 class Engine:
     def __init__(
-        self, gazetteer: Any, wording: Wording | None = None, *, readers: Readers | None = None
+        self, gazetteer: Any, wording: Wording | None = None, *, readers: Readers | None = None,
+        detect: Detect | None = None,
     ) -> None:
         self.gazetteer = gazetteer
         self.wording = wording if wording is not None else load_wording(None)
         self.readers = readers if readers is not None else Readers.default()
+        # Without a detector (unit tests of the English engine) every text is unmarked.
+        self.detect = detect
 
     # ---- one inbound text
 
@@ -184,13 +193,19 @@ class Engine:
             # flags set from outside (a reporter who opted out on an earlier case)
             state = state.with_(conversation=DONE, choices=())
         state, resumed = self._resume(state)
-        found, choice = self._read(state, text)
+        language = text_language(text, self.detect) if self.detect is not None else None
+        spoken = Languages(state.language, state.language_last).after(text, language)
+        state = state.with_(language=spoken.conversation, language_last=spoken.last)
+        in_welsh = language == WELSH or (language is None and state.language == WELSH)
+        found, choice = self._read(state, text, in_welsh)
         if (state.conversation == DONE or state.reopen_due) and _only_thanks(found):
             # "Thanks, the police are here now", unasked or on a closed case: nothing new to
             # act on, and its "now" is not the incident happening again (the case it reopens
             # keeps its decision). As the answer to a question it is read like any other.
             found = Found()
-        intents = frozenset(self.readers.detect_intents(text))
+        intents = frozenset(self.readers.detect_intents(text)) | welsh_intents(text, in_welsh)
+        if switch_to(text) is not None:
+            intents |= {"language"}
         facts = merge(state.facts, found, FACT_OF.get(state.conversation))
         merged = state.with_(facts=self._across(facts, discreet=state.discreet or "discreet" in intents))
         if (
@@ -206,7 +221,16 @@ class Engine:
         kind = classify(merged, state, intents, choice)
         other = merged.facts != state.facts
         outcome = handler(state.conversation, kind)(Turn(merged, text, now, choice, other))
-        return Heard(before, outcome, resumed)
+        return Heard(before, outcome, resumed, language)
+
+    def only_thanks(self, text: str) -> bool:
+        """A text that only thanks or says help has come, naming no concern, risk or request
+        (STOP, HELP, START, "can't talk"): nothing for anyone to act on. The host keeps such a
+        text on a closed case without reopening it."""
+        r = self.readers
+        found = Found(risks=tuple(r.extract_risks(text)),
+                      concepts=(*r.read_concepts(text), *r.read_account(text)))
+        return _only_thanks(found) and not self.readers.detect_intents(text)
 
     def answer(self, heard: Heard, *, emergency: bool = False) -> Step:
         """The replies to a heard text; with emergency, dispatch decided 999 on it, and the
@@ -248,7 +272,27 @@ class Engine:
             resumed = resumed.with_(choices=offered(resumed))
         return resumed, ("resumed",)
 
-    def _read(self, state: State, text: str) -> tuple[Found, StationRef | None]:
+    def _read(self, state: State, text: str, in_welsh: bool = False
+              ) -> tuple[Found, StationRef | None]:
+        # Welsh is read through an English gloss, evidence quoted back from the texter's Welsh;
+        # an English text with Welsh words in it ("a cyllell") has those words put into English.
+        answer = yes_or_no(text) if in_welsh else None
+        if answer is not None:
+            return self._read_english(state, answer)
+        gloss = welsh.gloss(text) if in_welsh else welsh.loan_gloss(text)
+        if gloss is None:
+            return self._read_english(state, text)
+        found, choice = self._read_english(state, gloss.text)
+        return replace(
+            found,
+            location=welsh.requote_location(found.location, gloss),
+            age=welsh.requote_age(found.age, gloss),
+            immediacy=welsh.requote_immediacy(found.immediacy, gloss),
+            risks=welsh.requote_risks(found.risks, gloss),
+            concepts=welsh.requote_concepts(found.concepts, gloss),
+        ), choice
+
+    def _read_english(self, state: State, text: str) -> tuple[Found, StationRef | None]:
         r = self.readers
         choice = None
         if state.conversation == CONFIRMING_LOCATION:
@@ -302,7 +346,10 @@ class Engine:
     ) -> Step:
         state, texts, said = outcome.state, (), ()
         if speak:
-            result = compose(state, outcome.lines, outcome.events, self.wording)
+            bilingual = (self.detect is not None and state.language is None
+                         and not state.acknowledged)
+            result = compose(state, outcome.lines, outcome.events, self.wording,
+                             bilingual=bilingual)
             state, texts, said = result.state, result.texts, result.events
         changed = state.facts != before.facts
         events = resumed + (("facts_changed",) if changed else ()) + outcome.events + said

@@ -88,3 +88,9 @@ def to_gsm7(text: str) -> str:
         base = "".join(c for c in unicodedata.normalize("NFKD", ch) if c in BASIC)
         out.append(base or "?")
     return "".join(out)
+
+
+def plain_lookalikes(text: str) -> str:
+    """Curly quotes, long dashes, ellipses and odd spaces in their GSM-7 form; nothing else
+    changed (to_gsm7 would also drop accents and replace what it cannot map)."""
+    return "".join(_REPLACEMENTS.get(ch, ch) for ch in text)

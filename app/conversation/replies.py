@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from app.conversation.facts import SEVERE_INDICATORS
 from app.conversation.gsm import segments, to_gsm7
+from app.conversation.language import ENGLISH, WELSH, answer_language
 from app.conversation.state import DONE, State
 from app.conversation.wording import Wording
 from app.gazetteer.model import StationRef
@@ -50,9 +51,14 @@ def pack(parts: list[str]) -> tuple[str, ...]:
 
 
 def compose(
-    state: State, lines: tuple[str, ...], events: tuple[str, ...], wording: Wording
+    state: State, lines: tuple[str, ...], events: tuple[str, ...], wording: Wording,
+    *, bilingual: bool = False,
 ) -> Said:
-    """The texts for `lines`, with whatever opening is due; the state records what was said."""
+    """The texts for `lines`, with whatever opening is due; the state records what was said.
+
+    Written in Welsh to a Welsh conversation, in English otherwise; with `bilingual` (a first
+    reply to a text whose language cannot be told) in Welsh and then in English. The first reply
+    once the texter is known to write in another language says an interpreter can be arranged."""
     confirming_stop = "opted_out" in events
     if state.discreet or (state.opted_out and not confirming_stop):
         return Said(state, (), ())
@@ -67,12 +73,12 @@ def compose(
         return Said(state, (), ())
 
     params = {"reference": state.reference, "choices": choices_text(state.choices)}
-    parts: list[str] = []
+    keys: list[str] = []
     said: list[str] = []
     changes: dict[str, bool] = {}
     if not state.acknowledged:
         urgent = emergency or severe
-        parts.append(wording.render("ack_severe" if urgent else "ack", **params))
+        keys.append("ack_severe" if urgent else "ack")
         said.append("acknowledged")
         changes.update(acknowledged=True, reopen_due=False)
         if urgent:
@@ -80,16 +86,26 @@ def compose(
             changes.update(severe_advised=True, emergency_advised=state.emergency)
     else:
         if emergency:
-            parts.append(wording.render("emergency_advice", **params))
+            keys.append("emergency_advice")
             said.append("advice:999_now")
             changes.update(emergency_advised=True, severe_advised=True)
         elif severe:
-            parts.append(wording.render("severe_advice", **params))
+            keys.append("severe_advice")
             said.append("advice:999")
             changes.update(severe_advised=True)
         if state.reopen_due:
-            parts.append(wording.render("reopened", **params))
+            keys.append("reopened")
             changes.update(reopen_due=False)
-    parts.extend(wording.render(key, **params) for key in lines)
-    texts = pack([to_gsm7(p) for p in parts])
+    if state.language not in (None, ENGLISH, WELSH) and not state.interpreter_offered:
+        # Once, in the first reply that knows the texter writes in another language.
+        keys.insert(1 if keys else 0, "interpreter")
+        said.append("interpreter_offered")
+        changes.update(interpreter_offered=True)
+    keys.extend(lines)
+    languages = (WELSH, ENGLISH) if bilingual else (answer_language(state.language),)
+    texts = tuple(
+        text
+        for language in languages
+        for text in pack([to_gsm7(wording.render(key, language, **params)) for key in keys])
+    )
     return Said(state.with_(**changes), texts, tuple(said))

@@ -50,6 +50,11 @@ class State:
     choices: tuple[StationRef, ...] = ()  # the numbered stations offered while confirming
     last_asked: str | None = None  # the question most recently put
     asked_at: str | None = None  # ISO 8601 time it was put, for the silence timeout
+    # The conversation's language (BCP 47: "en", "cy", "pl"...; None until a text in words),
+    # and the language of the last text in words (a second running in another switches).
+    language: str | None = None
+    language_last: str | None = None
+    interpreter_offered: bool = False  # the line saying an interpreter can be arranged has gone
 
     def __post_init__(self) -> None:
         if self.conversation not in CONVERSATIONS:

@@ -40,6 +40,7 @@ KINDS = (
     "silence",  # host: no answer within the silence timeout
     "emergency",  # host: dispatch decided 999
     "reopen",  # host: a text arrived within 24 hours of the case closing
+    "language",  # "Cymraeg" or "English" as the whole text: the open question again, in it
 )
 
 MAX_CHOICES = 5
@@ -179,6 +180,15 @@ def help_(turn: Turn) -> Outcome:
     return Outcome(put.state, ("help",) + put.lines, ("help",))
 
 
+def relanguage(turn: Turn) -> Outcome:
+    """The texter asked for the other language: the open question again (not a re-ask)."""
+    state = turn.state
+    if state.conversation == DONE or not state.can_ask:
+        return Outcome(state, (), ("language",))
+    put = _put(state, state.conversation, turn.now)
+    return Outcome(put.state, put.lines, ("language",))
+
+
 def opt_out(turn: Turn) -> Outcome:
     state = turn.state
     if state.opted_out:
@@ -262,6 +272,7 @@ _ASKING: dict[str, Handler] = {
     "silence": time_out,
     "emergency": flag,
     "reopen": reopen,
+    "language": relanguage,
 }
 
 TABLE: dict[str, dict[str, Handler]] = {
@@ -283,6 +294,7 @@ TABLE: dict[str, dict[str, Handler]] = {
         "silence": time_out,
         "emergency": flag,
         "reopen": reopen,
+        "language": relanguage,
     },
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -36,8 +36,11 @@ REQUIRED: Mapping[str, frozenset[str]] = MappingProxyType(
         "stop_confirm": frozenset(),
         "start_confirm": frozenset(),
         "help": frozenset(),
+        "interpreter": frozenset(),
     }
 )
+# The section of a wording file that holds the Welsh texts, key for key as the English.
+WELSH_SECTION = "cy"
 ALWAYS_ALLOWED = frozenset({"reference"})
 LONGEST_REFERENCE = "TL-261128-99999"
 
@@ -48,10 +51,12 @@ class WordingError(ValueError):
 
 @dataclass(frozen=True)
 class Wording:
-    templates: Mapping[str, str]
+    templates: Mapping[str, str]  # English
+    welsh: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
-    def render(self, key: str, **params: str) -> str:
-        return self.templates[key].format(**params)
+    def render(self, key: str, language: str = "en", **params: str) -> str:
+        table = self.welsh if language == WELSH_SECTION and key in self.welsh else self.templates
+        return table[key].format(**params)
 
 
 def _placeholders(key: str, template: str) -> set[str]:
@@ -102,11 +107,23 @@ def _read(path: Path) -> dict[str, object]:
     return data
 
 
+def _split(data: dict[str, object], where: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(English, Welsh) of one file: the Welsh sit under `cy:`, with the same keys."""
+    welsh = data.get(WELSH_SECTION) or {}
+    if not isinstance(welsh, dict):
+        raise WordingError(f"wording file {where!r}: {WELSH_SECTION}: must be a mapping of key: text")
+    english = {str(k): _check(str(k), v) for k, v in data.items() if k != WELSH_SECTION}
+    return english, {str(k): _check(str(k), v) for k, v in welsh.items()}
+
+
 def load_wording(path: str | None = None) -> Wording:
-    """The built-in wording, with the entries of the file at `path` (if any) replacing it."""
-    templates = {k: _check(k, v) for k, v in _read(BUILT_IN).items()}
-    if set(templates) != set(REQUIRED):
+    """The built-in wording, with the entries of the file at `path` (if any) replacing it:
+    English keys at the top, Welsh under `cy:`; either language may be replaced alone."""
+    templates, welsh = _split(_read(BUILT_IN), str(BUILT_IN))
+    if set(templates) != set(REQUIRED) or set(welsh) != set(REQUIRED):
         raise WordingError("built-in wording is incomplete")  # a packaging mistake
     if path is not None:
-        templates.update({str(k): _check(str(k), v) for k, v in _read(Path(path)).items()})
-    return Wording(MappingProxyType(templates))
+        more, more_welsh = _split(_read(Path(path)), path)
+        templates.update(more)
+        welsh.update(more_welsh)
+    return Wording(MappingProxyType(templates), MappingProxyType(welsh))

@@ -7,7 +7,8 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from app.auth import limits, web
-from app.dashboard import case_view, pages, phone_reveal, simulator
+from app.dashboard import case_view, incident_view, pages, phone_reveal, simulator
+from app.dashboard.not_found import install_not_found
 from app.dashboard.render import STATIC, Pages
 from app.live import sse
 from app.live.presence import Presence
@@ -24,9 +25,10 @@ def install_dashboard(app: FastAPI) -> None:
     app.state.stream_limit = StreamLimit(app.state.runtime.settings.max_streams_per_user)
     app.state.hash_slots = limits.HashSlots()
     app.state.session_principal = web.session_principal
-    for module in (web, pages, case_view, phone_reveal, simulator, sse):
+    for module in (web, pages, case_view, incident_view, phone_reveal, simulator, sse):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_not_found(app)
 
     @app.exception_handler(web.LoginRequired)
     async def _login(_request: Request, exc: web.LoginRequired) -> Response:

@@ -18,7 +18,9 @@ from fastapi.responses import RedirectResponse, Response
 from app.audit.reads import ReadAudit
 from app.auth.web import PageUser, check_csrf, page_user
 from app.cases import actions, overrides
+from app.cases.outcomes import outcome_texts
 from app.cases.queries import get_case
+from app.dashboard.incident_panel import incident_context
 from app.dashboard.render import HERE, pages
 from app.kit.db import utcnow
 from app.kit.errors import AppError, NotFound
@@ -34,6 +36,7 @@ OUTCOMES = ("Officers attended", "Advice given", "Passed to local force", "Safeg
             "No further action", "Duplicate of another case", "Texter stopped replying")
 DONE = {"reply": "Text queued for sending.", "claim": "The case is yours.", "note": "Note added.",
         "decision": "Decision overridden.", "close": "Case closed."}
+# The outcome texts' labels are among these (app/cases/outcomes.yaml).
 DISCREET_PAGE = ("The texter asked not to be texted: a message may put them at risk. "
                  "Tick \"Send anyway\" to confirm.")
 
@@ -53,9 +56,10 @@ def _case_context(request: Request, case_id: int) -> dict[str, Any]:
     with request.app.state.sessions() as session:
         case = get_case(session, case_id)
         facts = session.get(Case, case_id).facts or {}  # type: ignore[union-attr]
+        incidents = incident_context(session, case_id)
     presence: Presence = request.app.state.presence
     return {"case": case, "facts": facts, "viewers": presence.viewers(case_id), "now": utcnow(),
-            "author_kind": author_kind}
+            "author_kind": author_kind, **incidents}
 
 
 def render_case(request: Request, user: PageUser, case_id: int, *, status: int = 200,
@@ -71,6 +75,7 @@ def render_case(request: Request, user: PageUser, case_id: int, *, status: int =
     response = pages(request).render(
         "case.html", status, user=user, error=error, error_form=form, draft=draft or {},
         done=done, canned=canned_replies(), outcomes=OUTCOMES,
+        outcome_texts=[(o.label, o.for_case(ctx["case"].reference)) for o in outcome_texts()],
         queues=overrides.routing_queues(rt), priorities=overrides.DECISION_PRIORITIES,
         refresh_seconds=rt.settings.dashboard_refresh_seconds, revealed=revealed, **ctx)
     # Every page that shows the transcript is a read of it, a form's error page too.
@@ -106,7 +111,8 @@ def _act(request: Request, user: PageUser, case_id: int, csrf_token: str, form: 
         message = DISCREET_PAGE if exc.message == actions.DISCREET else exc.message
         return render_case(request, user, case_id, status=exc.status_code, error=message,
                            form=form, draft=draft)
-    return RedirectResponse(f"/cases/{case_id}?done={form}#{form}", status_code=303)
+    # No fragment: an anchor would scroll the case's header out of sight (app.js keeps the view).
+    return RedirectResponse(f"/cases/{case_id}?done={form}", status_code=303)
 
 
 @router.post("/cases/{case_id}/reply")
@@ -149,7 +155,13 @@ def decision_form(request: Request, case_id: int = CaseId, decision: str = Form(
 
 @router.post("/cases/{case_id}/close")
 def close_form(request: Request, case_id: int = CaseId, outcome: str = Form(""),
-               csrf_token: str = Form(""), user: PageUser = Operator) -> Response:
+               notify_reporter: bool = Form(False), text: str = Form(""),
+               confirm_discreet: bool = Form(False), csrf_token: str = Form(""),
+               user: PageUser = Operator) -> Response:
     def work(session: Any, rt: Runtime) -> None:
-        actions.close(session, case_id, user.principal, outcome, now=utcnow())
-    return _act(request, user, case_id, csrf_token, "close", {"outcome": outcome}, work)
+        actions.close(session, case_id, user.principal, outcome, now=utcnow(),
+                      notify_reporter=notify_reporter, text=text if notify_reporter else None,
+                      confirm_discreet=confirm_discreet)
+    return _act(request, user, case_id, csrf_token, "close",
+                {"outcome": outcome, "text": text, "notify": "yes" if notify_reporter else "no"},
+                work)

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from app.conversation.language import NAMES
 from app.kit.db import utcnow
 
 HERE = Path(__file__).resolve().parent
@@ -47,6 +48,7 @@ class Pages:
         versions = _static_versions()
         self.env.globals["static"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
         self.env.filters["local"] = self.local
+        self.env.globals["language_name"] = lambda code: NAMES.get(code or "", code or "")
         self.env.filters["localday"] = self.local_day
         self.env.filters["since"] = lambda when: human_span((utcnow() - when).total_seconds())
         self.env.filters["iso"] = lambda when: when.isoformat() if when else ""

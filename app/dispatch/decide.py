@@ -36,6 +36,7 @@ class DispatchFacts:
     station_crs: str | None = None
     station_name: str | None = None
     area: str | None = None
+    language: str | None = None  # the conversation's, BCP 47; None until a text in words
     discreet: bool = False
     local_time: dt.time | None = None
     concern: str | None = None  # the words of a worry no indicator names ("looks scared")
@@ -45,7 +46,8 @@ class DispatchFacts:
 
     @classmethod
     def from_facts(
-        cls, facts: Facts, *, discreet: bool, local_time: dt.time | None
+        cls, facts: Facts, *, discreet: bool, local_time: dt.time | None,
+        language: str | None = None,
     ) -> DispatchFacts:
         evidence: dict[str, str] = {}
         for risk in facts.risks:
@@ -63,6 +65,7 @@ class DispatchFacts:
             station_crs=station.crs.upper() if station else None,
             station_name=station.name if station else None,
             area=station.area.upper() if station and station.area else None,
+            language=language,
             discreet=discreet,
             local_time=local_time,
             concern=next((c.evidence for c in facts.concepts if c.name == "concern"), None),
@@ -103,6 +106,16 @@ class Decision:
             rule=data["rule"],
             reasons=tuple(data.get("reasons") or ()),
         )
+
+
+# Languages the bot writes in; `language: [other]` in a rule is any language but these.
+ANSWERED_IN = frozenset({"en", "cy"})
+
+
+def _speaks(language: str | None, wanted: tuple[str, ...]) -> bool:
+    if language is None:
+        return False
+    return language in wanted or ("other" in wanted and language not in ANSWERED_IN)
 
 
 def decide(facts: DispatchFacts, rules: Rules) -> Decision:
@@ -191,6 +204,10 @@ def match(when: Conditions, facts: DispatchFacts) -> list[str] | None:
         if facts.area not in when.area:
             return None
         reasons.append(f"area {facts.area}")
+    if when.language is not None:
+        if not _speaks(facts.language, when.language):
+            return None
+        reasons.append(f"language {facts.language}")
     if when.discreet is not None:
         if facts.discreet != when.discreet:
             return None

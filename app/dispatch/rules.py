@@ -48,6 +48,10 @@ def _one_of(value: str, allowed: Sequence[str]) -> str:
     raise ValueError(f"has '{value}', which is not one of {', '.join(allowed)}{hint}")
 
 
+# A BCP 47 primary language subtag: "pl", "cy", "pa".
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
 class Conditions(_Strict):
     """A rule's `when`: every condition given must hold. No condition given: matches everything."""
 
@@ -60,6 +64,7 @@ class Conditions(_Strict):
     age_max_below: int | None = None
     station: tuple[str, ...] | None = None
     area: tuple[str, ...] | None = None
+    language: tuple[str, ...] | None = None
     discreet: bool | None = None
     concern: bool | None = None
     help_present: bool | None = None
@@ -71,7 +76,8 @@ class Conditions(_Strict):
     none_of: tuple[Conditions, ...] | None = None
 
     @field_validator(
-        "immediacy", "risk_any", "risk_all", "risk_none", "station", "area", mode="before"
+        "immediacy", "risk_any", "risk_all", "risk_none", "station", "area", "language",
+        mode="before",
     )
     @classmethod
     def _lone_value_is_a_list(cls, value: Any) -> Any:
@@ -79,8 +85,8 @@ class Conditions(_Strict):
         return [value] if isinstance(value, str) else value
 
     @field_validator(
-        "immediacy", "risk_any", "risk_all", "risk_none", "station", "area", "any_of", "all_of",
-        "none_of",
+        "immediacy", "risk_any", "risk_all", "risk_none", "station", "area", "language",
+        "any_of", "all_of", "none_of",
     )
     @classmethod
     def _not_empty(cls, value: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
@@ -117,6 +123,18 @@ class Conditions(_Strict):
         codes = tuple(v.strip().upper() for v in value)
         if not all(codes):
             raise ValueError("has an empty area code")
+        return codes
+
+    @field_validator("language")
+    @classmethod
+    def _language_codes(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        codes = tuple(str(v).strip().lower() for v in value)
+        for code in codes:
+            if code != "other" and not _LANGUAGE.match(code):
+                raise ValueError(f"has '{code}', which is not a language code such as pl or cy"
+                                 " (or `other`)")
         return codes
 
     @field_validator("age_min_at_least", "age_max_below")

@@ -11,11 +11,14 @@ from pathlib import Path
 
 from app.gazetteer.areas import area_for
 from app.gazetteer.model import OBSCURE_RANK, Gazetteer, Station
+from app.gazetteer.normalise import normalise
 from app.gazetteer.osgb import grid_to_wgs84
+from app.gazetteer.welsh_names import is_english, mutations
 
 _HERE = Path(__file__).parent
 BUILTIN_STATIONS = _HERE / "stations.csv"
 BUILTIN_ALIASES = _HERE / "aliases.csv"
+WELSH_ALIASES = _HERE / "aliases_cy.csv"
 
 _NAPTAN_COLUMNS = {"crscode", "stationname", "easting", "northing"}
 _PLAIN_COLUMNS = {"name", "crs", "lat", "lon"}
@@ -36,12 +39,29 @@ def load_gazetteer(path: str | None = None) -> Gazetteer:
     country, alt_names) or NaPTAN's RailReferences.csv."""
     if path is None:
         return _builtin()
-    return Gazetteer(read_stations(path), aliases=_builtin_aliases())
+    return _with_aliases(read_stations(path))
 
 
 @lru_cache(maxsize=1)
 def _builtin() -> Gazetteer:
-    return Gazetteer(read_stations(str(BUILTIN_STATIONS)), aliases=_builtin_aliases())
+    return _with_aliases(read_stations(str(BUILTIN_STATIONS)))
+
+
+def _with_aliases(stations: list[Station]) -> Gazetteer:
+    """The stations with the built-in aliases, and the mutated forms of every Welsh station's
+    own name ("o Lanelli", "ym Mhorthmadog"), where such a form is no other name or word."""
+    aliases = dict(_builtin_aliases())
+    names = {normalise(n) for st in stations for n in (st.name, *st.alt_names)}
+    for st in stations:
+        if st.country != "Wales":
+            continue
+        plain = st.name.split(" (")[0]
+        for form in mutations(plain)[1:]:
+            key = normalise(form)
+            if key in names or key in aliases or is_english(key.split()[0]):
+                continue
+            aliases[key] = (st.crs,)
+    return Gazetteer(stations, aliases=aliases)
 
 
 @lru_cache(maxsize=1)
@@ -59,6 +79,11 @@ def _builtin_aliases() -> dict[str, tuple[str, ...]]:
             aliases[row["alias"]] = tuple(
                 c.strip().upper() for c in row["crs"].split(";") if c.strip()
             )
+    with WELSH_ALIASES.open(encoding="utf-8", newline="") as f:
+        lines = (line for line in f if line.strip() and not line.startswith("#"))
+        for row in csv.DictReader(lines):
+            for form in mutations(row["alias"]):
+                aliases.setdefault(form, (row["crs"].strip().upper(),))
     return aliases
 
 

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     integration_url: str | None = None
     integration_secret: SecretStr | None = None
     silence_minutes: int = Field(10, ge=1, le=24 * 60)
+    # Supervisors are alerted (banner, audit, metric, integration) by an open P1 nobody has
+    # claimed for this many seconds, and by a claim with no operator text for this many minutes.
+    p1_alert_seconds: int = Field(60, ge=5, le=24 * 3600)
+    stale_claim_minutes: int = Field(10, ge=1, le=24 * 60)
+    # Open cases one operator may hold at once; NENA advises a call-taker handle no more than
+    # three text sessions together. A supervisor may go beyond it for one case, with a reason.
+    max_claims: int = Field(3, ge=1, le=100)
     # Extensions beyond API.md section 1.
     timezone: str = "Europe/London"
     max_body_bytes: int = Field(16_384, ge=1024, le=1_048_576)  # the Twilio webhooks' own cap
@@ -53,6 +60,9 @@ class Settings(BaseSettings):
     # who can reach the port (docs/security.md).
     metrics_token: SecretStr | None = None
     reopen_hours: int = Field(24, ge=0, le=24 * 30)
+    # Reports at one place within this many minutes of each other may be one incident
+    # (app/incidents/rules.py); within 10 minutes and naming the same risk, they are linked.
+    incident_window_minutes: int = Field(30, ge=1, le=24 * 60)
     # Closed cases older than this lose phone numbers and message bodies (`textline retention run`).
     retention_days: int = Field(365, ge=1, le=100 * 365)
     # A user's repeat reads of one case's transcript (or one page of the case list) within this

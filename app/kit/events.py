@@ -21,7 +21,10 @@ class Kind(StrEnum):
     CASE_UPDATED = "case.updated"  # claimed, decided, closed, or moved on by the silence timer
     MESSAGE_NEW = "message.new"  # a text read, a reply or a note added
     MESSAGE_STATUS = "message.status"  # a text's delivery status moved on
+    CASE_ALERTED = "case.alerted"  # a supervisor must be told: a P1 unclaimed, a claim stale
     CASE_VIEWING = "case.viewing"  # who has a case open (presence; never stored)
+    INCIDENT_UPDATED = "incident.updated"  # a case linked or split off, its incident re-decided
+    INCIDENT_EMERGENCY = "incident.emergency"  # a case's incident reached 999 by any report
 
 
 @dataclass(frozen=True)

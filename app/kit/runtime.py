@@ -31,6 +31,8 @@ class Intake(Protocol):
     def person_decided(self, session: Session, case: Any, reporter: Any, decision: Any,
                        now: Any) -> None: ...
 
+    def only_thanks(self, text: str) -> bool: ...
+
 
 class Events(Protocol):
     """The live-events seam: app/live/events.py's EventBus, named here by its methods so that the

@@ -54,6 +54,11 @@ def format_event(event: Event, viewers: list[str] | None = None) -> str:
                                   else event.data.get("viewers", []))
     elif event.kind == "case.updated":
         payload["action"] = event.data.get("action")
+    elif event.kind == Kind.CASE_ALERTED:
+        payload["reason"] = event.data.get("reason")
+    elif event.kind in (Kind.INCIDENT_UPDATED, Kind.INCIDENT_EMERGENCY):
+        payload.update(incident_id=event.data.get("incident_id"),
+                       decision=event.data.get("decision"))
     elif event.kind in ("case.opened", "message.new") and "sid" in event.data:
         payload["sid"] = event.data["sid"]  # the text read: an identifier, never its words
     return f"data: {json.dumps(payload)}\n\n"

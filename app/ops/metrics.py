@@ -27,7 +27,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -39,7 +44,7 @@ from app.cases.processor import inbox_depth
 from app.kit.db import utcnow
 from app.kit.metrics import WEBHOOK_SECONDS
 from app.kit.runtime import Runtime
-from app.models import Case, Outbox
+from app.models import Case, CaseAlert, Outbox
 from app.models import Message as MessageRow
 from app.sms.router import INBOUND_PATH
 
@@ -152,6 +157,11 @@ class DatabaseFigures(Collector):
             last_text = session.execute(
                 select(func.max(MessageRow.created_at)).where(MessageRow.direction == "inbound")
             ).scalar_one()
+            alerts = session.execute(
+                select(CaseAlert.reason, func.count(), func.count(CaseAlert.id).filter(
+                    CaseAlert.cleared_at.is_(None)))
+                .group_by(CaseAlert.reason)
+            ).all()
             unread, unread_age = inbox_depth(session, now)
             session.rollback()
 
@@ -202,6 +212,19 @@ class DatabaseFigures(Collector):
             first_reply.samples.append(first_reply.samples[0]._replace(
                 name="textline_first_human_reply_seconds", labels={"quantile": str(q)}, value=v))
         yield first_reply
+
+        raised = CounterMetricFamily("textline_case_alerts", "Supervisor alerts raised: a P1 "
+                                     "unclaimed past its limit, a claim gone stale "
+                                     "(app/cases/alerts.py).", labels=["reason"])
+        still = GaugeMetricFamily("textline_case_alerts_open", "Supervisor alerts whose wait "
+                                  "has not ended.", labels=["reason"])
+        by_reason = {reason: (n, left) for reason, n, left in alerts}
+        for reason in ("unclaimed", "stale"):
+            n, left = by_reason.get(reason, (0, 0))
+            raised.add_metric([reason], n)
+            still.add_metric([reason], left)
+        yield raised
+        yield still
 
         yield _gauge("textline_last_text_received_timestamp_seconds", "When the newest text "
                      "stored on a case arrived (Unix time); 0 before the first.",

@@ -22,8 +22,11 @@ log = logging.getLogger("textline.outbox")
 
 
 def build_intake(settings: Settings) -> ConversationIntake:
-    """The engine, the station list, the wording and the routing rules, each checked at start."""
+    """The engine, the station list, the wording, the routing rules and the outcome texts, each
+    checked at start."""
+    from app.cases.outcomes import OutcomeTextsError, outcome_texts
     from app.conversation.engine import Engine
+    from app.conversation.language import DetectorError, load_detector
     from app.conversation.wording import WordingError, load_wording
     from app.dispatch.rules import RulesError, load_rules
     from app.gazetteer.loader import GazetteerError, load_gazetteer
@@ -35,9 +38,12 @@ def build_intake(settings: Settings) -> ConversationIntake:
         gazetteer = load_gazetteer(_path(settings.stations_file))
         wording = load_wording(_path(settings.wording_file))
         rules = load_rules(_path(settings.routing_file))
-    except (GazetteerError, WordingError, RulesError, OSError) as exc:
+        outcome_texts()
+        detect = load_detector()
+    except (GazetteerError, WordingError, RulesError, OutcomeTextsError, DetectorError,
+            OSError) as exc:
         raise ConfigError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-    return ConversationIntake(Engine(gazetteer, wording), rules, settings)
+    return ConversationIntake(Engine(gazetteer, wording, detect=detect), rules, settings)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -87,16 +93,23 @@ def start_background(rt: Runtime) -> list[Any]:
 
 
 def start_timers(rt: Runtime) -> list[Any]:
-    """The silence sweeper (every 30 s), retention (hourly) and the audit chain's check: wherever the inbox is read, by
-    `serve` or by `textline worker`, so that `serve --no-worker` beside a worker loses neither.
+    """The silence sweeper (every 30 s), the supervisors' alerts, retention (hourly) and the audit
+    chain's check: wherever the inbox is read, by `serve` or by `textline worker`, so that
+    `serve --no-worker` beside a worker loses none of them.
     Several at once are safe: each case is locked and checked again before it moves."""
     from app.audit.retention import run_retention
     from app.audit.service import check_chain
+    from app.cases.alerts import check_alerts
     from app.cases.sweeper import Periodic, sweep_silence
     from app.kit.db import utcnow
 
     sweeper = Periodic("silence-sweeper", 30.0, lambda: sweep_silence(rt))
     sweeper.start()
+    # Declared as the silence sweeper is; polled often enough that a P1 alerts within a few
+    # seconds of its limit, not a whole interval late.
+    alerts = Periodic("alert-timer", min(10.0, rt.settings.p1_alert_seconds / 4),
+                      lambda: check_alerts(rt))
+    alerts.start()
     retention = Periodic("retention", 3600.0, lambda: run_retention(
         rt.sessions, now=utcnow(), retention_days=rt.settings.retention_days,
         reopen_hours=rt.settings.reopen_hours))
@@ -104,7 +117,7 @@ def start_timers(rt: Runtime) -> list[Any]:
     chain = Periodic("audit-check", rt.settings.audit_check_minutes * 60.0,
                      lambda: check_chain(rt.read_sessions), run_at_start=True)
     chain.start()
-    return [sweeper, retention, chain]
+    return [sweeper, alerts, retention, chain]
 
 
 def start_senders(rt: Runtime) -> list[Any]:

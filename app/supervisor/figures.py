@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.dashboard.queue import NO_QUEUE, waiting_since_column
@@ -95,6 +95,14 @@ class Waiting:
 
 
 @dataclass(frozen=True)
+class LanguageRow:
+    language: str  # BCP 47, or "-" where no text in words has told it
+    cases: int  # cases held in this language (the conversation's)
+    flags_999: int
+    texts: int  # inbound texts detected in this language (each text's own)
+
+
+@dataclass(frozen=True)
 class Figures:
     first_day: date
     last_day: date
@@ -105,6 +113,7 @@ class Figures:
     total: Row
     waiting: list[Waiting]
     queues: list[str]
+    by_language: list[LanguageRow] = field(default_factory=list)
 
 
 def day_bounds(first: date, last: date, tz: Any) -> tuple[datetime, datetime]:
@@ -167,7 +176,29 @@ def collect(session: Session, first: date, last: date, tz: Any, now: datetime) -
             .group_by(open_waiting.c.queue).order_by(open_waiting.c.queue)
         )
     ]
-    return _fold(first, last, buckets, waiting)
+    figs = _fold(first, last, buckets, waiting)
+    return replace(figs, by_language=_languages(session, start, end))
+
+
+def _languages(session: Session, start: datetime, end: datetime) -> list[LanguageRow]:
+    """Cases by their conversation's language, texts by their own, over the range."""
+    unknown = "-"
+    cases: dict[str, tuple[int, int]] = {}
+    for language, count, flags in session.execute(
+        select(Case.language, func.count(Case.id),
+               func.sum(case((Case.decision == "999", 1), else_=0)))
+        .where(Case.created_at >= start, Case.created_at < end).group_by(Case.language)
+    ):
+        cases[language or unknown] = (count, int(flags or 0))
+    texts: dict[str, int] = {}
+    for language, count in session.execute(
+        select(Message.language, func.count(Message.id))
+        .where(Message.direction == "inbound", Message.created_at >= start,
+               Message.created_at < end).group_by(Message.language)
+    ):
+        texts[language or unknown] = count
+    return [LanguageRow(lang, *cases.get(lang, (0, 0)), texts.get(lang, 0))
+            for lang in sorted(set(cases) | set(texts), key=lambda k: (k == unknown, k))]
 
 
 def _row(day: date | None, q: str, parts: Iterable[Bucket]) -> Row:

@@ -15,10 +15,11 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from app.audit.exports import NEEDS_REASON, build_request, record_export
 from app.auth.web import PageUser, check_csrf, page_user
 from app.dashboard.render import Pages
+from app.incidents.queries import incident_figures
 from app.kit.db import utcnow
 from app.kit.errors import AppError
 from app.supervisor.audit_router import begin_export, export_response
-from app.supervisor.figures import MAX_DAYS, Figures, collect, reply_span
+from app.supervisor.figures import MAX_DAYS, Figures, collect, day_bounds, reply_span
 from app.supervisor.svg import Series, bar_chart, line_chart
 
 HERE = Path(__file__).resolve().parent
@@ -109,9 +110,11 @@ def _render(request: Request, user: PageUser, start: str | None, end: str | None
     first, last, error = _range(start, end, now.astimezone(settings.tz).date())
     with request.app.state.read_sessions() as session:
         figs = collect(session, first, last, settings.tz, now)
+        incidents = incident_figures(session, *day_bounds(first, last, settings.tz))
     export = export or ExportChoices(start=first.isoformat(), end=last.isoformat())
     return _pages(request).render(
-        "supervisor.html", status, user=user, figs=figs, charts=charts(figs), error=error,
+        "supervisor.html", status, user=user, figs=figs, incidents=incidents,
+        charts=charts(figs), error=error,
         export_error=export_error, export=export, reason_missing=export_error == PII_NEEDS_REASON,
         first=first.isoformat(), last=last.isoformat(), retention_days=settings.retention_days)
 

@@ -385,17 +385,36 @@ def test_the_dispatcher_does_not_move_a_human_decision_back(app, client, alice):
     "thanks",
     ["thank you so much, the police are here now", "cheers, officers have arrived", "thanks"],
 )
-def test_a_thank_you_reopens_the_case_without_raising_it(app, client, alice, thanks):
+def test_a_thank_you_after_closing_is_kept_on_the_closed_case(app, client, alice, thanks):
     case_id = open_case(client, app, "a man was rude to the guard at leeds yesterday")
     text_in(client, "im 40")
     before = load_case(app, case_id)
     assert (before.decision, before.priority) == ("101", "P3")
     assert close(client, case_id, alice).status_code == 200
+    with app.state.sessions() as s:
+        bot_before = s.execute(select(func.count(Message.id)).where(
+            Message.author == "bot")).scalar_one()
     text_in(client, thanks)
     after = load_case(app, case_id)
-    assert after.status == "open"  # reopened, as any text within the window
+    assert after.status == "closed" and after.stage == "closed"  # nothing to act on
+    assert after.closed_at is not None and after.open_reporter_id is None
     assert (after.decision, after.queue, after.priority) == ("101", "general", "P3")
-    assert after.facts["immediacy"] == before.facts["immediacy"]
+    assert after.facts == before.facts
+    with app.state.sessions() as s:
+        last = s.execute(select(Message).where(Message.case_id == case_id)
+                         .order_by(Message.id.desc()).limit(1)).scalar_one()
+        bot_after = s.execute(select(func.count(Message.id)).where(
+            Message.author == "bot")).scalar_one()
+        cases = s.execute(select(func.count(Case.id))).scalar_one()
+    assert (last.direction, last.body) == ("inbound", thanks)  # in the transcript
+    assert bot_after == bot_before  # and unanswered
+    assert cases == 1
+    [kept] = audits(app, "case.kept_closed")
+    assert kept.case_id == case_id and kept.data == {"reason": "thanks"}
+    assert audits(app, "case.reopened") == []
+    # Anything more than thanks still reopens it, as any text within the window.
+    text_in(client, "they are back again")
+    assert load_case(app, case_id).status == "open"
 
 
 def test_a_new_danger_after_closing_still_raises_the_reopened_case(app, client, alice):

@@ -454,3 +454,19 @@ def test_flagging_before_the_first_reply_makes_it_lead_with_999(engine: Engine) 
     assert step.replies[0].startswith("If anyone is in immediate danger, call 999. Please call now")
     assert step.state.emergency_advised
     assert engine.flag_emergency(step.state).replies == ()
+
+
+@pytest.mark.parametrize("text, thanks", [
+    ("thanks", True),
+    ("ok thank you so much", True),
+    ("cheers, officers have arrived", True),
+    ("thank you, the police are here now", True),
+    ("thanks but hes back now and hes got a knife", False),  # a risk
+    ("thanks, they are following me again", False),  # a worry
+    ("no thanks", False),
+    ("sorry, they are back", False),
+    ("STOP", False),
+    ("help", False),
+])
+def test_only_thanks_is_a_thank_you_with_nothing_to_act_on(engine, text, thanks):
+    assert engine.only_thanks(text) is thanks

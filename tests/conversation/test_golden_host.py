@@ -11,6 +11,8 @@ Each file in golden_host/ is a script for one texter. The lines a person writes 
     ! claim amy             operator amy claims the case
     ! reply amy: text       operator amy texts the texter
     ! close amy: outcome    operator amy closes the case
+    ! close amy tell: outcome
+                            and texts the texter the outcome text of that name (outcomes.yaml)
     ! override amy 101 general P3: reason
                             amy's own decision (queue, then an optional priority), as
                             app/cases/actions.override_decision takes it
@@ -138,7 +140,8 @@ class Host:
                 elif action == "reply":
                     actions.reply(session, self.rt, self.case_id, who, words.strip(), now=self.now)
                 elif action == "close":
-                    actions.close(session, self.case_id, who, words.strip(), now=self.now)
+                    actions.close(session, self.case_id, who, words.strip(), now=self.now,
+                                  notify_reporter="tell" in args)
                 elif action == "override":
                     decision, queue, *priority = args
                     actions.override_decision(session, self.rt, self.case_id, who, decision,

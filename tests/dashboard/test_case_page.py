@@ -46,7 +46,9 @@ def test_transcript_tells_authors_apart_and_facts_show_their_words(app, client):
     client.post("/cases/1/reply", data={"body": "Are they still there?", "csrf_token": csrf})
     client.post("/cases/1/note", data={"body": "Called the station.", "csrf_token": csrf})
     page = client.get("/cases/1").text
-    assert 'class="msg msg-reporter"' in page and 'class="msg msg-bot"' in page
+    # The texter's first text is the first report, pinned at the top of the transcript.
+    assert 'class="msg msg-reporter msg-first"' in page and 'class="msg msg-bot"' in page
+    assert page.count('id="first-report"') == 1 and "First report · Texter" in page
     assert 'class="msg msg-operator"' in page and "Operator · alice" in page
     assert 'class="msg msg-note"' in page and "Internal note · alice (never texted)" in page
     assert "Clapham Junction" in page
@@ -141,6 +143,8 @@ def test_canned_replies_fit_one_plain_text():
     assert len(replies) >= 5
     for reply in replies:
         assert segments(reply["text"]) == (1, "GSM-7"), reply
+        assert segments(reply["cy"]) == (1, "GSM-7"), reply
+        assert reply["cy_label"], reply
 
 
 

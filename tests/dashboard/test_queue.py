@@ -34,7 +34,7 @@ def _ids(app, **kw) -> list[int]:  # type: ignore[no-untyped-def]
         return [row.id for row in queue_rows(s, **kw)]
 
 
-def test_p1_first_then_the_longest_waiting_then_the_answered(app, client):
+def test_priority_first_then_the_longest_waiting_then_the_answered(app, client):
     for n in range(4):
         text_in(client, "someone shouting at leeds station", phone=f"+44770090010{n}")
     _set(app, 1, priority="P2", decision="101", queue="general")
@@ -46,7 +46,8 @@ def test_p1_first_then_the_longest_waiting_then_the_answered(app, client):
     _age_messages(app, 3, 1)
     _age_messages(app, 4, 30)
     _operator_reply(app, 4)  # answered: no longer waiting, however old
-    assert _ids(app) == [3, 2, 1, 4]
+    # P1; the P2 waiting, then the P2 answered however old; the P3 last, however long it waits.
+    assert _ids(app) == [3, 1, 4, 2]
 
     # A new text after the operator's reply makes the case wait again, from that text.
     text_in(client, "they are still here", phone="+447700900103")
@@ -55,7 +56,7 @@ def test_p1_first_then_the_longest_waiting_then_the_answered(app, client):
         newest = s.execute(select(Message.created_at).where(Message.case_id == 4)
                            .order_by(Message.id.desc()).limit(1)).scalar_one()
     assert row.waiting_since == newest
-    assert _ids(app)[-1] == 4
+    assert _ids(app) == [3, 1, 4, 2]  # waiting again, but for less time than case 1
 
 
 def test_waiting_counts_from_the_first_unanswered_text(app, client):

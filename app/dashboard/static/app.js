@@ -34,12 +34,14 @@
     return new DOMParser().parseFromString(wrap ? wrap[0] + text + wrap[1] : text, "text/html");
   }
 
+  // What every page hears besides its own handler (the supervisors' alert banner).
+  const heard = [];
+
   // One live stream; EventSource reconnects by itself after a network error, and this starts
   // a new one when the server refused (for example after a restart took a moment).
   function live(url, onEvent, onReconnect) {
     const status = document.getElementById("live");
     let es = null;
-    let everOpen = false;
     const show = (state, text) => {
       if (status) { status.dataset.state = state; status.textContent = text; }
     };
@@ -47,11 +49,16 @@
       es = new EventSource(url);
       es.onopen = () => {
         show("live", "Live");
-        if (everOpen && onReconnect) onReconnect();
-        everOpen = true;
+        // Also on the first open: what changed between the page being rendered and the stream
+        // opening (a reply sent the moment the page loaded) has no event left to announce it.
+        if (onReconnect) onReconnect();
       };
       es.onmessage = (msg) => {
-        try { onEvent(JSON.parse(msg.data)); } catch (e) { console.error(e); }
+        try {
+          const ev = JSON.parse(msg.data);
+          heard.forEach((fn) => fn(ev));
+          onEvent(ev);
+        } catch (e) { console.error(e); }
       };
       es.onerror = () => {
         show("down", "Reconnecting…");
@@ -82,18 +89,42 @@
     const sound = document.getElementById("alert-sound");
     const soundBtn = document.getElementById("sound");
     const known = new Set();
-    let soundOn = localStorage.getItem("textline-sound") !== "off";
+    // The sound control says what will happen: "off" by the operator's choice; "blocked" while
+    // they want sound but the browser refuses to play it (its autoplay policy rejects play()
+    // until a press on the page); "on" once a play has been allowed. One press on "blocked" or
+    // "off" turns it on, since the press itself is what the browser waits for.
+    let wanted = localStorage.getItem("textline-sound") !== "off";
+    let allowed = null;  // not known until a play() has been tried
+    const soundState = () => (!wanted ? "off" : allowed === false ? "blocked" : "on");
     const showSound = () => {
-      soundBtn.setAttribute("aria-pressed", String(soundOn));
-      soundBtn.textContent = "Sound: " + (soundOn ? "on" : "off");
+      const state = soundState();
+      soundBtn.dataset.state = state;
+      soundBtn.setAttribute("aria-pressed", String(state === "on"));
+      soundBtn.textContent = state === "blocked" ? "Sound: blocked (press to allow)" : "Sound: " + state;
+      const note = document.getElementById("sound-blocked");
+      if (note && state !== "blocked") note.remove();
+    };
+    // A silent play: whether the browser lets this page play sound now, without a sound.
+    const tryPlay = (volume) => {
+      sound.volume = volume;
+      return sound.play().then(() => {
+        sound.pause();
+        sound.currentTime = 0;
+        allowed = true;
+      }, () => { allowed = false; }).finally(() => { sound.volume = 1; showSound(); });
     };
     soundBtn.addEventListener("click", () => {
-      soundOn = !soundOn;
-      localStorage.setItem("textline-sound", soundOn ? "on" : "off");
+      if (soundState() === "on") {
+        wanted = false;
+      } else {
+        wanted = true;
+        tryPlay(0);
+      }
+      localStorage.setItem("textline-sound", wanted ? "on" : "off");
       showSound();
-      if (soundOn) sound.play().then(() => sound.pause()).catch(() => {});
     });
     showSound();
+    if (wanted) tryPlay(0);
 
     // Every open P1 (the server lists them whatever the filters), as [id, reference] pairs.
     const openP1 = () => (table.querySelector("tbody").dataset.p1 || "").split(",")
@@ -118,10 +149,16 @@
       });
       alertBox.hidden = false;
       document.title = "(!) P1 · Queue · Textline";
-      if (soundOn) {
+      if (wanted) {
         sound.currentTime = 0;
-        sound.play().catch(() => {
-          alertBox.appendChild(document.createTextNode(" (sound blocked by the browser: press Sound to allow it)"));
+        sound.volume = 1;
+        sound.play().then(() => { allowed = true; showSound(); }, () => {
+          allowed = false;
+          showSound();
+          const note = document.createElement("span");
+          note.id = "sound-blocked";
+          note.textContent = " (sound blocked by the browser: press \u201cSound: blocked\u201d to allow it)";
+          alertBox.appendChild(note);
         });
       }
     }
@@ -188,10 +225,8 @@
     return { count, gsm, units: total };
   }
 
-  function replyBox() {
-    const box = document.getElementById("reply-body");
-    const out = document.getElementById("reply-count");
-    if (!box || !out) return;
+  // Characters and texts as the texter's phone will count them, under a box being written.
+  function counted(box, out) {
     const update = () => {
       const s = segments(box.value);
       let text = Array.from(box.value).length + " characters · " + s.count + (s.count === 1 ? " text" : " texts");
@@ -201,6 +236,14 @@
     };
     box.addEventListener("input", update);
     update();
+    return update;
+  }
+
+  function replyBox() {
+    const box = document.getElementById("reply-body");
+    const out = document.getElementById("reply-count");
+    if (!box || !out) return;
+    const update = counted(box, out);
     document.querySelectorAll(".canned-reply").forEach((btn) => {
       btn.addEventListener("click", () => {
         box.value = box.value ? box.value.replace(/\s*$/, " ") + btn.dataset.text : btn.dataset.text;
@@ -214,6 +257,67 @@
         box.form.requestSubmit();
       }
     });
+  }
+
+  // The close form's outcome text: the canned text named like the chosen outcome fills the box
+  // until the operator writes their own; a button puts any canned text in, to edit.
+  function closeForm() {
+    const outcome = document.getElementById("close-outcome");
+    const box = document.getElementById("close-text");
+    const out = document.getElementById("close-count");
+    if (!outcome || !box || !out) return;
+    const update = counted(box, out);
+    const buttons = Array.from(document.querySelectorAll(".outcome-text"));
+    const canned = new Set(buttons.map((b) => b.dataset.text));
+    const fill = (text) => { box.value = text; update(); };
+    outcome.addEventListener("input", () => {
+      const wanted = outcome.value.trim().toLowerCase();
+      const match = buttons.find((b) => b.dataset.label.toLowerCase() === wanted);
+      if (match && (!box.value.trim() || canned.has(box.value))) fill(match.dataset.text);
+    });
+    buttons.forEach((btn) => btn.addEventListener("click", () => {
+      if (!outcome.value.trim()) outcome.value = btn.dataset.label;
+      fill(btn.dataset.text);
+      box.focus();
+    }));
+  }
+
+  // An action's answer is the same page again: keep the operator where they were (the side
+  // column's scroll, the box they typed in) rather than jumping to the top or to an anchor.
+  const VIEW_KEY = "textline-case-view";
+  function keepView() {
+    const side = document.querySelector(".col-side");
+    // The case, not the address: a refused form answers at its own address (/cases/1/close).
+    const caseId = document.getElementById("case").dataset.caseId;
+    document.querySelectorAll("#case form").forEach((form) => {
+      form.addEventListener("submit", () => {
+        try {
+          sessionStorage.setItem(VIEW_KEY, JSON.stringify({
+            caseId, form: form.id || (form.closest("[id]") || {}).id || "",
+            side: side ? side.scrollTop : 0, y: window.scrollY,
+          }));
+        } catch (e) { /* storage off: the page simply opens at the top */ }
+      });
+    });
+    let saved = null;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(VIEW_KEY) || "null");
+      sessionStorage.removeItem(VIEW_KEY);
+    } catch (e) { saved = null; }
+    if (saved && saved.caseId === caseId) {
+      if (side) side.scrollTop = saved.side || 0;
+      window.scrollTo(0, saved.y || 0);
+      if (saved.form === "reply") {
+        const box = document.getElementById("reply-body");
+        if (box && !box.disabled) box.focus({ preventScroll: true });
+      }
+    }
+    // The "done" notice is shown once: a reload should not say it again.
+    if (location.search.includes("done=")) {
+      const url = new URL(location.href);
+      url.searchParams.delete("done");
+      history.replaceState(null, "", url.pathname + url.search);
+    }
   }
 
   // The override form offers only the priorities that fit the chosen decision (the server
@@ -242,12 +346,23 @@
     const viewers = document.getElementById("viewers");
     const names = document.getElementById("viewer-names");
     replyBox();
+    closeForm();
     decisionForm();
     const scrollDown = () => {
       const list = document.getElementById("messages");
       if (list) list.scrollTop = list.scrollHeight;
     };
     scrollDown();
+    keepView();
+    // One key to either end of the transcript (the list is replaced on updates: listen above it).
+    document.addEventListener("keydown", (ev) => {
+      const list = ev.target;
+      if (!list || list.id !== "messages" || ev.ctrlKey || ev.altKey || ev.metaKey) return;
+      if (ev.key === "Home") list.scrollTop = 0;
+      else if (ev.key === "End") list.scrollTop = list.scrollHeight;
+      else return;
+      ev.preventDefault();
+    });
 
     const lastMessage = () => {
       const items = document.querySelectorAll("#messages [data-message-id]");
@@ -293,6 +408,33 @@
       }
     }, refresh);
     setInterval(refresh, 1000 * (Number(root.dataset.refreshSeconds) || 30));  // as the queue's
+  }
+
+  // ---- incident ----
+  // Reloads its live parts when any of its reports changes or the incident itself does.
+  function incidentPage() {
+    const root = document.getElementById("incident");
+    const incidentId = Number(root.dataset.incidentId);
+    const caseIds = new Set((root.dataset.caseIds || "").split(",").filter(Boolean).map(Number));
+    replyBox();
+    async function refresh() {
+      try {
+        const doc = await fetchHtml(root.dataset.liveUrl);
+        if (!doc) return;
+        doc.querySelectorAll("[data-live]").forEach((fresh) => {
+          const old = document.getElementById(fresh.id);
+          if (old && old.innerHTML !== fresh.innerHTML) old.replaceWith(document.importNode(fresh, true));
+        });
+        document.querySelectorAll("#incident-cases [data-case-id]").forEach((el) => caseIds.add(Number(el.dataset.caseId)));
+      } catch (e) {
+        console.error(e);
+      }
+    }
+    const soon = debounce(refresh, 150);
+    live("/events", (ev) => {
+      if (ev.incident_id === incidentId || caseIds.has(ev.case_id)) soon();
+    }, refresh);
+    setInterval(refresh, 1000 * (Number(root.dataset.refreshSeconds) || 30));
   }
 
   // ---- simulator ----
@@ -373,11 +515,54 @@
     setInterval(poll, 1500);
   }
 
+  // ---- supervisors' alert banner, on every page they see ----
+  function supervisorAlerts(page) {
+    const box = document.getElementById("sup-alerts");
+    if (!box) return;
+    async function refresh() {
+      try {
+        const doc = await fetchHtml(box.dataset.url, ["<div id='fresh'>", "</div>"]);
+        if (!doc) return;
+        const fresh = doc.getElementById("fresh");
+        box.textContent = "";
+        Array.from(fresh.childNodes).forEach((n) => box.appendChild(document.importNode(n, true)));
+        box.hidden = !box.querySelector("li");
+        tickTimes();
+      } catch (e) { console.error(e); }
+    }
+    const soon = debounce(refresh, 150);
+    const matters = (ev) => ev.kind === "case.alerted" || ev.kind === "case.updated";
+    heard.push((ev) => { if (matters(ev)) soon(); });
+    // The queue, case and wall pages have a stream already; the others open one for the banner.
+    if (!["queue", "case", "wallboard"].includes(page)) live("/events", () => {}, refresh);
+    refresh();
+    setInterval(refresh, 30000);
+  }
+
+  // ---- wallboard: the figures again on every event, and on the clock ----
+  function wallboardPage() {
+    const wall = document.getElementById("wall");
+    async function refresh() {
+      try {
+        const doc = await fetchHtml("/wallboard");
+        const fresh = doc && doc.getElementById("wall");
+        if (fresh) wall.replaceChildren(...Array.from(fresh.childNodes).map((n) => document.importNode(n, true)));
+        const at = doc && doc.getElementById("wall-at");
+        if (at) document.getElementById("wall-at").textContent = at.textContent;
+      } catch (e) { console.error(e); }
+    }
+    live("/events", debounce(refresh, 1000), refresh);
+    setInterval(refresh, 1000 * (Number(wall.dataset.refreshSeconds) || 15));
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const page = document.body.dataset.page;
     if (page === "queue") queuePage();
     else if (page === "case") casePage();
+    else if (page === "incident") incidentPage();
     else if (page === "simulator") simulatorPage();
+    else if (page === "wallboard") wallboardPage();
+    supervisorAlerts(page);
     tickTimes();
     setInterval(tickTimes, 10000);
   });

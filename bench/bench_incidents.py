@@ -1,0 +1,210 @@
+"""Proposing an incident among 100,000 cases: how long does one report's match take?
+
+    .venv/bin/python bench/bench_incidents.py [--cases 100000] [--places 2000] [--rounds 200]
+                                              [--postgres URL | --no-postgres]
+
+Seeds a fresh database (SQLite, then PostgreSQL where reachable) with --cases cases spread over
+--places stations and train services and over the months before now, one of them the scene of
+a crowd of twenty reports in the last five minutes. Then, in a transaction rolled back each
+round, opens a new report and times match_report() alone (the step a text takes after its
+decision: the place's row locked, the reports there within the window read through
+ix_cases_place_last_inbound, each judged, the link or the proposal written): at the crowd's
+place (it joins the incident) and at a quiet one. Target: under 5 ms. Also prints the plan of
+the candidates' query, which must be a range of that index, not a scan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_load import PG_DEFAULT, drop_schema, pg_schema_url
+from bench.harness import percentile
+
+CROWD = 20
+CROWD_PLACE = "train:14:32 york to leeds"
+
+
+def _place(i: int) -> tuple[str, dict]:  # type: ignore[type-arg]
+    if i % 2:
+        crs = f"{chr(65 + i % 26)}{chr(65 + (i // 26) % 26)}{chr(65 + (i // 676) % 26)}"
+        return f"station:{crs}", {"text": f"at {crs}", "station": {"name": crs, "crs": crs}}
+    train = f"{i % 24:02d}:{i % 60:02d} town{i} to city{i}"
+    return f"train:{train}", {"text": train, "train": train}
+
+
+def seed(url: str, cases: int, places: int, batch: int = 5000) -> float:
+    from sqlalchemy import create_engine, insert
+
+    from app.kit import migrate
+    from app.models import Case, Reporter
+
+    began = time.perf_counter()
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    rng = random.Random(23)
+    now = datetime.now(UTC)
+    for start in range(0, cases, batch):
+        reporters, rows = [], []
+        for i in range(start + 1, min(cases, start + batch) + 1):
+            crowd = i > cases - CROWD
+            if crowd:
+                key, loc = CROWD_PLACE, {"text": "14:32 york to leeds", "train": "14:32 York to Leeds"}
+                at = now - timedelta(seconds=15 * (cases - i))
+            else:
+                key, loc = _place(rng.randrange(places))
+                at = now - timedelta(minutes=rng.randint(31, 60 * 24 * 200))
+            facts = {"location": loc, "risks": [{"indicator": "violence", "evidence": "fight"}]}
+            reporters.append({"id": i, "phone": f"+44770{i:07d}", "opted_out": False,
+                              "created_at": at})
+            rows.append({"id": i, "reference": f"TL-{at:%y%m%d}-{i:06d}", "reporter_id": i,
+                         "open_reporter_id": i if crowd else None,
+                         "status": "open" if crowd else "closed",
+                         "stage": "awaiting_operator" if crowd else "closed",
+                         "conversation": "done", "facts": facts, "discreet": False,
+                         "conversation_state": {"incident_words": ["lads", "punching"]},
+                         "decision": "999", "queue": "emergency", "priority": "P1",
+                         "created_at": at, "updated_at": at, "last_inbound_at": at,
+                         "closed_at": None if crowd else at + timedelta(hours=1),
+                         "place_key": key})
+        with engine.begin() as conn:
+            conn.execute(insert(Reporter.__table__), reporters)
+            conn.execute(insert(Case.__table__), rows)
+    with engine.begin() as conn:
+        if url.startswith("postgresql"):
+            for table in ("reporters", "cases"):
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 (constant names)
+                                     f"(SELECT max(id) FROM {table}))")
+            conn.exec_driver_sql("ANALYZE")
+        else:
+            conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    _link_crowd(url)
+    return time.perf_counter() - began
+
+
+def _link_crowd(url: str) -> None:
+    """The crowd's reports made one incident, as their own texts would have."""
+    from sqlalchemy import select
+
+    from app.incidents.service import match_report
+    from app.kit.config import Settings
+    from app.kit.db import make_engine, make_sessionmaker, unit_of_work
+    from app.models import Case
+
+    engine = make_engine(url)
+    settings = Settings(database_url=url)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        for case in session.execute(select(Case).where(Case.place_key == CROWD_PLACE)
+                                    .order_by(Case.id)).scalars():
+            match_report(session, settings, case, "lads punching", case.last_inbound_at)
+    engine.dispose()
+
+
+def time_match(url: str, rounds: int, at_crowd: bool) -> tuple[list[float], list[float]]:
+    """Wall-clock times and this thread's CPU times, in ms, sorted."""
+    from app.incidents.service import match_report
+    from app.kit.config import Settings
+    from app.kit.db import make_engine, make_sessionmaker
+    from app.models import Case, Reporter
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    settings = Settings(database_url=url)
+    loc = ({"text": "14:32 york to leeds", "train": "14:32 York to Leeds"} if at_crowd
+           else {"text": "at ZZQ", "station": {"name": "ZZQ", "crs": "ZZQ"}})
+    timings: list[float] = []
+    cpu_ms: list[float] = []
+    for n in range(rounds + 5):
+        session = sessions()
+        try:
+            now = datetime.now(UTC)
+            reporter = Reporter(phone=f"+44799{n:07d}", opted_out=False, created_at=now)
+            session.add(reporter)
+            session.flush()
+            case = Case(reporter_id=reporter.id, open_reporter_id=reporter.id, status="open",
+                        reference=f"TL-BENCH-{n}", conversation_state={}, decision="999",
+                        queue="emergency", priority="P1", created_at=now, updated_at=now,
+                        last_inbound_at=now,
+                        facts={"location": loc,
+                               "risks": [{"indicator": "violence", "evidence": "fight"}]})
+            session.add(case)
+            session.flush()
+            began, cpu = time.perf_counter(), time.thread_time()
+            match_report(session, settings, case, "two lads punching each other", now)
+            session.flush()
+            timings.append((time.perf_counter() - began) * 1000)
+            cpu_ms.append((time.thread_time() - cpu) * 1000)
+            if at_crowd and case.incident_id is None:
+                raise RuntimeError("the report at the crowd's place did not join its incident")
+        finally:
+            session.rollback()
+            session.close()
+    engine.dispose()
+    return sorted(timings[5:]), sorted(cpu_ms[5:])  # the first few warm caches
+
+
+def plan(url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    sql = ("SELECT id FROM cases WHERE place_key = :k AND id != 0 AND last_inbound_at >= :a "
+           "AND last_inbound_at <= :b ORDER BY last_inbound_at DESC LIMIT 50")
+    now = datetime.now(UTC)
+    params = {"k": CROWD_PLACE, "a": now - timedelta(minutes=30), "b": now + timedelta(minutes=30)}
+    prefix = "EXPLAIN QUERY PLAN " if url.startswith("sqlite") else "EXPLAIN "
+    with engine.connect() as conn:
+        rows = conn.execute(text(prefix + sql), params).all()
+    engine.dispose()
+    return " | ".join(str(r[-1]) for r in rows)
+
+
+def run(name: str, url: str, args: argparse.Namespace) -> list[str]:
+    seconds = seed(url, args.cases, args.places)
+    lines = [f"{name}: {args.cases} cases over {args.places} places seeded in {seconds:.0f} s "
+             f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",
+             f"  candidates' plan: {plan(url)}"]
+    for label, at_crowd in (("at the crowd's place (joins its incident)", True),
+                            ("at a quiet place (nothing to match)", False)):
+        t, cpu = time_match(url, args.rounds, at_crowd)
+        lines.append(f"  match_report {label}: wall p50 {percentile(t, 50):.2f} ms, "
+                     f"p99 {percentile(t, 99):.2f} ms; CPU p50 {percentile(cpu, 50):.2f} ms, "
+                     f"p99 {percentile(cpu, 99):.2f} ms ({len(t)} rounds; target < 5 ms)")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--places", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--postgres", default=PG_DEFAULT)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for line in run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args):
+            print(line, flush=True)
+    if not args.no_postgres:
+        try:
+            schema, url = pg_schema_url(args.postgres)
+        except Exception as exc:  # no PostgreSQL here: SQLite's figures stand alone
+            print(f"PostgreSQL: not reachable ({type(exc).__name__})")
+            return 0
+        try:
+            for line in run("PostgreSQL", url, args):
+                print(line, flush=True)
+        finally:
+            drop_schema(args.postgres, schema)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

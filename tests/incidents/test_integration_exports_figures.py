@@ -1,0 +1,64 @@
+"""Outside the dashboard: the CAD-style integration hears of each case that joins an incident
+(signed, through the outbox), the cases export carries incident_id, and the supervisor's
+figures count incidents beside cases."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import deque
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.cases.processor import process_pending
+from app.sms.integration import SIGNATURE_HEADER, IntegrationSender, signature_valid
+from app.sms.providers import ConsoleProvider
+from app.sms.worker import drain_once
+from tests.dashboard.signin import sign_in
+from tests.dispatch.test_integration_webhook import SECRET, Receiver
+from tests.dispatch.test_integration_webhook import receiver as receiver
+from tests.helpers import token_for
+from tests.incidents.crowd import FIGHT, arrive, phone
+
+
+@pytest.fixture
+def settings_kwargs(settings_kwargs, receiver):  # type: ignore[no-untyped-def]
+    return {**settings_kwargs, "integration_url": receiver.url, "integration_secret": SECRET}
+
+
+def test_joining_cases_are_told_to_the_integration_exported_and_counted(
+        client, receiver: Receiver) -> None:
+    rt = client.app.state.runtime
+    now = datetime.now(UTC)
+    arrive(rt, [(phone(i), body, now - timedelta(minutes=3 - i)) for i, body in enumerate(FIGHT[:3])])
+    assert process_pending(rt) == 3
+    while drain_once(rt, now=datetime.now(UTC) + timedelta(seconds=1),
+                     provider=ConsoleProvider(deque()),
+                     integration=IntegrationSender(rt.settings, timeout=2)):
+        pass
+    bodies = [json.loads(body) for _, body, _ in receiver.requests]
+    assert all(signature_valid(SECRET, body, headers[SIGNATURE_HEADER.lower()])
+               for headers, body, _ in receiver.requests)
+    joined = [b for b in bodies if b["event"] == "incident.case_joined"]
+    assert len(joined) == 3  # the first two when the second made the incident, then the third
+    incident_id = joined[0]["incident"]["id"]
+    assert {b["case"]["incident_id"] for b in joined} == {incident_id}
+    assert sorted(joined[-1]["incident"]["case_ids"]) == [1, 2, 3]
+    assert joined[-1]["incident"]["priority"] == "P1"
+    assert "phone" not in json.dumps(joined)  # no texter's number in an incident update
+
+    headers = token_for(client.app, "supervisor")
+    first, last = (now + timedelta(days=d) for d in (-1, 1))  # whatever the local midnight
+    resp = client.get(f"/api/exports/cases.csv?from={first.date()}&to={last.date()}",
+                      headers=headers)
+    assert resp.status_code == 200, resp.text
+    rows = list(csv.DictReader(io.StringIO(resp.text)))
+    assert [r["incident_id"] for r in rows] == [str(incident_id)] * 3
+
+    sign_in(client, client.app, "sue", "supervisor")
+    page = client.get("/supervisor")
+    assert page.status_code == 200
+    assert '<span class="sv-n" id="t-incidents">1</span>' in page.text
+    assert '<span id="t-incident-reports">3</span>' in page.text
