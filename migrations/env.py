@@ -53,12 +53,22 @@ def _render_item(type_: str, obj, autogen_context):  # type: ignore[no-untyped-d
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    # Batch mode lets ALTER-style changes work on SQLite, which rebuilds the table.
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True,
-                      render_item=_render_item)
-    with context.begin_transaction():
-        context.run_migrations()
+    # Batch mode lets ALTER-style changes work on SQLite, which rebuilds the table. Rebuilding
+    # a table that other rows point at (cases, from messages) fails while SQLite enforces
+    # foreign keys, so they are off for the migration. The pragma only works outside a
+    # transaction, so it goes to the driver's connection before the migration's begins.
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          render_as_batch=True, compare_type=True,
+                          render_item=_render_item)
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -4,10 +4,11 @@ someone who answers for the case with a real reason, and every decision kept for
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, delete, select
+from sqlalchemy import Column, MetaData, Table, create_engine, delete, inspect, select
 from sqlalchemy.orm import Session
 
 from app.audit.retention import run_retention
@@ -239,29 +240,43 @@ def test_retention_takes_the_texter_s_words_out_of_earlier_decisions(app, client
     assert not any("knife" in r for r in first.reasons)
 
 
+def _as_migrated(engine: Any, model: Any) -> Table:
+    """The model's table with only the columns the database has now, each with its type and
+    default: rows written the way the code of that revision wrote them."""
+    have = {c["name"] for c in inspect(engine).get_columns(model.__tablename__)}
+    return Table(model.__tablename__, MetaData(), *[
+        Column(c.name, c.type, primary_key=c.primary_key,
+               default=c.default.arg if c.default is not None else None)
+        for c in model.__table__.columns if c.name in have])
+
+
 def test_the_upgrade_builds_each_case_s_history_from_the_audit_log(database_url):
     migrate.downgrade(database_url, "0007")
     engine = create_engine(database_url)
     t0 = utcnow() - timedelta(hours=2)
     try:
-        with Session(engine) as s:
-            reporter = Reporter(phone="+447700900123", opted_out=False, created_at=t0)
-            s.add(reporter)
-            s.flush()
-            overridden = Case(
-                reference="TL-1", reporter_id=reporter.id, status="open", decision="101",
-                queue="general", priority="P2", decision_by="operator:alice",
-                decision_rule="override", decision_reasons=["it was yesterday, rang back"],
-                decision_at=t0 + timedelta(minutes=5), created_at=t0, updated_at=t0)
-            untracked = Case(
-                reference="TL-2", reporter_id=reporter.id, status="closed", decision="101",
-                queue="general", priority="P3", decision_by=None, decision_rule="routine",
-                decision_reasons=["nothing urgent known"], decision_at=t0, created_at=t0,
-                updated_at=t0)
-            undecided = Case(reference="TL-3", reporter_id=reporter.id, status="closed",
-                             created_at=t0, updated_at=t0)
-            s.add_all([overridden, untracked, undecided])
-            s.flush()
+        # Written as at revision 0007: the models have columns later revisions added.
+        reporters, cases, audit = (_as_migrated(engine, m) for m in (Reporter, Case, AuditEvent))
+        with engine.begin() as conn:
+            reporter_id = conn.execute(reporters.insert().values(
+                phone="+447700900123", opted_out=False, created_at=t0
+            ).returning(reporters.c.id)).scalar_one()
+
+            def add_case(**values: object) -> int:
+                return conn.execute(cases.insert().values(
+                    reporter_id=reporter_id, created_at=t0, updated_at=t0, **values
+                ).returning(cases.c.id)).scalar_one()
+
+            overridden = add_case(
+                reference="TL-1", status="open", decision="101", queue="general",
+                priority="P2", decision_by="operator:alice", decision_rule="override",
+                decision_reasons=["it was yesterday, rang back"],
+                decision_at=t0 + timedelta(minutes=5))
+            untracked = add_case(
+                reference="TL-2", status="closed", decision="101", queue="general",
+                priority="P3", decision_by=None, decision_rule="routine",
+                decision_reasons=["nothing urgent known"], decision_at=t0)
+            undecided = add_case(reference="TL-3", status="closed")
             made = {"decision": "999", "queue": "emergency", "priority": "P1",
                     "rule": "now_severe", "reasons": ["happening now", "weapon"],
                     "previous": None}
@@ -272,16 +287,16 @@ def test_the_upgrade_builds_each_case_s_history_from_the_audit_log(database_url)
                 ("alice", "case.viewed", {"via": "api"}, 3),
                 ("alice", "decision.override", override, 5),
             ], start=1):
-                s.add(AuditEvent(seq=seq, at=t0 + timedelta(minutes=minutes), actor=actor,
-                                 action=action, case_id=overridden.id, data=data,
-                                 prev_hash="0" * 64, hash=f"{seq:064d}"))
-            s.commit()
-            ids = overridden.id, untracked.id, undecided.id
+                conn.execute(audit.insert().values(
+                    seq=seq, at=t0 + timedelta(minutes=minutes), actor=actor, action=action,
+                    case_id=overridden, data=data, prev_hash="0" * 64, hash=f"{seq:064d}"))
+            ids = overridden, untracked, undecided
         migrate.upgrade(database_url)
         with Session(engine) as s:
             rows = s.execute(select(CaseDecision).order_by(CaseDecision.id)).scalars().all()
     finally:
         engine.dispose()
+        migrate.upgrade(database_url)  # the schema is shared with the tests after this one
     got = [(r.case_id, r.decision, r.queue, r.priority, r.by, r.rule, r.reasons) for r in rows]
     assert got == [
         (ids[0], "999", "emergency", "P1", "dispatcher", "now_severe", ["happening now", "weapon"]),
