@@ -31,7 +31,8 @@ DONE = {"reply": "Text queued for sending.", "link": "Linked.", "unlink": "Case 
 
 def _form_id(value: str) -> int | None:
     value = value.strip()
-    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+    # Length first: int() refuses a string of thousands of digits with an error of its own.
+    return int(value) if value.isdigit() and len(value) <= 10 and 0 < int(value) < 2**31 else None
 
 
 def gathered(cases: list[Case]) -> list[dict[str, str]]:

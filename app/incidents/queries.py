@@ -45,7 +45,7 @@ def list_incidents(session: Session, status: str | None, limit: int,
     if status:
         stmt = stmt.where(Incident.status == status)
     if cursor:
-        if not cursor.isdigit() or len(cursor) > 10:
+        if not cursor.isdigit() or len(cursor) > 10 or int(cursor) >= 2**31:
             raise BadRequest("cursor is not one this server gave out")
         stmt = stmt.where(Incident.id < int(cursor))
     incidents = list(session.execute(stmt.order_by(Incident.id.desc()).limit(limit + 1)).scalars())
