@@ -27,7 +27,7 @@ from app.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.kit.events import Kind, stage
 from app.kit.runtime import Runtime
 from app.kit.validation import has_controls
-from app.models import Case, Incident, Message, Reporter, User
+from app.models import Case, Incident, Message, Reporter
 
 MAX_REPLY = 1600  # what Twilio accepts in one outbound message
 MAX_NOTE = 4000

@@ -30,7 +30,6 @@ from tests.corpus.runner import (
     tally,
 )
 
-
 # The tuned part's figures at the last tuning (docs/triage.md, "The tuned parts now").
 MISSED_TUNED = 5
 OVER_TUNED = 79
