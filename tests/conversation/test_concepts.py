@@ -68,6 +68,16 @@ def test_every_word_keeps_the_offsets_of_the_text_as_sent() -> None:
         ("guy with a cleaver by the gates", "weapon", "cleaver"),
         ("two men forcing a girl into the back of a car", "abduction",
          "forcing a girl into the back of a car"),
+        ("a passenger is punching the ticket inspector", "violence", "punching the ticket inspector"),
+        ("shes going to throw herself off the viaduct", "self_harm", "throw herself off"),
+        ("i have my tablets here and i will take them all", "self_harm",
+         "tablets here and i will take them"),
+        ("lying on the floor by the toilets, no move", "danger_to_life", "lying on ... no move"),
+        ("his hand is trapped in the closing doors", "danger_to_life", "hand is trapped in"),
+        ("hes right in her face saying hell slit her throat", "violence", "hell slit her"),
+        ("man opposite has his hand down his trousers", "sexual", "hand down his trousers"),
+        ("the overhead cable has come down and its sparking", "danger_to_life",
+         "overhead cable has come down"),
     ],
 )
 def test_indicators_from_concepts(text: str, indicator: str, evidence: str) -> None:
@@ -85,6 +95,11 @@ def test_indicators_from_concepts(text: str, indicator: str, evidence: str) -> N
         "a man and his son with a bag of shopping",
         "my mate is kicking off about the delay",
         "some lads kicking cans about on plat 1",
+        "drunk guy lying on the bench eyes closed snoring",  # down, but only asleep
+        "i take my tablets at 9 and then go to bed",  # tablets, no wish to die
+        "she will let go of the bag if you ask her",
+        "my cable to charge my phone is sparking, can i get a new one",
+        "the kids threw the ball to each other",
     ],
 )
 def test_ordinary_scenes_name_no_harm(text: str) -> None:

@@ -98,18 +98,18 @@ _APPROX = frozenset(
     " seem seemed".split()
 )
 _COPULA = frozenset(
-    "im iam am hes shes whos theyre were is was are aged age turned turning".split()
+    "im iam am hes shes whos theyre were is was are r aged age turned turning".split()
 )
 _PERSON = frozenset(
     "lad lads boy boys girl girls kid kids child son daughter yute youth teen teenager man"
     " woman guy bloke lady person fella victim he she someone brother sister"
-    " bro mate mum dad father mother".split()
+    " bro mate mum dad father mother niece nephew grandson granddaughter cousin pupil student".split()
 )
 _PLACE = frozenset(
     "platform plat coach carriage train seat bus stop gate it that this there which what time"
     " number".split()
 )
-_SKIP = frozenset(["of", "a", "an", "only", "just", "like", "i", "id", "would", "all"])
+_SKIP = frozenset(["of", "a", "an", "only", "just", "like", "i", "id", "would", "all", "both"])
 
 _DECADE = r"(?:[2-9]0['’]?s|" + "|".join(DECADE_WORDS) + ")"
 _DECADES = re.compile(
@@ -195,7 +195,7 @@ def _cue_before(prev: list[tuple[str, int]]) -> tuple[str, bool, int] | None:
         if w in _APPROX:
             kind = "approx"
         elif w in _COPULA:
-            if w in ("is", "was", "are") and i > 0 and prev[i - 1][0] in _PLACE:
+            if w in ("is", "was", "are", "r") and i > 0 and prev[i - 1][0] in _PLACE:
                 return ("cue", False, at)
             kind = kind or "cue"
         elif w in _PERSON:

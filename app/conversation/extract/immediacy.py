@@ -181,7 +181,9 @@ _ONGOING = re.compile(
 # A present state in a place: "she is alone at inverness", "he's stuck on platform 2".
 _PRESENT_STATE = re.compile(
     _W + r"(?:(?:is|are|am|(?:he|she|they|i)\s+(?:is|are|am)|(?:he|she|they|i)['’]?(?:s|re|m)|hes|shes|theyre|im)"
-    r"\s+(?:still\s+)?(?:all\s+)?(?:(?:alone|stuck|stranded|lost|hiding|on\s+(?:his|her|their|my)\s+own"
+    r"\s+(?:still\s+)?(?:all\s+)?(?:(?:alone|stuck|stranded|lost|hiding|starving|shivering|freezing|soaked"
+    r"|bleeding|unconscious|injured|trapped|knocked\s+out|out\s+cold|passed\s+out|collapsed|slumped"
+    r"|floppy|unresponsive|on\s+(?:his|her|their|my)\s+own(?!\s+(?:train|bus|way|journey|car|taxi))"
     r"|by\s+(?:himself|herself|themselves|myself)|on\s+the\s+(?:floor|ground|tracks|track|line|edge))"
     r"(?:\s+(?:at|on|in|by|near|outside|inside|here|there))?"
     r"|(?:sat|stood)\s+(?:at|on|in|by|near|outside|inside|here|there))"
@@ -197,6 +199,13 @@ _PRESENT_STATE = re.compile(
     r"|(?:i['’]?m|i\s+am)\s+(?:stood\s+|sat\s+|standing\s+|sitting\s+|still\s+)?(?:with\s+(?:her|him|them)"
     r"|(?:at|on)\s+the\s+(?:far\s+)?(?:end|edge|bridge|footbridge|tracks))"
     r"|at\s+present|presently"
+    # where the person is: "says hes at skegness station", "shes in the toilets at yeovil"
+    r"|(?<!was\s)(?:hes|shes|theyre|he['’]s|she['’]s|they['’]re|he\s+is|she\s+is|they\s+are)\s+(?:still\s+)?"
+    r"(?:at|on|in)\s+(?:the\s+)?(?:[a-z]+\s+){0,3}?(?:station|platform|plat|train|toilets?|loos?)"
+    # begun earlier, still going on: "sat on plat 12 since about 10 this morning"
+    r"|(?:been\s+(?=sat|stood|sitting|standing|waiting|lying|there|here|on|at|in|by|outside|hanging)"
+    r"|sat\s|stood\s|sitting\s|standing\s|waiting\s)(?:\S+\s+){0,8}?since"
+    r"|(?:got|has|have|hes\s+got|shes\s+got)\s+(?:\S+\s+){0,2}?in\s+a\s+(?:headlock|chokehold|choke\s+hold|armlock)"
     # "hes got hold of her", "he's got his hand on her leg": holding now, whatever began earlier
     r"|(?<!had\s)(?:has|have|hes|shes|theyve|he['’]s|she['’]s|they['’]ve|he\s+has|she\s+has|they\s+have)"
     r"\s+(?:still\s+)?got\s+(?:hold\s+of|(?:his|her|their)\s+(?:hands?|arms?|fingers?)\b)"
@@ -217,6 +226,39 @@ _PRESENT_STATE = re.compile(
     r"|by|near|against|off|onto|right\s+on)\s+(?:the\s+)?(?:edge|outside|railings?|rails|tracks?|line"
     r"|bridge|parapet|wall|fence|platform\s+edge|wrong\s+side))" + _E
 )
+# Told as a scene, one clause at a time: "girl about 14 passed out on a bench", "boy about 10
+# asleep on a bench ... that train left 20 mins ago": the state in its own clause is now.
+_PERSON = (r"(?:man|woman|men|women|lads?|lass|boys?|girls?|guys?|blokes?|kids?|child|baby|toddler|teenagers?"
+           r"|teens?|lady|ladies|someone|person|passenger|fella|youths?)")
+_SCENE_STATE = re.compile(
+    _W + _PERSON + r"(?:\s+\S+){0,4}?\s+(?:asleep|passed\s+out|slumped|lying|laying|collapsed|unconscious"
+    r"|out\s+cold|sat|sitting|standing|stood|alone|on\s+(?:his|her|their)\s+own|crying|screaming|shaking"
+    r"|wandering|hiding)\s+(?:on|at|in|by|near|under|beside|outside|inside|against|next|behind|between)" + _E
+)
+_CLAUSE = re.compile(r"[^.!?,;]+")
+_HABITUAL = re.compile(
+    _W + r"(?:(?:most|every|each)\s+(?:morning|day|night|week|evening|afternoon|time)s?|usually|often|always"
+    r"|sometimes|regularly|normally)" + _E
+)
+# An attempt under way: "tryna take his chain", "trying to drag her off".
+_ATTEMPT = re.compile(
+    _W + r"(?<!was\s)(?<!were\s)(?:tryna|trying\s+to|tryin\s+to|tryin\s+ta)\s+(?:take|grab|pull|drag|snatch"
+    r"|rob|force|push|break|open|climb|jump|get\s+(?:her|him|them|in|on|into)|kiss|touch|make\s+(?:her|him))" + _E
+)
+_TERSE_AT = re.compile(
+    _W + _PERSON + r"\s+(?!(?:no|some|any|every)thing)[a-z]{3,}ing\s+(?:\S+\s+){0,2}?(?:at|towards|to)\s+"
+    r"(?:(?:a|an|the|this|that|some|another|other|one)\s+)?(?:\S+\s+)?(?:" + _PERSON + r"|him|her|them|me|us)" + _E
+)
+
+
+def _scene_now(low: str) -> re.Match[str] | None:
+    for clause in _CLAUSE.finditer(low):
+        m = _SCENE_STATE.search(clause.group())
+        if m and not any(p.search(clause.group()) for p in (_PAST_CUE, _PAST, _HABITUAL)):
+            return _SCENE_STATE.search(low, clause.start() + m.start())
+    return None
+
+
 _DENIED = re.compile(
     _W + r"(?:(?:its|it['’]s|it\s+is|this\s+is)\s+not\s+(?:happening|going\s+on)"
     r"|not\s+happening\s+(?:right\s+)?now|isn['’]?t\s+happening\s+now|its\s+all\s+over)" + _E
@@ -227,7 +269,7 @@ _REPORTED = re.compile(
 # Terse texts drop the "is": "girl crying man grabbing her" is told as it happens, unless
 # something in the text puts it in the past ("saw a man grabbing her").
 _TERSE = re.compile(
-    _W + r"(?:(?:man|woman|men|women|lads?|boys?|girls?|guys?|blokes?|kids?|someone|people|he|she|they|couple|pair"
+    _W + r"(?:(?:man|woman|men|women|lads?|boys?|girls?|guys?|blokes?|kids?|someone|people|he|she|they|couple|pair|teenagers?|passengers?|lady|ladies|lass"
     r"|gang|group|teens?|fella|geezer|youths?|olders?|em|them)\s+(?!(?:no|some|any|every)thing)"
     r"(?:[a-z]{3,}ing)\s+(?:her|him|them|me|us|a|an|the|at|on|into|people|someone|his|my|each|about"
     r"|around|round|off)"
@@ -351,7 +393,7 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
             arrived = m
     for m in _CLOCK_NOW.finditer(low):
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
-    now = _NOW.search(masked) or _PRESENT_STATE.search(masked)
+    now = _NOW.search(masked) or _PRESENT_STATE.search(masked) or _scene_now(masked)
     if now and not _DENIED.search(low):  # "it's not happening now" is the texter's own answer
         return _fact("now", source, now)
 
@@ -379,10 +421,11 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
         m = _ONGOING.search(low)
         if m:
             return _fact("now", source, m)
-        m = _PRESENT_CANT.search(low) or _URGENT.search(low) or _INTENT.search(low)
+        m = (_PRESENT_CANT.search(low) or _URGENT.search(low) or _INTENT.search(low)
+             or _ATTEMPT.search(low))
         if m and not _PAST_CUE.search(low):
             return _fact("now", source, m)
-        m = _TERSE.search(low) or _SAT_WITH.search(low)
+        m = _TERSE.search(low) or _SAT_WITH.search(low) or _TERSE_AT.search(low)
         if m and not _PAST_CUE.search(low):
             return _fact("now", source, m)
 
