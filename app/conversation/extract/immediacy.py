@@ -228,12 +228,15 @@ _PRESENT_STATE = re.compile(
 )
 # Told as a scene, one clause at a time: "girl about 14 passed out on a bench", "boy about 10
 # asleep on a bench ... that train left 20 mins ago": the state in its own clause is now.
+# ("sat" and "stood" are left out: "a man sat next to me" is as often the past tense.)
 _PERSON = (r"(?:man|woman|men|women|lads?|lass|boys?|girls?|guys?|blokes?|kids?|child|baby|toddler|teenagers?"
            r"|teens?|lady|ladies|someone|person|passenger|fella|youths?)")
 _SCENE_STATE = re.compile(
     _W + _PERSON + r"(?:\s+\S+){0,4}?\s+(?:asleep|passed\s+out|slumped|lying|laying|collapsed|unconscious"
-    r"|out\s+cold|sat|sitting|standing|stood|alone|on\s+(?:his|her|their)\s+own|crying|screaming|shaking"
-    r"|wandering|hiding)\s+(?:on|at|in|by|near|under|beside|outside|inside|against|next|behind|between)" + _E
+    r"|out\s+cold|sitting|standing|alone|on\s+(?:his|her|their)\s+own|crying|screaming|shaking"
+    r"|wandering|hiding)\s+(?:on|at|in|by|near|under|beside|outside|inside|against|next|behind|between)"
+    r"|" + _PERSON + r"(?:\s+\S+){0,4}?\s+being\s+(?:pushed|dragged|pulled|carried|led|taken|held|followed|touched"
+    r"|hit|attacked|beaten|kicked|punched|grabbed|bundled|forced|shoved|groped|chased|threatened)" + _E
 )
 _CLAUSE = re.compile(r"[^.!?,;]+")
 _HABITUAL = re.compile(
