@@ -109,8 +109,11 @@ def _link_crowd(url: str) -> None:
     engine.dispose()
 
 
-def time_match(url: str, rounds: int, at_crowd: bool) -> tuple[list[float], list[float]]:
-    """Wall-clock times and this thread's CPU times, in ms, sorted."""
+def time_match(url: str, rounds: int, at_crowd: bool) -> tuple[list[float], list[float], int]:
+    """Wall-clock times and this thread's CPU times, in ms, sorted; the statements (each a
+    round trip to the database) one match sends, counting the flush of what it changed."""
+    from sqlalchemy import event
+
     from app.incidents.service import match_report
     from app.kit.config import Settings
     from app.kit.db import make_engine, make_sessionmaker
@@ -123,6 +126,10 @@ def time_match(url: str, rounds: int, at_crowd: bool) -> tuple[list[float], list
            else {"text": "at ZZQ", "station": {"name": "ZZQ", "crs": "ZZQ"}})
     timings: list[float] = []
     cpu_ms: list[float] = []
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_a: sent.append(statement))
+    statements = 0
     for n in range(rounds + 5):
         session = sessions()
         try:
@@ -138,46 +145,64 @@ def time_match(url: str, rounds: int, at_crowd: bool) -> tuple[list[float], list
                                "risks": [{"indicator": "violence", "evidence": "fight"}]})
             session.add(case)
             session.flush()
+            sent.clear()
             began, cpu = time.perf_counter(), time.thread_time()
             match_report(session, settings, case, "two lads punching each other", now)
             session.flush()
             timings.append((time.perf_counter() - began) * 1000)
             cpu_ms.append((time.thread_time() - cpu) * 1000)
+            statements = len(sent)
             if at_crowd and case.incident_id is None:
                 raise RuntimeError("the report at the crowd's place did not join its incident")
         finally:
             session.rollback()
             session.close()
     engine.dispose()
-    return sorted(timings[5:]), sorted(cpu_ms[5:])  # the first few warm caches
+    return sorted(timings[5:]), sorted(cpu_ms[5:]), statements  # the first few warm caches
 
 
 def plan(url: str) -> str:
-    from sqlalchemy import create_engine, text
+    """The plan of the read a match makes after locking its place (scene()), at the crowd's
+    place: with PostgreSQL's actual times (EXPLAIN ANALYZE), SQLite's chosen indexes."""
+    from sqlalchemy import create_engine
+
+    from app.incidents.service import CANDIDATES, _scene_statement
 
     engine = create_engine(url)
-    sql = ("SELECT id FROM cases WHERE place_key = :k AND id != 0 AND last_inbound_at >= :a "
-           "AND last_inbound_at <= :b ORDER BY last_inbound_at DESC LIMIT 50")
+    compiled = _scene_statement().compile(engine)
     now = datetime.now(UTC)
-    params = {"k": CROWD_PLACE, "a": now - timedelta(minutes=30), "b": now + timedelta(minutes=30)}
-    prefix = "EXPLAIN QUERY PLAN " if url.startswith("sqlite") else "EXPLAIN "
+    params = compiled.construct_params({
+        "key": CROWD_PLACE, "since": now - timedelta(minutes=30),
+        "until": now + timedelta(minutes=30), "exclude": 0, "limit": CANDIDATES})
     with engine.connect() as conn:
-        rows = conn.execute(text(prefix + sql), params).all()
+        raw = conn.connection.dbapi_connection
+        if url.startswith("sqlite"):
+            args = [params[k].isoformat(" ") if isinstance(params[k], datetime) else params[k]
+                    for k in compiled.positiontup or ()]
+            rows = raw.execute(f"EXPLAIN QUERY PLAN {compiled}", args).fetchall()  # type: ignore[union-attr]
+            lines = [str(r[-1]) for r in rows if "SCAN" in r[-1] or "SEARCH" in r[-1]]
+        else:
+            with raw.cursor() as cur:  # type: ignore[union-attr]
+                cur.execute(f"EXPLAIN (ANALYZE) {compiled}", params)
+                lines = [r[0].strip() for r in cur.fetchall()]
+            lines = [line for line in lines if "Scan" in line or "Time" in line]
     engine.dispose()
-    return " | ".join(str(r[-1]) for r in rows)
+    return "\n    ".join(lines)
 
 
 def run(name: str, url: str, args: argparse.Namespace) -> list[str]:
     seconds = seed(url, args.cases, args.places)
     lines = [f"{name}: {args.cases} cases over {args.places} places seeded in {seconds:.0f} s "
              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",
-             f"  candidates' plan: {plan(url)}"]
+             f"  plan of the read after the lock:\n    {plan(url)}"]
     for label, at_crowd in (("at the crowd's place (joins its incident)", True),
                             ("at a quiet place (nothing to match)", False)):
-        t, cpu = time_match(url, args.rounds, at_crowd)
+        t, cpu, statements = time_match(url, args.rounds, at_crowd)
         lines.append(f"  match_report {label}: wall p50 {percentile(t, 50):.2f} ms, "
                      f"p99 {percentile(t, 99):.2f} ms; CPU p50 {percentile(cpu, 50):.2f} ms, "
-                     f"p99 {percentile(cpu, 99):.2f} ms ({len(t)} rounds; target < 5 ms)")
+                     f"p99 {percentile(cpu, 99):.2f} ms; {statements} statements "
+                     f"({len(t)} rounds; target < 5 ms; load average "
+                     f"{os.getloadavg()[0]:.1f})")
     return lines
 
 

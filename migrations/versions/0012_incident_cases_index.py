@@ -1,0 +1,35 @@
+"""cases.incident_id indexed only where it is set.
+
+Almost every case is in no incident. A full index held one NULL entry a case, and SQLite's
+statistics then priced a read of an incident's cases as a scan of all of them, which its
+planner chose (matching a report read every case). The partial index holds only the cases
+that are in an incident, and its statistics say so.
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-07
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+WHERE = sa.text("incident_id IS NOT NULL")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_incident_id')
+        batch_op.create_index('ix_cases_incident_id', ['incident_id'], unique=False,
+                              postgresql_where=WHERE, sqlite_where=WHERE)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_incident_id')
+        batch_op.create_index('ix_cases_incident_id', ['incident_id'], unique=False)
