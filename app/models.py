@@ -133,6 +133,9 @@ class IncidentPlace(Base):
     __tablename__ = "incident_places"
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moved on by every match there, under the lock: a read that began before another match
+    # committed can tell (app/incidents/service.py, locked_scene).
+    matches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class IncidentProposal(Base):

@@ -172,7 +172,7 @@ def plan(url: str) -> str:
     compiled = _scene_statement().compile(engine)
     now = datetime.now(UTC)
     params = compiled.construct_params({
-        "key": CROWD_PLACE, "since": now - timedelta(minutes=30),
+        "place": CROWD_PLACE, "since": now - timedelta(minutes=30),
         "until": now + timedelta(minutes=30), "exclude": 0, "limit": CANDIDATES})
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection

@@ -19,7 +19,18 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, literal, or_, select, union_all, update
+from sqlalchemy import (
+    Select,
+    Subquery,
+    and_,
+    bindparam,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
@@ -75,16 +86,20 @@ def _remember_words(case: Case, text: str) -> None:
     case.conversation_state = {**state, WORDS_KEY: words[:MAX_WORDS]}
 
 
-_LOCK_PLACE = select(IncidentPlace.key).where(
-    IncidentPlace.key == bindparam("key")).with_for_update(key_share=True)
+# Locking the place's row moves its count of matches on: an UPDATE takes the row's lock (as
+# FOR NO KEY UPDATE does, the count being no key), and a read in the same statement can then
+# tell whether another match committed there after the statement began (locked_scene()).
+_LOCK_PLACE = (update(IncidentPlace).where(IncidentPlace.key == bindparam("place"))
+               .values(matches=IncidentPlace.matches + 1).returning(IncidentPlace.matches))
 
 
 def lock_place(session: Session, key: str, now: datetime) -> None:
     """Lock the place's row, made first if this is the first report there."""
-    if session.execute(_LOCK_PLACE, {"key": key}).scalar_one_or_none() is not None:
+    if session.execute(_LOCK_PLACE, {"place": key}).scalar_one_or_none() is not None:
         return  # most places have been seen before: one statement, not two
-    insert_ignoring_conflict(session, IncidentPlace, {"key": key, "created_at": now}, ["key"])
-    session.execute(_LOCK_PLACE, {"key": key}).scalar_one()
+    insert_ignoring_conflict(session, IncidentPlace,
+                             {"key": key, "created_at": now, "matches": 0}, ["key"])
+    session.execute(_LOCK_PLACE, {"place": key}).scalar_one()
 
 
 _CANDIDATE = (Case.id, Case.reference, Case.facts, Case.conversation_state,
@@ -103,13 +118,11 @@ class Scene:
     proposed: set[int]  # reports with an open proposal either way round
 
 
-@cache
-def _scene_statement() -> Select[Any]:
-    """Built once: making the statement (a CTE, a union, a subquery's columns) costs more
-    Python than running it."""
+def _found() -> Subquery:
+    """The reports at the place within the window, then the other cases of their incidents."""
     exclude = bindparam("exclude")
     near = (select(Case.id, Case.incident_id)
-            .where(Case.place_key == bindparam("key"), Case.id != exclude,
+            .where(Case.place_key == bindparam("place"), Case.id != exclude,
                    Case.last_inbound_at >= bindparam("since"),
                    Case.last_inbound_at <= bindparam("until"))
             .order_by(Case.last_inbound_at.desc()).limit(bindparam("limit")).cte("near"))
@@ -118,29 +131,83 @@ def _scene_statement() -> Select[Any]:
         or_(and_(IncidentProposal.case_id == exclude, IncidentProposal.other_case_id == Case.id),
             and_(IncidentProposal.case_id == Case.id,
                  IncidentProposal.other_case_id == exclude))).exists())
-    found = union_all(
+    return union_all(
         select(*_CANDIDATE, literal(True).label("near"), proposal.label("proposed"))
         .join(near, near.c.id == Case.id),
         select(*_CANDIDATE, literal(False).label("near"), literal(False).label("proposed"))
         .where(Case.incident_id.in_(select(near.c.incident_id)),
                Case.id.not_in(select(near.c.id)), Case.id != exclude)).subquery("found")
+
+
+# Both built once: making a statement (a CTE, a union, a subquery's columns) costs more Python
+# than running it.
+@cache
+def _scene_statement() -> Select[Any]:
+    found = _found()
     return select(found, Incident).outerjoin(Incident, Incident.id == found.c.incident_id)
 
 
-def scene(session: Session, key: str, now: datetime, window: timedelta, exclude: int) -> Scene:
+@cache
+def _locked_scene_statement() -> Select[Any]:
+    """PostgreSQL: the place's row locked (its count moved on) and the scene read, in one
+    statement; with the count as this statement's snapshot saw it, and as locked."""
+    locked = _LOCK_PLACE.cte("locked")
+    seen = (select(IncidentPlace.matches).where(IncidentPlace.key == bindparam("place"))
+            .scalar_subquery())
+    found = _found()
+    return (select(locked.c.matches.label("locked_matches"), seen.label("read_matches"),
+                   found, Incident)
+            .select_from(locked).outerjoin(found, true())
+            .outerjoin(Incident, Incident.id == found.c.incident_id))
+
+
+def locked_scene(session: Session, key: str, now: datetime, window: timedelta,
+                 exclude: int) -> Scene:
+    """The place's row locked, then its scene read: in one statement on PostgreSQL where it
+    can be, else in two.
+
+    Under READ COMMITTED a statement sees what was committed when it began. A statement that
+    locks and reads at once may have waited for the lock while another match there committed
+    a report it cannot see. Every match moves the place's count on under the lock, so the
+    count this statement read and the one it locked tell: one apart, nothing came between;
+    more, the read is made again now that the lock is held. A first report at a place (no
+    row to lock yet), and SQLite (one writer at a time), lock and read in two statements."""
+    params = {"place": key, "since": now - window, "until": now + window, "exclude": exclude,
+              "limit": CANDIDATES}
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(_locked_scene_statement(), params).all()
+        if rows and rows[0].locked_matches == rows[0].read_matches + 1:
+            return _scene_of([r for r in rows if r.id is not None], now, window)
+        if rows:  # locked, but after a wait: read again, incidents as now committed
+            return scene(session, key, now, window, exclude, fresh=True)
+    lock_place(session, key, now)
+    return scene(session, key, now, window, exclude)
+
+
+def scene(session: Session, key: str, now: datetime, window: timedelta, exclude: int, *,
+          fresh: bool = False) -> Scene:
     """One statement: the reports at one place within the window (open or closed within it;
     one range of ix_cases_place_last_inbound, read as columns, never as ORM cases), each
     with its open proposals with the new report, unioned with the other cases of their
-    incidents; and those incidents, loaded into the session.
-
-    It runs after lock_place(), as a statement of its own: under READ COMMITTED a statement
-    sees what was committed when it began, so reading in the locking statement would miss the
-    report of a transaction it waited for."""
-    rows = session.execute(_scene_statement(), {
-        "key": key, "since": now - window, "until": now + window, "exclude": exclude,
+    incidents; and those incidents, loaded into the session (`fresh`: over what an earlier
+    read loaded). Under the place's lock (locked_scene())."""
+    stmt = _scene_statement()
+    if fresh:
+        stmt = stmt.execution_options(populate_existing=True)
+    rows = session.execute(stmt, {
+        "place": key, "since": now - window, "until": now + window, "exclude": exclude,
         "limit": CANDIDATES}).all()
-    reports, members, proposed = [], defaultdict(list), set()
-    for r in sorted(rows, key=lambda r: r.last_inbound_at, reverse=True):
+    return _scene_of(rows, now, window)
+
+
+def _scene_of(rows: list[Any], now: datetime, window: timedelta) -> Scene:
+    reports: list[Report] = []
+    members: dict[int, list[Any]] = defaultdict(list)
+    proposed: set[int] = set()
+    # Newest first, as the reports were looked at before; an incident's other cases, which
+    # need not have a text in the window, by id.
+    for r in sorted(rows, key=lambda r: (r.near, r.last_inbound_at or r.created_at),
+                    reverse=True):
         if r.incident_id is not None:
             members[r.incident_id].append(r)
         if r.proposed:
@@ -168,10 +235,9 @@ def match_report(session: Session, settings: Settings, case: Case, text: str,
         return
     if place is None or case.status != "open":
         return
-    lock_place(session, place.key, now)
     window = timedelta(minutes=settings.incident_window_minutes)
     new = report_of(case)
-    seen = scene(session, place.key, now, window, case.id)
+    seen = locked_scene(session, place.key, now, window, case.id)
     matches = [m for m in (judge(new, o, window) for o in seen.reports) if m is not None]
     chosen = best(matches)
     if chosen is not None:
