@@ -93,9 +93,11 @@ _LOCK_PLACE = (update(IncidentPlace).where(IncidentPlace.key == bindparam("place
                .values(matches=IncidentPlace.matches + 1).returning(IncidentPlace.matches))
 
 
-def lock_place(session: Session, key: str, now: datetime) -> None:
-    """Lock the place's row, made first if this is the first report there."""
-    if session.execute(_LOCK_PLACE, {"place": key}).scalar_one_or_none() is not None:
+def lock_place(session: Session, key: str, now: datetime, *, missing: bool = False) -> None:
+    """Lock the place's row, made first if this is the first report there (`missing`: a
+    statement has just found no row)."""
+    if not missing and \
+            session.execute(_LOCK_PLACE, {"place": key}).scalar_one_or_none() is not None:
         return  # most places have been seen before: one statement, not two
     insert_ignoring_conflict(session, IncidentPlace,
                              {"key": key, "created_at": now, "matches": 0}, ["key"])
@@ -174,13 +176,14 @@ def locked_scene(session: Session, key: str, now: datetime, window: timedelta,
     row to lock yet), and SQLite (one writer at a time), lock and read in two statements."""
     params = {"place": key, "since": now - window, "until": now + window, "exclude": exclude,
               "limit": CANDIDATES}
+    rows = None
     if session.get_bind().dialect.name == "postgresql":
         rows = session.execute(_locked_scene_statement(), params).all()
         if rows and rows[0].locked_matches == rows[0].read_matches + 1:
             return _scene_of([r for r in rows if r.id is not None], now, window)
         if rows:  # locked, but after a wait: read again, incidents as now committed
             return scene(session, key, now, window, exclude, fresh=True)
-    lock_place(session, key, now)
+    lock_place(session, key, now, missing=rows is not None)  # no row yet: made, then locked
     return scene(session, key, now, window, exclude)
 
 
