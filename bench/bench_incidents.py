@@ -175,7 +175,7 @@ def plan(url: str) -> str:
     from sqlalchemy import create_engine
 
     try:
-        from app.incidents.service import CANDIDATES, _scene_statement
+        from app.incidents.scene import CANDIDATES, _scene_statement
     except ImportError:  # a checkout from before the one read (side by side, bench/README.md)
         return "(no scene() in this checkout)"
 

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.auth.service import Principal
+from app.incidents.scene import SPLIT_KEY
 from app.incidents.service import (
-    SPLIT_KEY,
     cases_of,
     join,
     link_cases,
