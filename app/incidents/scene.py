@@ -19,6 +19,7 @@ from sqlalchemy import (
     Subquery,
     and_,
     bindparam,
+    func,
     literal,
     or_,
     select,
@@ -94,10 +95,19 @@ def _found() -> Subquery:
 
 # Both built once: making a statement (a CTE, a union, a subquery's columns) costs more Python
 # than running it.
+def _with_incidents(found: Subquery) -> tuple[Subquery, Any]:
+    """`found` numbered within each incident, and the join of each incident's row to its first
+    case only: the incident's columns come once, not once a case (a crowd's twenty)."""
+    ranked = select(found, func.row_number().over(partition_by=found.c.incident_id,
+                                                  order_by=found.c.id).label("nth")
+                    ).subquery("ranked")
+    return ranked, and_(Incident.id == ranked.c.incident_id, ranked.c.nth == 1)
+
+
 @cache
 def _scene_statement() -> Select[Any]:
-    found = _found()
-    return select(found, Incident).outerjoin(Incident, Incident.id == found.c.incident_id)
+    ranked, first = _with_incidents(_found())
+    return select(ranked, Incident).outerjoin(Incident, first)
 
 
 @cache
@@ -107,11 +117,10 @@ def _locked_scene_statement() -> Select[Any]:
     locked = _LOCK_PLACE.cte("locked")
     seen = (select(IncidentPlace.matches).where(IncidentPlace.key == bindparam("place"))
             .scalar_subquery())
-    found = _found()
+    ranked, first = _with_incidents(_found())
     return (select(locked.c.matches.label("locked_matches"), seen.label("read_matches"),
-                   found, Incident)
-            .select_from(locked).outerjoin(found, true())
-            .outerjoin(Incident, Incident.id == found.c.incident_id))
+                   ranked, Incident)
+            .select_from(locked).outerjoin(ranked, true()).outerjoin(Incident, first))
 
 
 def locked_scene(session: Session, key: str, now: datetime, window: timedelta,
