@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from app.audit.reads import ReadAudit
 from app.auth.secret_key import ensure_secret_key
 from app.cases.actions_router import router as case_actions_router
+from app.cases.incident_reply_router import router as incident_reply_router
 from app.cases.router import router as cases_router
 from app.conversation.extract.risk import default_lexicon  # warmed before gc.freeze
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases_router)
     app.include_router(case_actions_router)
     app.include_router(incidents_router)
+    app.include_router(incident_reply_router)
     app.include_router(audit_router)
     install_dashboard(app)  # dashboard: pages, login, SSE, session hook
     app.include_router(supervisor_router)  # supervisor: figures, exports

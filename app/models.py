@@ -8,7 +8,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,7 +78,7 @@ class Case(Base):
     outcome: Mapped[str | None] = mapped_column(String(200))
     # The incident this report is one of (app/incidents/), and where it happened as the
     # incidents match places: "station:CRS" or "train:<departure> <origin> to <destination>".
-    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     place_key: Mapped[str | None] = mapped_column(String(120))
 
     reporter: Mapped[Reporter] = relationship(foreign_keys=[reporter_id], lazy="raise")
@@ -81,6 +91,12 @@ class Case(Base):
         Index("ix_cases_status_closed", "status", "closed_at", "id"),
         # Proposing an incident looks for reports at one place within a window of time.
         Index("ix_cases_place_last_inbound", "place_key", "last_inbound_at"),
+        # An incident's cases. Only the few cases in one are indexed: with every case in it,
+        # SQLite's statistics (one value, NULL, on almost every row) made the index look
+        # useless and a read of an incident's cases scanned them all.
+        Index("ix_cases_incident_id", "incident_id",
+              postgresql_where=text("incident_id IS NOT NULL"),
+              sqlite_where=text("incident_id IS NOT NULL")),
     )
 
 
@@ -117,6 +133,9 @@ class IncidentPlace(Base):
     __tablename__ = "incident_places"
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moved on by every match there, under the lock: a read that began before another match
+    # committed can tell (app/incidents/service.py, locked_scene).
+    matches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class IncidentProposal(Base):

@@ -23,6 +23,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -45,7 +46,7 @@ def seed(url: str, cases: int, places: int, batch: int = 5000) -> float:
     from sqlalchemy import create_engine, insert
 
     from app.kit import migrate
-    from app.models import Case, Reporter
+    from app.models import Case, IncidentPlace, Reporter
 
     began = time.perf_counter()
     migrate.upgrade(url)
@@ -79,6 +80,9 @@ def seed(url: str, cases: int, places: int, batch: int = 5000) -> float:
             conn.execute(insert(Reporter.__table__), reporters)
             conn.execute(insert(Case.__table__), rows)
     with engine.begin() as conn:
+        # Every place has been matched at before, as in a service that has run for months.
+        conn.execute(insert(IncidentPlace.__table__),
+                     [{"key": _place(p)[0], "created_at": now} for p in range(places)])
         if url.startswith("postgresql"):
             for table in ("reporters", "cases"):
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 (constant names)
@@ -109,8 +113,17 @@ def _link_crowd(url: str) -> None:
     engine.dispose()
 
 
-def time_match(url: str, rounds: int, at_crowd: bool) -> tuple[list[float], list[float]]:
-    """Wall-clock times and this thread's CPU times, in ms, sorted."""
+QUIET = _place(1)[1]  # a station with months of closed cases, none within the window
+NEW = {"text": "at ZZQ", "station": {"name": "ZZQ", "crs": "ZZQ"}}  # never matched at
+CROWD_LOC = {"text": "14:32 york to leeds", "train": "14:32 York to Leeds"}
+
+
+def time_match(url: str, rounds: int, loc: dict[str, Any]) -> tuple[list[float], list[float],
+                                                                    int]:
+    """Wall-clock times and this thread's CPU times, in ms, sorted; the statements (each a
+    round trip to the database) one match sends, counting the flush of what it changed."""
+    from sqlalchemy import event
+
     from app.incidents.service import match_report
     from app.kit.config import Settings
     from app.kit.db import make_engine, make_sessionmaker
@@ -119,10 +132,12 @@ def time_match(url: str, rounds: int, at_crowd: bool) -> tuple[list[float], list
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     settings = Settings(database_url=url)
-    loc = ({"text": "14:32 york to leeds", "train": "14:32 York to Leeds"} if at_crowd
-           else {"text": "at ZZQ", "station": {"name": "ZZQ", "crs": "ZZQ"}})
     timings: list[float] = []
     cpu_ms: list[float] = []
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_a: sent.append(statement))
+    statements = 0
     for n in range(rounds + 5):
         session = sessions()
         try:
@@ -138,46 +153,68 @@ def time_match(url: str, rounds: int, at_crowd: bool) -> tuple[list[float], list
                                "risks": [{"indicator": "violence", "evidence": "fight"}]})
             session.add(case)
             session.flush()
+            sent.clear()
             began, cpu = time.perf_counter(), time.thread_time()
             match_report(session, settings, case, "two lads punching each other", now)
             session.flush()
             timings.append((time.perf_counter() - began) * 1000)
             cpu_ms.append((time.thread_time() - cpu) * 1000)
-            if at_crowd and case.incident_id is None:
+            statements = len(sent)
+            if loc is CROWD_LOC and case.incident_id is None:
                 raise RuntimeError("the report at the crowd's place did not join its incident")
         finally:
             session.rollback()
             session.close()
     engine.dispose()
-    return sorted(timings[5:]), sorted(cpu_ms[5:])  # the first few warm caches
+    return sorted(timings[5:]), sorted(cpu_ms[5:]), statements  # the first few warm caches
 
 
 def plan(url: str) -> str:
-    from sqlalchemy import create_engine, text
+    """The plan of the read a match makes after locking its place (scene()), at the crowd's
+    place: with PostgreSQL's actual times (EXPLAIN ANALYZE), SQLite's chosen indexes."""
+    from sqlalchemy import create_engine
+
+    try:
+        from app.incidents.scene import CANDIDATES, _scene_statement
+    except ImportError:  # a checkout from before the one read (side by side, bench/README.md)
+        return "(no scene() in this checkout)"
 
     engine = create_engine(url)
-    sql = ("SELECT id FROM cases WHERE place_key = :k AND id != 0 AND last_inbound_at >= :a "
-           "AND last_inbound_at <= :b ORDER BY last_inbound_at DESC LIMIT 50")
+    compiled = _scene_statement().compile(engine)
     now = datetime.now(UTC)
-    params = {"k": CROWD_PLACE, "a": now - timedelta(minutes=30), "b": now + timedelta(minutes=30)}
-    prefix = "EXPLAIN QUERY PLAN " if url.startswith("sqlite") else "EXPLAIN "
+    params = compiled.construct_params({
+        "place": CROWD_PLACE, "since": now - timedelta(minutes=30),
+        "until": now + timedelta(minutes=30), "exclude": 0, "limit": CANDIDATES})
     with engine.connect() as conn:
-        rows = conn.execute(text(prefix + sql), params).all()
+        raw = conn.connection.dbapi_connection
+        if url.startswith("sqlite"):
+            args = [params[k].isoformat(" ") if isinstance(params[k], datetime) else params[k]
+                    for k in compiled.positiontup or ()]
+            rows = raw.execute(f"EXPLAIN QUERY PLAN {compiled}", args).fetchall()  # type: ignore[union-attr]
+            lines = [str(r[-1]) for r in rows if "SCAN" in r[-1] or "SEARCH" in r[-1]]
+        else:
+            with raw.cursor() as cur:  # type: ignore[union-attr]
+                cur.execute(f"EXPLAIN (ANALYZE) {compiled}", params)
+                lines = [r[0].strip() for r in cur.fetchall()]
+            lines = [line for line in lines if "Scan" in line or "Time" in line]
     engine.dispose()
-    return " | ".join(str(r[-1]) for r in rows)
+    return "\n    ".join(lines)
 
 
 def run(name: str, url: str, args: argparse.Namespace) -> list[str]:
     seconds = seed(url, args.cases, args.places)
     lines = [f"{name}: {args.cases} cases over {args.places} places seeded in {seconds:.0f} s "
              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",
-             f"  candidates' plan: {plan(url)}"]
-    for label, at_crowd in (("at the crowd's place (joins its incident)", True),
-                            ("at a quiet place (nothing to match)", False)):
-        t, cpu = time_match(url, args.rounds, at_crowd)
+             f"  plan of the read after the lock:\n    {plan(url)}"]
+    for label, loc in (("at the crowd's place (joins its incident)", CROWD_LOC),
+                       ("at a quiet place (nothing to match)", QUIET),
+                       ("at a place never matched at (its row made)", NEW)):
+        t, cpu, statements = time_match(url, args.rounds, loc)
         lines.append(f"  match_report {label}: wall p50 {percentile(t, 50):.2f} ms, "
                      f"p99 {percentile(t, 99):.2f} ms; CPU p50 {percentile(cpu, 50):.2f} ms, "
-                     f"p99 {percentile(cpu, 99):.2f} ms ({len(t)} rounds; target < 5 ms)")
+                     f"p99 {percentile(cpu, 99):.2f} ms; {statements} statements "
+                     f"({len(t)} rounds; target < 5 ms; load average "
+                     f"{os.getloadavg()[0]:.1f})")
     return lines
 
 

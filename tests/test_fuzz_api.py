@@ -25,6 +25,9 @@ def test_no_request_earns_a_500(case, app, client):  # type: ignore[no-untyped-d
     if not getattr(app.state, "fuzz_ready", False):
         text_in(client, "a lad about 14 at leeds station now", phone="+447700900901")
         text_in(client, "another report", phone="+447700900902")
+        # Two reports of one fight: incident 1, for the incident operations to reach.
+        text_in(client, "fight on platform 2 at york station now", phone="+447700900903")
+        text_in(client, "people fighting at york station platform 2", phone="+447700900904")
         app.state.fuzz_headers = token_for(app, "admin")
         app.state.fuzz_ready = True
     kwargs = case.as_transport_kwargs(base_url=PUBLIC)

@@ -18,7 +18,7 @@ from app.auth.service import Principal
 from app.cases.actions import MAX_REPLY, _required_text, reply
 from app.kit.errors import Conflict, NotFound, Unprocessable
 from app.kit.runtime import Runtime
-from app.models import Case, Incident, Reporter
+from app.models import Case, Incident, Message, Reporter
 
 ALL = "all"
 
@@ -28,6 +28,14 @@ class Recipient:
     case_id: int
     reference: str
     excluded: str | None  # why this reporter is never texted from here; None: may be
+
+
+@dataclass(frozen=True)
+class IncidentReply:
+    """What one send did: the texts queued, one a reporter, and the reporters left out."""
+
+    sent: list[tuple[Recipient, Message]]
+    skipped: list[Recipient]
 
 
 def recipients(session: Session, incident_id: int) -> list[Recipient]:
@@ -43,8 +51,9 @@ def recipients(session: Session, incident_id: int) -> list[Recipient]:
 
 
 def reply_to_incident(session: Session, rt: Runtime, incident_id: int, principal: Principal,
-                      body: str, to: str, *, now: datetime) -> list[int]:
-    """Queue the text to `to` ("all", or one case's id); the cases texted."""
+                      body: str, to: str, *, now: datetime,
+                      via: str = "dashboard") -> IncidentReply:
+    """Queue the text to `to` ("all", or one case's id): what was sent, who was left out."""
     text = _required_text(body, "body", MAX_REPLY)
     if session.get(Incident, incident_id) is None:
         raise NotFound("no such incident")
@@ -61,10 +70,12 @@ def reply_to_incident(session: Session, rt: Runtime, incident_id: int, principal
             raise Conflict(f"{chosen[0].reference} is not texted from here: {chosen[0].excluded}")
     if not chosen:
         raise Conflict("no reporter of this incident can be texted")
-    for r in chosen:
-        reply(session, rt, r.case_id, principal, text, now=now)
+    sent = [(r, reply(session, rt, r.case_id, principal, text, now=now)) for r in chosen]
+    # Sending to one leaves nobody out; sending to all names who was not texted and why.
+    skipped = [r for r in everyone if r.excluded] if to == ALL else []
     record(session, principal.username, "incident.replied",
            data={"incident_id": incident_id, "to": to, "case_ids": [r.case_id for r in chosen],
-                 "left_out": [r.case_id for r in everyone if r.excluded and r not in chosen],
-                 "chars": len(text)})
-    return [r.case_id for r in chosen]
+                 "left_out": [r.case_id for r in skipped],
+                 "left_out_why": {str(r.case_id): r.excluded for r in skipped},
+                 "chars": len(text), "via": via})
+    return IncidentReply(sent, skipped)

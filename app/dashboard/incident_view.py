@@ -155,8 +155,8 @@ def decision_form(request: Request, incident_id: int = IncidentId, decision: str
                   queue: str = Form(""), priority: str = Form(""), reason: str = Form(""),
                   csrf_token: str = Form(""), user: PageUser = Operator) -> Response:
     def work(session: Any, rt: Runtime) -> None:
-        actions.override(session, user.principal, incident_id, decision, queue, reason,
-                         priority=priority or None, now=utcnow())
+        actions.override(session, rt.settings, user.principal, incident_id, decision, queue,
+                         reason, priority=priority or None, now=utcnow())
     return _act(request, user, incident_id, csrf_token, "decision", work)
 
 

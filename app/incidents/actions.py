@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.auth.service import Principal
+from app.incidents.scene import SPLIT_KEY
 from app.incidents.service import (
-    SPLIT_KEY,
     cases_of,
     join,
     link_cases,
     refresh,
     report_of,
+    tell_override,
     urgency,
 )
 from app.kit.config import Settings
@@ -154,11 +155,12 @@ def unlink(session: Session, settings: Settings, principal: Principal, incident_
     return incident
 
 
-def override(session: Session, principal: Principal, incident_id: int, decision: str,
-             queue: str, reason: str, *, priority: str | None = None,
+def override(session: Session, settings: Settings, principal: Principal, incident_id: int,
+             decision: str, queue: str, reason: str, *, priority: str | None = None,
              now: datetime) -> Incident:
     """A person's decision for the whole incident; it stands until a report brings something
-    more urgent than its cases held when they decided."""
+    more urgent than its cases held when they decided. The integration is told, as it is of
+    a case joining."""
     if decision not in PRIORITIES:
         raise Unprocessable("decision must be 999 or 101")
     queue = _reason(queue, "queue", MAX_QUEUE)
@@ -185,4 +187,6 @@ def override(session: Session, principal: Principal, incident_id: int, decision:
     for c in cases:
         stage(session, Kind.INCIDENT_EMERGENCY if emergency else Kind.INCIDENT_UPDATED, c.id,
               incident_id=incident.id, action="decision", decision=decision)
+    if cases:
+        tell_override(session, settings, incident, [c.id for c in cases], before, now)
     return incident

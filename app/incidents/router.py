@@ -111,6 +111,6 @@ def post_decision(request: Request, incident_id: IncidentId, payload: IncidentDe
                   principal: Operator) -> IncidentOut:
     rt = _rt(request)
     with rt.work() as session:
-        actions.override(session, principal, incident_id, payload.decision, payload.queue,
-                         payload.reason, priority=payload.priority, now=utcnow())
+        actions.override(session, rt.settings, principal, incident_id, payload.decision,
+                         payload.queue, payload.reason, priority=payload.priority, now=utcnow())
     return _read(request, incident_id)

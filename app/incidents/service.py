@@ -7,8 +7,8 @@ part of that text's commit or of none.
 
 Two first texts about one thing read side by side (two processors, two instances) must end in
 one incident: the place's row in incident_places is locked while a report is matched there, so
-the second match waits for the first to commit and then sees its case. On SQLite the one
-writer does the same.
+the second match waits for the first to commit and then sees its case (a read made before the
+wait is made again: locked_scene()). On SQLite the one writer does the same.
 """
 
 from __future__ import annotations
@@ -29,16 +29,13 @@ from app.incidents.rules import (
     place_of,
     words_of,
 )
+from app.incidents.scene import SPLIT_KEY, WORDS_KEY, Scene, locked_scene
 from app.kit.config import Settings
-from app.kit.db import insert_ignoring_conflict
 from app.kit.events import Kind, stage
-from app.models import Case, Incident, IncidentPlace, IncidentProposal
+from app.models import Case, Incident, IncidentProposal
 from app.sms.outbox import enqueue_integration
 
-WORDS_KEY = "incident_words"  # conversation_state: the describing words of the case's texts
-SPLIT_KEY = "incident_split"  # conversation_state: a person split it off; never linked by itself
 MAX_WORDS = 60
-CANDIDATES = 50  # reports looked at per place and window: a crowd, not a year's history
 _URGENCY = {("999", "P1"): 3, ("101", "P2"): 2, ("101", "P3"): 1}
 
 
@@ -72,38 +69,6 @@ def _remember_words(case: Case, text: str) -> None:
     case.conversation_state = {**state, WORDS_KEY: words[:MAX_WORDS]}
 
 
-def lock_place(session: Session, key: str, now: datetime) -> None:
-    """Lock the place's row, made first if this is the first report there."""
-    locked = select(IncidentPlace.key).where(IncidentPlace.key == key).with_for_update(
-        key_share=True)
-    if session.execute(locked).scalar_one_or_none() is not None:
-        return  # most places have been seen before: one statement, not two
-    insert_ignoring_conflict(session, IncidentPlace, {"key": key, "created_at": now}, ["key"])
-    session.execute(locked).scalar_one()
-
-
-_CANDIDATE = (Case.id, Case.reference, Case.facts, Case.conversation_state,
-              Case.last_inbound_at, Case.created_at, Case.incident_id, Case.status,
-              Case.closed_at)
-
-
-def candidates(session: Session, key: str, now: datetime, window: timedelta,
-               exclude: int) -> list[Report]:
-    """Reports at one place within the window, open or closed within it: one range of
-    ix_cases_place_last_inbound, read as columns (no ORM objects for a crowd's reports)."""
-    rows = session.execute(
-        select(*_CANDIDATE).where(Case.place_key == key, Case.id != exclude,
-                                  Case.last_inbound_at >= now - window,
-                                  Case.last_inbound_at <= now + window)
-        .order_by(Case.last_inbound_at.desc()).limit(CANDIDATES)).all()
-    return [Report(case_id=r.id, reference=r.reference or f"#{r.id}", place=place_of(r.facts),
-                   indicators=indicators_of(r.facts),
-                   words=frozenset((r.conversation_state or {}).get(WORDS_KEY) or ()),
-                   at=r.last_inbound_at or r.created_at, incident_id=r.incident_id,
-                   held=bool((r.conversation_state or {}).get(SPLIT_KEY)))
-            for r in rows if r.status == "open" or (r.closed_at and r.closed_at >= now - window)]
-
-
 def match_report(session: Session, settings: Settings, case: Case, text: str,
                  now: datetime) -> None:
     """After a text's decision: where the case is, and whether it is one of an incident's."""
@@ -115,15 +80,14 @@ def match_report(session: Session, settings: Settings, case: Case, text: str,
         return
     if place is None or case.status != "open":
         return
-    lock_place(session, place.key, now)
     window = timedelta(minutes=settings.incident_window_minutes)
     new = report_of(case)
-    others = candidates(session, place.key, now, window, case.id)
-    matches = [m for m in (judge(new, o, window) for o in others) if m is not None]
+    seen = locked_scene(session, place.key, now, window, case.id)
+    matches = [m for m in (judge(new, o, window) for o in seen.reports) if m is not None]
     chosen = best(matches)
     if chosen is not None:
         link_cases(session, settings, case, chosen.other, now, by="dispatcher",
-                   rule=chosen.rule, evidence=chosen.evidence)
+                   rule=chosen.rule, evidence=chosen.evidence, seen=seen)
         return
     # One proposal per incident (its closest report), not one per report of a crowd.
     closest: dict[object, Match] = {}
@@ -162,8 +126,9 @@ def _new_incident(session: Session, settings: Settings, place_key: str | None,
 
 def link_cases(session: Session, settings: Settings, case: Case, other: Report, now: datetime,
                *, by: str, rule: str, evidence: dict[str, Any] | None = None,
-               reason: str | None = None) -> Incident:
-    """`case` joins `other`'s incident, one made for the two of them if it has none."""
+               reason: str | None = None, seen: Scene | None = None) -> Incident:
+    """`case` joins `other`'s incident, one made for the two of them if it has none.
+    `seen`: what scene() read, when the match read it (the incident is then in the session)."""
     incident = session.get(Incident, other.incident_id) if other.incident_id else None
     if incident is None:
         other_case = session.get(Case, other.case_id)
@@ -171,21 +136,24 @@ def link_cases(session: Session, settings: Settings, case: Case, other: Report, 
                                  now)
         join(session, settings, incident, other_case, now, by=by, rule=rule,  # type: ignore[arg-type]
              evidence=evidence, reason=reason, with_case=case)
+        seen = None  # a new incident: its members are read, not known
     join(session, settings, incident, case, now, by=by, rule=rule, evidence=evidence,
-         reason=reason, with_case=other)
+         reason=reason, with_case=other, seen=seen)
     return incident
 
 
 def join(session: Session, settings: Settings, incident: Incident, case: Case, now: datetime, *,
          by: str, rule: str, evidence: dict[str, Any] | None = None, reason: str | None = None,
-         with_case: Case | Report | None = None) -> None:
-    """One case into one incident, audited with why; the incident decides again."""
+         with_case: Case | Report | None = None, seen: Scene | None = None) -> None:
+    """One case into one incident, audited with why; the incident decides again.
+    With `seen`, the incident's cases and the open proposals are those it read: nothing is
+    read again."""
     previous = case.incident_id
     case.incident_id = incident.id
     case.updated_at = now
     with_id = None if with_case is None else (
         with_case.case_id if isinstance(with_case, Report) else with_case.id)
-    if with_id is not None:
+    if with_id is not None and (seen is None or with_id in seen.proposed):
         # "Maybe the same as" either way round is answered by this link.
         session.execute(update(IncidentProposal).where(
             IncidentProposal.state == "open",
@@ -194,7 +162,12 @@ def join(session: Session, settings: Settings, incident: Incident, case: Case, n
                 and_(IncidentProposal.case_id == with_id,
                      IncidentProposal.other_case_id == case.id))).values(state="linked")
             .execution_options(synchronize_session=False))  # none is loaded in this session
-    session.flush()  # the incident's members are read next (refresh); sessions do not autoflush
+    members = None
+    if seen is None:
+        session.flush()  # its members are read next (refresh); sessions do not autoflush
+    else:
+        members = sorted([*(m for m in seen.members.get(incident.id, ()) if m.id != case.id),
+                          case], key=lambda m: m.id)
     data: dict[str, Any] = {"incident_id": incident.id, "incident": incident.reference,
                             "by": by, "rule": rule}
     if with_case is not None:
@@ -207,8 +180,8 @@ def join(session: Session, settings: Settings, incident: Incident, case: Case, n
         data["previous_incident_id"] = previous
     record(session, by.removeprefix("operator:"), "incident.linked", case_id=case.id, data=data)
     stage(session, Kind.INCIDENT_UPDATED, case.id, incident_id=incident.id, action="linked")
-    refresh(session, settings, incident, now)
-    _tell_integration(session, settings, incident, case, "incident.case_joined", now)
+    refresh(session, settings, incident, now, members)
+    _tell_integration(session, settings, incident, case, "incident.case_joined", now, members)
 
 
 def cases_of(session: Session, incident_id: int) -> list[Case]:
@@ -223,14 +196,14 @@ def _members(session: Session, incident_id: int) -> list[Any]:
 
 
 def refresh(session: Session, settings: Settings, incident: Incident | None,
-            now: datetime) -> None:
+            now: datetime, members: list[Any] | None = None) -> None:
     """The incident's decision: the most urgent of its cases', unless a person's stands.
 
     A person's override stands until a case brings something more urgent than the cases held
     when they decided. Reaching 999 is told live to every page that shows one of its cases."""
     if incident is None:
         return
-    cases = _members(session, incident.id)
+    cases = _members(session, incident.id) if members is None else members
     top = max(cases, key=lambda c: (urgency(c.decision, c.priority), -c.id), default=None)
     top_urgency = urgency(top.decision, top.priority) if top is not None else 0
     before = (incident.decision, incident.priority)
@@ -266,13 +239,31 @@ def incident_json(incident: Incident, case_ids: list[int]) -> dict[str, Any]:
 
 
 def _tell_integration(session: Session, settings: Settings, incident: Incident, case: Case,
-                      event: str, now: datetime) -> None:
+                      event: str, now: datetime, members: list[Any] | None = None) -> None:
     """The CAD-style integration hears of each case that joins an incident: the call has no
     texter's number nor words, only which case is now part of what."""
     if not settings.integration_url:
         return
-    ids = [c.id for c in _members(session, incident.id)]
+    ids = [c.id for c in (_members(session, incident.id) if members is None else members)]
     enqueue_integration(session, case.id, {
         "event": event, "version": 1, "incident": incident_json(incident, ids),
         "case": {"id": case.id, "reference": case.reference, "incident_id": case.incident_id,
                  "decision": case.decision, "priority": case.priority}}, now=now)
+
+
+def tell_override(session: Session, settings: Settings, incident: Incident, case_ids: list[int],
+                  before: dict[str, Any], now: datetime) -> None:
+    """A person's decision for the incident, told to the integration as a case joining is:
+    the incident, who decided, why, and what it replaced (no texter's number nor words). The
+    outbox row hangs on the incident's first case, as every integration call hangs on one."""
+    if not settings.integration_url:
+        return
+    enqueue_integration(session, min(case_ids), {
+        "event": "incident.decision", "version": 1,
+        "incident": incident_json(incident, sorted(case_ids)),
+        "decision": {"decision": incident.decision, "queue": incident.queue,
+                     "priority": incident.priority, "by": incident.decision_by,
+                     "reasons": list(incident.decision_reasons or []),
+                     "at": incident.decision_at.isoformat() if incident.decision_at else None},
+        "previous": {"decision": before.get("decision"), "priority": before.get("priority"),
+                     "by": before.get("by")}}, now=now)

@@ -62,3 +62,42 @@ def test_joining_cases_are_told_to_the_integration_exported_and_counted(
     assert page.status_code == 200
     assert '<span class="sv-n" id="t-incidents">1</span>' in page.text
     assert '<span id="t-incident-reports">3</span>' in page.text
+
+
+def _drain(rt) -> None:  # type: ignore[no-untyped-def]
+    while drain_once(rt, now=datetime.now(UTC) + timedelta(seconds=1),
+                     provider=ConsoleProvider(deque()),
+                     integration=IntegrationSender(rt.settings, timeout=2)):
+        pass
+
+
+def test_a_persons_decision_for_an_incident_is_told_to_the_integration(
+        client, receiver: Receiver) -> None:
+    rt = client.app.state.runtime
+    now = datetime.now(UTC)
+    arrive(rt, [(phone(i), body, now - timedelta(minutes=3 - i)) for i, body in enumerate(FIGHT[:2])])
+    assert process_pending(rt) == 2
+    _drain(rt)
+    before = len(receiver.requests)
+    incident_id = client.get("/api/incidents", headers=token_for(client.app)).json()["items"][0]["id"]
+
+    resp = client.post(f"/api/incidents/{incident_id}/decision",
+                       headers=token_for(client.app, "supervisor"),
+                       json={"decision": "101", "queue": "general", "priority": "P2",
+                             "reason": "the two lads were separated by staff at York"})
+    assert resp.status_code == 200, resp.text
+    _drain(rt)
+    new = receiver.requests[before:]
+    assert len(new) == 1
+    headers, raw, _ = new[0]
+    assert signature_valid(SECRET, raw, headers[SIGNATURE_HEADER.lower()])
+    body = json.loads(raw)
+    assert body["event"] == "incident.decision" and body["version"] == 1
+    assert body["incident"]["id"] == incident_id and body["incident"]["case_ids"] == [1, 2]
+    assert (body["incident"]["decision"], body["incident"]["priority"]) == ("101", "P2")
+    assert body["decision"]["by"] == "operator:supervisor_user"
+    assert body["decision"]["reasons"] == ["the two lads were separated by staff at York"]
+    assert body["previous"] == {"decision": "999", "priority": "P1",
+                                "by": body["previous"]["by"]}
+    assert body["previous"]["by"].startswith("case:TL-")
+    assert "+4477" not in raw.decode()  # no texter's number in an incident update
