@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
-import app.cases.processor as processor
+import app.inbox.reader as reader
 from app.audit.service import verify
-from app.cases.processor import process_due, process_pending
+from app.inbox.reader import process_due, process_pending
 from app.kit.db import utcnow
 from app.models import AuditEvent, Case, Inbox, Message, Reporter
 from tests.helpers import text_in
@@ -26,7 +26,7 @@ PHONES = ["+447700900701", "+447700900702", "+447700900703"]
 @pytest.fixture(autouse=True)
 def _unhurried(monkeypatch):  # type: ignore[no-untyped-def]
     # However slow the machine, a batch takes every text it claimed.
-    monkeypatch.setattr(processor, "BATCH_SECONDS", 60.0)
+    monkeypatch.setattr(reader, "BATCH_SECONDS", 60.0)
 
 
 def interleaved(client, rounds: int = 3) -> list[str]:  # type: ignore[no-untyped-def]
@@ -155,11 +155,11 @@ def test_a_database_error_on_one_text_keeps_it_and_its_numbers_later_texts(
 CRASHING_READER = """
 import json, os, sys
 from app.startup.bootstrap import build_runtime
-from app.cases import processor
+from app.inbox import reader
 from app.kit.config import Settings
 
 rt = build_runtime(Settings(**json.loads(sys.argv[1])))
-processor.BATCH_SECONDS = 60.0
+reader.BATCH_SECONDS = 60.0
 real, calls = rt.intake.on_inbound, []
 
 def dies_on_the_third(*args, **kwargs):
@@ -169,7 +169,7 @@ def dies_on_the_third(*args, **kwargs):
     return real(*args, **kwargs)
 
 rt.intake.on_inbound = dies_on_the_third
-processor.process_due(rt)
+reader.process_due(rt)
 sys.exit(0)  # not reached
 """
 
@@ -190,7 +190,7 @@ def test_a_crash_mid_batch_leaves_every_text_to_be_read_again(app, client, setti
 
 def test_processors_reading_batches_side_by_side_keep_each_texters_order(
         app, client, monkeypatch):
-    monkeypatch.setattr(processor, "BATCH", 4)  # many small batches, so that they interleave
+    monkeypatch.setattr(reader, "BATCH", 4)  # many small batches, so that they interleave
     bodies = interleaved(client, rounds=6)
     counts: list[int] = []
     fire_in_threads(4, lambda: counts.append(process_pending(app.state.runtime)))
