@@ -82,7 +82,12 @@ def lock_place(session: Session, key: str, now: datetime) -> None:
     session.execute(locked).scalar_one()
 
 
-_CANDIDATE = (Case.id, Case.reference, Case.facts, Case.conversation_state,
+# Only the parts of the JSON columns a judgement needs, extracted by the database: a crowd's
+# every report decoded in whole (its conversation's state) was most of a match's cost.
+_CANDIDATE = (Case.id, Case.reference, Case.facts["location"].label("location"),
+              Case.facts["risks"].label("risks"),
+              Case.conversation_state[WORDS_KEY].label("words"),
+              Case.conversation_state[SPLIT_KEY].label("split"),
               Case.last_inbound_at, Case.created_at, Case.incident_id, Case.status,
               Case.closed_at)
 
@@ -96,11 +101,12 @@ def candidates(session: Session, key: str, now: datetime, window: timedelta,
                                   Case.last_inbound_at >= now - window,
                                   Case.last_inbound_at <= now + window)
         .order_by(Case.last_inbound_at.desc()).limit(CANDIDATES)).all()
-    return [Report(case_id=r.id, reference=r.reference or f"#{r.id}", place=place_of(r.facts),
-                   indicators=indicators_of(r.facts),
-                   words=frozenset((r.conversation_state or {}).get(WORDS_KEY) or ()),
+    return [Report(case_id=r.id, reference=r.reference or f"#{r.id}",
+                   place=place_of({"location": r.location}),
+                   indicators=indicators_of({"risks": r.risks}),
+                   words=frozenset(r.words or ()),
                    at=r.last_inbound_at or r.created_at, incident_id=r.incident_id,
-                   held=bool((r.conversation_state or {}).get(SPLIT_KEY)))
+                   held=bool(r.split))
             for r in rows if r.status == "open" or (r.closed_at and r.closed_at >= now - window)]
 
 
