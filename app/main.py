@@ -21,6 +21,7 @@ from app.conversation.extract.risk import default_lexicon  # warmed before gc.fr
 from app.dashboard import install_dashboard  # dashboard: pages, login, SSE, session hook
 from app.dashboard.not_found import in_path, not_found_page, wants_page
 from app.inbox.drainer import start_drainer
+from app.inbox.webhook import router as inbound_router
 from app.incidents.router import router as incidents_router
 from app.kit.api_docs import install_api_docs
 from app.kit.config import Settings, load_settings
@@ -33,7 +34,6 @@ from app.live.events_pg import start_relay  # LISTEN/NOTIFY between processes
 from app.live.presence import start_heartbeat  # presence across instances
 from app.ops.health import router as health_router
 from app.ops.metrics import install_metrics  # GET /metrics
-from app.sms.router import router as sms_router
 from app.sms.status_router import router as status_router
 from app.startup.bootstrap import build_runtime, start_background
 from app.supervisor.accounts import router as accounts_router  # supervisor: sign-in help
@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
 
     app.include_router(health_router)
-    app.include_router(sms_router)
+    app.include_router(inbound_router)
     app.include_router(status_router)
     app.include_router(cases_router)
     app.include_router(case_actions_router)

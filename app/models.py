@@ -251,6 +251,8 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set only when queuing a message not yet flushed (app/sms/outbox.py): one flush writes both.
+    message: Mapped[Message | None] = relationship(lazy="raise")
 
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.auth.service import create_token, create_user
-from app.cases.processor import process_pending
+from app.inbox.reader import process_pending
 from app.kit.db import unit_of_work
 from app.models import Case, Message, Reporter
 from app.sms.signature import sign

@@ -68,7 +68,7 @@ def import_graph(root: Path = APP) -> Graph:
 
 
 def folder_of(module: str) -> str:
-    """app.cases.processor -> app.cases; app.main -> app.main (a top-level module is its own)."""
+    """app.inbox.reader -> app.cases; app.main -> app.main (a top-level module is its own)."""
     parts = module.split(".")
     return ".".join(parts[:2])
 
@@ -190,6 +190,6 @@ def test_the_edge_guards_leave_exactly_the_twilio_webhooks_alone() -> None:
     # The kit writes the two paths out (it imports no domain): they must be the routes' own.
     from app.kit.request_limits import EXEMPT_PATHS
     from app.sms.providers import STATUS_PATH
-    from app.sms.router import INBOUND_PATH
+    from app.sms.signed_form import INBOUND_PATH
 
     assert frozenset({INBOUND_PATH, STATUS_PATH}) == EXEMPT_PATHS

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,11 +38,14 @@ def canonical(
 
 def record(
     session: Session, actor: str, action: str, *, case_id: int | None = None,
-    data: dict[str, Any] | None = None, at: datetime | None = None,
+    data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
+    at: datetime | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction: chained and written when it commits.
 
     The returned event is not added to the session; it holds its seq and hash once committed.
+    `data` may be a function, called at commit once the transaction's rows are flushed: an
+    event naming a row's id need not flush that row on its own (one flush a text, not four).
 
     The chain's head is one row that every writer must lock, so it is locked as late as it can
     be: at commit, for one short statement batch, not from the transaction's first event on.
@@ -49,11 +53,44 @@ def record(
     through a whole conversation step made two workers slower than one (bench/README.md).
     """
     at = at or utcnow()
-    data = json.loads(json.dumps(data or {}, default=str))  # exactly what the JSON column returns
-    event = AuditEvent(at=at, actor=actor, action=action, case_id=case_id, data=data)
+    event = AuditEvent(at=at, actor=actor, action=action, case_id=case_id,
+                       data=data if callable(data) else as_stored(data))
     tx = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_PENDING, []).append((tx, event))
     return event
+
+
+def as_stored(data: dict[str, Any] | None) -> dict[str, Any]:
+    """A copy of the data exactly as the JSON column will return it (what the hash is taken
+    over): copied directly when it is plain JSON already (most events), else a round trip
+    through JSON."""
+    if data is None:
+        return {}
+    copied = _plain_copy(data)
+    return copied if copied is not _NOT_PLAIN else json.loads(json.dumps(data, default=str))
+
+
+_NOT_PLAIN = object()
+_SCALARS = (str, int, bool, type(None))
+
+
+def _plain_copy(value: Any) -> Any:
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is float:
+        return value if value == value and abs(value) != float("inf") else _NOT_PLAIN
+    if kind is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str or (v := _plain_copy(v)) is _NOT_PLAIN:
+                return _NOT_PLAIN
+            out[k] = v
+        return out
+    if kind is list:
+        items = [_plain_copy(v) for v in value]
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in items) else items
+    return _NOT_PLAIN
 
 
 _PENDING = "audit_pending"
@@ -72,6 +109,8 @@ def append_pending(session: Session) -> int:
     ).one()
     rows = []
     for _tx, event in pending:
+        if callable(event.data):
+            event.data = as_stored(event.data())
         seq += 1
         event.seq, event.prev_hash = seq, prev
         event.hash = prev = hashlib.sha256(canonical(

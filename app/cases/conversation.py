@@ -204,7 +204,6 @@ class ConversationIntake:
         record_decision(session, case)
         DECISIONS.labels(rule=escalate.rule or "", queue=escalate.queue or "",
                          decision=escalate.decision).inc()
-        session.flush()
         record(session, "dispatcher", "decision.made", case_id=case.id,
                data={**textless_decision(escalate.to_dict()), "previous": previous})
         tell_integration(session, self.settings, case, escalate)

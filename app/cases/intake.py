@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.cases.service import (
+    InboundText,
     Received,
     add_bot_reply,
     already_received,
@@ -15,33 +16,35 @@ from app.cases.service import (
     lock_reporter,
     store_inbound,
 )
-from app.inbox.inbound import Inbound
 from app.kit.runtime import Runtime
 from app.models import Case, Reporter
 
 
-def receive(session: Session, rt: Runtime, msg: Inbound, now: datetime, *,
+def receive(session: Session, rt: Runtime, text: InboundText, now: datetime, *,
             reporter: Reporter | None = None, converse: bool = True,
             stored: bool | None = None, open_case: Case | None = None) -> Received | None:
     """Store one inbound text and everything it causes; None when it is a duplicate.
 
+    `text` is what the inbox holds of it (app/inbox/reader.py hands over the inbox row's
+    fields): cases never import the inbox, the inbox imports cases.
+
     `reporter` is the texter's row if the caller has already locked it. With converse=False the
     text is only stored on its case, for an operator to read: the fallback when the
-    conversation itself has failed on it (app/cases/processor.py). A caller reading many texts
+    conversation itself has failed on it (app/inbox/reader.py). A caller reading many texts
     at once may say whether the text is already `stored` and pass the texter's `open_case`, as
     it has looked them up for all of them together, under the texters' locks.
     """
     if reporter is None:
-        reporter = lock_reporter(session, msg.phone, now)
-    if stored if stored is not None else already_received(session, msg.sid):
+        reporter = lock_reporter(session, text.phone, now)
+    if stored if stored is not None else already_received(session, text.sid):
         return None
     only_thanks = getattr(rt.intake, "only_thanks", None)
     case, opened, reopened = find_or_open_case(
         session, reporter, now, reopen_within=timedelta(hours=rt.settings.reopen_hours),
         tz=rt.settings.tz, open_case=open_case,
-        only_thanks=(lambda: only_thanks(msg.body)) if converse and only_thanks else None,
+        only_thanks=(lambda: only_thanks(text.body)) if converse and only_thanks else None,
     )
-    message = store_inbound(session, case, msg, now, checked=stored is not None)
+    message = store_inbound(session, case, text, now, checked=stored is not None)
     if message is None:
         return None
     replies: list[str] = []
@@ -50,13 +53,13 @@ def receive(session: Session, rt: Runtime, msg: Inbound, now: datetime, *,
         replies = rt.intake.on_inbound(session, case, reporter, message, now, opened=opened,
                                        reopened=reopened)
         if rt.tracer is not None:
-            rt.tracer.span("decision", msg.sid, began, time.time_ns(), decision=case.decision,
+            rt.tracer.span("decision", text.sid, began, time.time_ns(), decision=case.decision,
                            queue=case.queue, priority=case.priority, rule=case.decision_rule,
                            replies=len(replies))
-    for i, text in enumerate(replies):
+    for i, reply in enumerate(replies):
         # The first answer carries the text it answers, for textline_answer_seconds and the
         # trace's last step when the provider accepts it (app/sms/worker.py).
-        add_bot_reply(session, case, reporter, text, now,
-                      answers=None if i else {"sid": msg.sid, "at": now.isoformat()})
+        add_bot_reply(session, case, reporter, reply, now,
+                      answers=None if i else {"sid": text.sid, "at": now.isoformat()})
     session.flush()
     return Received(case=case, message=message, replies=replies, opened=opened, reopened=reopened)

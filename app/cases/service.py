@@ -9,15 +9,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
-from app.inbox.inbound import Inbound
 from app.kit.db import insert_ignoring_conflict
 from app.models import Case, Message, Reporter
+
+
+class InboundText(Protocol):
+    """What intake needs of a received text: the inbox's row (app/models.py Inbox) or
+    anything with the same fields. A protocol, so that the dependency points one way: the
+    inbox's reader imports cases, never the reverse."""
+
+    @property
+    def sid(self) -> str: ...
+    @property
+    def phone(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def media(self) -> list[str] | None: ...
 
 
 @dataclass
@@ -126,19 +141,20 @@ def find_or_open_case(session: Session, reporter: Reporter, now: datetime, *,
     return case, True, False
 
 
-def store_inbound(session: Session, case: Case, msg: Inbound, now: datetime, *,
+def store_inbound(session: Session, case: Case, msg: InboundText, now: datetime, *,
                   checked: bool = False) -> Message | None:
     """Store the inbound message; None if its MessageSid is already stored (a retry).
 
     `checked`: the caller has found the MessageSid not stored, under the texter's lock, and
-    undoes its own work if the insert fails after all (a SAVEPOINT of its own): no second one.
+    undoes its own work if the insert fails after all (a SAVEPOINT of its own): no second one,
+    and no flush of its own either: the row goes with the caller's next flush, together with
+    what the conversation sets on it.
     """
     message = Message(case_id=case.id, direction="inbound", author="reporter", body=msg.body,
                       provider_sid=msg.sid, status="received", media=msg.media or None,
                       created_at=now)
     if checked:
         session.add(message)
-        session.flush()
     else:
         try:
             with session.begin_nested():
@@ -148,8 +164,9 @@ def store_inbound(session: Session, case: Case, msg: Inbound, now: datetime, *,
             return None
     case.last_inbound_at = now
     case.updated_at = now
+    sid, chars = msg.sid, len(msg.body)
     record(session, "reporter", "message.received", case_id=case.id,
-           data={"message_id": message.id, "sid": msg.sid, "chars": len(msg.body)})
+           data=lambda: {"message_id": message.id, "sid": sid, "chars": chars})
     return message
 
 
@@ -166,5 +183,6 @@ def add_bot_reply(session: Session, case: Case, reporter: Reporter, body: str,
     enqueue_sms(session, message, reporter.phone, now=now, flush=False, answers=answers)
     if case.first_bot_reply_at is None:
         case.first_bot_reply_at = now
-    record(session, "bot", "message.queued", case_id=case.id, data={"message_id": message.id})
+    record(session, "bot", "message.queued", case_id=case.id,
+           data=lambda: {"message_id": message.id})
     return message

@@ -7,7 +7,7 @@ shared ("group commit"), and with one text waiting it is one insert and one comm
 delay. The answer comes only after the commit: a webhook's 200 still means the text is safe.
 
 Reading the text (the conversation, the dispatcher, the replies) happens later, off the
-webhook's path: app/cases/processor.py.
+webhook's path: app/inbox/reader.py.
 """
 
 from __future__ import annotations
@@ -84,6 +84,15 @@ class ArrivalRate:
         self.on_commit = on_commit
         self.committed = self.batches = 0
 
+    def waiting(self) -> bool:
+        """Whether texts handed over wait for the database's write lock that reading holds
+        (SQLite's one write connection); never on PostgreSQL, whose writer has a connection
+        of its own and whose inserts no reader blocks."""
+        return False
+
+    def give_way(self, timeout: float) -> None:
+        """Return once the texts waiting now are committed (at most `timeout` seconds)."""
+
     def counted(self, texts: int) -> None:
         """A commit of `texts` texts: count it and tell whoever reads them."""
         self.committed += texts
@@ -105,6 +114,10 @@ class InboxWriter(ArrivalRate):
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._gathering: dict[Any, tuple[list[dict[str, Any]], list[Any]]] = {}
+        # Texts handed to the thread and not yet committed, so that a reader holding the one
+        # write connection can end its batch and let them go first (waiting, give_way).
+        self._handed = self._settled_count = 0
+        self._settled = threading.Condition()
 
     def start(self) -> None:
         with self._lock:
@@ -135,7 +148,17 @@ class InboxWriter(ArrivalRate):
         if gathered is None:  # aclose() handed this turn's texts over already
             return
         self.start()  # a no-op unless stop() came between accept() and here
+        with self._settled:
+            self._handed += len(gathered[0])
         self._queue.put((*gathered, loop))
+
+    def waiting(self) -> bool:
+        return self._handed > self._settled_count
+
+    def give_way(self, timeout: float) -> None:
+        with self._settled:
+            owed = self._handed  # not the texts handed over while this waits
+            self._settled.wait_for(lambda: self._settled_count >= owed, timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Commit what is already handed over, then end the thread."""
@@ -181,6 +204,9 @@ class InboxWriter(ArrivalRate):
             except Exception as exc:  # the database is away: these webhooks answer 503
                 log.exception("inbox commit failed", extra=log_fields(texts=rows))
                 error = exc
+            with self._settled:
+                self._settled_count += rows
+                self._settled.notify_all()
             for _, futures, loop in handed:
                 _answer(loop, futures, error)
 

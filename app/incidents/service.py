@@ -76,6 +76,7 @@ def match_report(session: Session, settings: Settings, case: Case, text: str,
     place = place_of(case.facts)
     case.place_key = place.key if place else None
     if case.incident_id is not None:
+        session.flush()  # the incident decides on its cases' decisions as stored (_members)
         refresh(session, settings, session.get(Incident, case.incident_id), now)
         return
     if place is None or case.status != "open":

@@ -9,7 +9,7 @@ counted as it arrives and refused as soon as it passes the cap. Either way the a
 The Twilio webhooks are left out, for what they answer rather than for speed: docs/API.md
 (section 3) gives them their own contract, a smaller cap (TEXTLINE_MAX_BODY_BYTES) and 400 for
 any body they cannot take, oversize or holding NUL, which their routes check themselves
-(read_signed_form in app/sms/router.py). A 413 or a 422 from here would break that contract.
+(read_signed_form in app/sms/signed_form.py). A 413 or a 422 from here would break that contract.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# The Twilio webhooks (app/sms/router.py's INBOUND_PATH, app/sms/providers.py's STATUS_PATH),
+# The Twilio webhooks (app/sms/signed_form.py's INBOUND_PATH, app/sms/providers.py's STATUS_PATH),
 # written out here because the kit imports no domain; tests/test_import_graph.py checks they match.
 EXEMPT_PATHS = frozenset({"/webhooks/twilio/sms", "/webhooks/twilio/status"})
 

@@ -40,13 +40,13 @@ from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.cases.processor import inbox_depth
+from app.inbox.reader import inbox_depth
 from app.kit.db import utcnow
 from app.kit.metrics import WEBHOOK_SECONDS
 from app.kit.runtime import Runtime
 from app.models import Case, CaseAlert, Outbox
 from app.models import Message as MessageRow
-from app.sms.router import INBOUND_PATH
+from app.sms.signed_form import INBOUND_PATH
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 QUANTILES = (0.5, 0.9, 0.99)

@@ -22,8 +22,8 @@ SMS, INTEGRATION = "sms", "integration"
 def enqueue_sms(session: Session, message: Message, to_phone: str, *,
                 now: datetime | None = None, flush: bool = True,
                 answers: dict[str, str] | None = None) -> Outbox:
-    """Queue an outbound Message for delivery to to_phone; flushes (the outbox row too unless
-    flush=False), never commits. `answers` names the inbound text ({"sid", "at"}) this is the
+    """Queue an outbound Message for delivery to to_phone; flushes the message and its outbox
+    row unless flush=False (then the caller's next flush writes both), never commits. `answers` names the inbound text ({"sid", "at"}) this is the
     first answer to: its acceptance is that text's answer time (textline_answer_seconds)."""
     if message.direction != "outbound":
         raise ValueError("only outbound messages are texted")
@@ -32,15 +32,18 @@ def enqueue_sms(session: Session, message: Message, to_phone: str, *,
     count, encoding = segments(message.body)
     message.status, message.segments, message.encoding = "queued", count, encoding
     message.error = None
-    if message.id is None:
-        session.add(message)
-        session.flush()
     payload: dict[str, Any] = {"to": to_phone}
     if answers:
         payload["answers"] = answers
-    row = Outbox(kind=SMS, message_id=message.id, case_id=message.case_id,
-                 payload=payload, state="pending", attempts=0,
-                 next_attempt_at=now or utcnow(), created_at=now or utcnow())
+    row = Outbox(kind=SMS, case_id=message.case_id, payload=payload, state="pending",
+                 attempts=0, next_attempt_at=now or utcnow(), created_at=now or utcnow())
+    if message.id is None:
+        # A new message and its outbox row go in one flush, the message first (the
+        # relationship orders them and fills message_id), not a flush for the message alone.
+        session.add(message)
+        row.message = message
+    else:
+        row.message_id = message.id
     session.add(row)
     if flush:
         session.flush()

@@ -16,8 +16,8 @@ import httpx
 
 from app.kit.config import Settings
 from app.sms.phone import normalise_phone
-from app.sms.router import INBOUND_PATH
 from app.sms.signature import sign
+from app.sms.signed_form import INBOUND_PATH
 
 REPLIES_PATH = "/simulator/replies"
 FICTIONAL_PREFIX = "+447700900"  # Ofcom's range for drama: never a real subscriber

@@ -25,7 +25,7 @@ from app.kit.logs import log_fields
 from app.kit.runtime import Runtime
 from app.models import Message
 from app.sms.providers import OPTED_OUT, STATUS_RANK, TWILIO_STATUS, describe_error
-from app.sms.router import read_signed_form
+from app.sms.signed_form import read_signed_form
 from app.sms.worker import opt_out_reporter
 
 log = logging.getLogger("textline.sms.status")

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from app.auth.demo import DemoUsers
 from app.kit.config import Settings
-from app.sms.router import INBOUND_PATH
+from app.sms.signed_form import INBOUND_PATH
 
 
 def command_name(argv0: str | None = None) -> str:

@@ -82,7 +82,7 @@ def inbox_writer(engine: Engine) -> Any:
 
 def start_background(rt: Runtime) -> list[Any]:
     """The inbox processor, the outbox worker and the timers (start_timers); each has stop()."""
-    from app.cases.processor import InboxProcessor
+    from app.inbox.reader import InboxProcessor
 
     processor = InboxProcessor(rt)
     if rt.inbox is not None:
@@ -148,7 +148,7 @@ def start_senders(rt: Runtime) -> list[Any]:
 def run_worker(rt: Runtime) -> int:
     """`textline worker`: read the inbox, drain the outbox and run the timers until SIGTERM or
     SIGINT, finishing the text in hand."""
-    from app.cases.processor import InboxProcessor
+    from app.inbox.reader import InboxProcessor
     from app.live.events_pg import start_relay
     from app.ops.worker_metrics import serve_worker_metrics
 

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from app.cases.processor import inbox_depth, process_next, process_pending
 from app.inbox.inbound import Inbound
+from app.inbox.reader import inbox_depth, process_next, process_pending
 from app.inbox.writer import InboxUnavailable, InboxWriter
 from app.kit.config import Settings
 from app.kit.db import make_engine, utcnow

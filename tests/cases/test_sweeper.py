@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.cases.processor import process_pending
 from app.cases.sweeper import Periodic, sweep_silence
+from app.inbox.reader import process_pending
 from app.kit.db import utcnow
 from app.models import AuditEvent
 from tests.helpers import text_in, token_for

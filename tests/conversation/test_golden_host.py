@@ -47,9 +47,9 @@ from sqlalchemy import func, select
 from app.auth.service import Principal, create_user
 from app.cases import actions
 from app.cases.conversation import load_state
-from app.cases.processor import process_pending
 from app.cases.sweeper import sweep_silence
 from app.inbox.inbound import Inbound
+from app.inbox.reader import process_pending
 from app.kit.db import unit_of_work
 from app.kit.errors import AppError
 from app.kit.runtime import Runtime

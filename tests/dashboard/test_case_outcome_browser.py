@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.cases.processor import process_pending
+from app.inbox.reader import process_pending
 from app.kit.db import unit_of_work, utcnow
 from app.models import Case, Message
 from tests.dashboard.signin import _CSRF, PASSWORD, add_user

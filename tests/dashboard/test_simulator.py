@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 
 from sqlalchemy import select
 
-from app.cases.processor import process_pending
 from app.dashboard.simulator import fictional
+from app.inbox.reader import process_pending
 from app.models import Message, Reporter
 from app.sms.signature import sign
 from app.sms.simulate import new_sid, post_text

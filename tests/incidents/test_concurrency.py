@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app.cases.processor import process_due, process_pending
+from app.inbox.reader import process_due, process_pending
 from app.main import create_app
 from app.models import Case, Incident
 from tests.incidents.crowd import FIGHT, arrive, phone

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from app.cases.processor import process_pending
+from app.inbox.reader import process_pending
 from app.models import AuditEvent, Case, Incident
 from tests.helpers import token_for
 from tests.incidents.crowd import THEFT, arrive, crowd, phone

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.cases.processor import process_pending
+from app.inbox.reader import process_pending
 from app.sms.integration import SIGNATURE_HEADER, IntegrationSender, signature_valid
 from app.sms.providers import ConsoleProvider
 from app.sms.worker import drain_once

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.auth.service import Principal
 from app.cases import actions as case_actions
-from app.cases.processor import process_pending
+from app.inbox.reader import process_pending
 from app.kit.db import unit_of_work
 from app.kit.events import Kind
 from app.models import AuditEvent, Case, Incident, IncidentProposal

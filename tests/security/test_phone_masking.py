@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.audit.retention import run_retention
-from app.cases.processor import process_pending
+from app.inbox.reader import process_pending
 from app.kit.config import Settings
 from app.kit.db import utcnow
 from app.main import create_app

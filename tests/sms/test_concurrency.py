@@ -7,7 +7,7 @@ import threading
 import httpx
 from sqlalchemy import func, select
 
-from app.cases.processor import process_pending
+from app.inbox.reader import process_pending
 from app.models import Case, Inbox, Message, Outbox, Reporter
 from tests.helpers import SMS_PATH, signed_headers, sms_form
 from tests.live import live_server

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from sqlalchemy import func, select
 
-from app.cases.processor import process_pending
+from app.inbox.reader import process_pending
 from app.models import AuditEvent, Case, Inbox, Message, Outbox
 from tests.helpers import SMS_PATH, converse, new_sid, signed_headers, sms_form, text_in
 

@@ -111,3 +111,30 @@ def test_postgres_writer_refuses_when_its_connection_dies_then_reconnects(app):
     assert isinstance(first, InboxUnavailable)  # that webhook answers 503; Twilio retries
     assert second is None  # the next one has a new connection
     assert [r.body for r in stored(app)] == ["text 1", "text 3"]
+
+
+def test_the_sqlite_writer_says_when_texts_wait_for_the_write_lock(app, backend):
+    """What the reader asks between batches (app/inbox/reader.py): whether texts wait for the
+    one write connection it holds, and a wait until those are committed."""
+    writer = inbox_writer(app.state.runtime.engine)
+    if backend != "sqlite":
+        assert not writer.waiting()  # PostgreSQL's writer has a connection of its own
+        return
+    rt = app.state.runtime
+
+    async def while_the_lock_is_held() -> tuple[bool, bool, bool]:
+        idle = writer.waiting()
+        with rt.work() as session:  # holds SQLite's one write connection, as a reading batch does
+            session.execute(select(Inbox.id)).all()
+            accepted = asyncio.ensure_future(writer.accept(text_from(1), utcnow()))
+            await asyncio.sleep(0.05)  # handed over; the writer's thread waits for the connection
+            blocked = writer.waiting() and not accepted.done()
+        await asyncio.to_thread(writer.give_way, 10.0)
+        settled = not writer.waiting()
+        await accepted
+        await writer.aclose()
+        return idle, blocked, settled
+
+    idle, blocked, settled = asyncio.run(while_the_lock_is_held())
+    assert (idle, blocked, settled) == (False, True, True)
+    assert [r.body for r in stored(app)] == ["text 1"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from app.cases.processor import InboxProcessor
+from app.inbox.reader import InboxProcessor
 from app.live.events import EventBus
 from app.startup.bootstrap import start_senders
 from tests.cases.test_actions_helpers import open_case

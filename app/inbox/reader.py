@@ -1,4 +1,4 @@
-"""The processor: each acknowledged text, read from the inbox into its case, in arrival order.
+"""The reader: each acknowledged text, read from the inbox into its case, in arrival order.
 
 Several texts, one transaction: claim the oldest due texts (up to BATCH, the first waiting
 from each of their numbers), lock their texters, and for each text in turn store the message,
@@ -48,8 +48,14 @@ MAX_BACKOFF_SECONDS = 300
 # (bench/README.md, "Reading").
 BATCH = 32
 # A batch stops taking new texts after this long; the rest are read by the next one. On SQLite
-# the batch holds the one write lock, which the webhook's commit waits for.
+# the batch holds the one write lock, which every other writer (an operator, the senders) waits for.
 BATCH_SECONDS = 0.02
+# On SQLite the webhook's writer waits for that lock too: once it has texts waiting, the batch
+# ends after this long, and the reader lets the writer commit before it takes the lock again
+# (give_way), for at most GIVE_WAY_SECONDS. A webhook then waits for at most about this, one
+# text's reading and two commits; between bursts, reading goes in whole batches.
+SHARE_SECONDS = 0.01
+GIVE_WAY_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -114,11 +120,15 @@ class _Batch:
 def _read_batch(session: Session, rt: Runtime, rows: list[Inbox], now: datetime,
                 skip: set[int], current: list[Inbox]) -> list[Processed]:
     batch = _Batch(session, rows)
-    deadline = time.perf_counter() + BATCH_SECONDS
+    began_batch = time.perf_counter()
+    writer = rt.inbox
     done: list[Processed] = []
     for row in rows:
-        if done and time.perf_counter() > deadline:
-            break  # the rest stay due, for the next batch
+        if done:
+            spent = time.perf_counter() - began_batch
+            if spent > BATCH_SECONDS or (spent > SHARE_SECONDS and writer is not None
+                                         and writer.waiting()):
+                break  # the rest stay due, for the next batch
         if batch.blocked(row):
             skip.add(row.id)
             done.append(Processed(row.provider_sid, None, skipped=True))
@@ -305,9 +315,14 @@ class InboxProcessor(Loop):
     def step(self) -> bool:
         """Read every text that is due, batch by batch, then sleep."""
         skip: set[int] = set()
+        writer = self.rt.inbox
         while not self.stopping.is_set():
             if process_due(self.rt, skip=skip) is None:
                 break
+            if writer is not None and writer.waiting():
+                # The webhook's texts go first: released, SQLite's write connection would be
+                # taken straight back by this thread before the writer's thread could wake.
+                writer.give_way(GIVE_WAY_SECONDS)
         return False
 
     def failed(self, exc: BaseException) -> None:

@@ -1,10 +1,13 @@
-"""Twilio's webhooks: inbound texts and delivery status callbacks."""
+"""Twilio's inbound webhook: each text checked, parsed and handed to the inbox writer.
+
+The route answers 200 only once the text is committed (or spooled: docs/outage.md); the reader
+(app/inbox/reader.py) reads it afterwards.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from starlette.types import Receive, Scope
@@ -17,71 +20,14 @@ from app.kit.logs import log_fields, mask_phone
 from app.kit.metrics import TEXTS_RECEIVED, TEXTS_REFUSED
 from app.kit.runtime import Runtime
 from app.sms.phone import normalise_phone
-from app.sms.signature import public_request_url, signature_valid
+from app.sms.signed_form import INBOUND_PATH, read_signed_form
 from app.sms.twiml import messaging_response
 
 log = logging.getLogger("textline.sms")
 router = APIRouter(tags=["webhooks"])
 
-INBOUND_PATH = "/webhooks/twilio/sms"
 MAX_MEDIA = 10
-FORM_TYPE = "application/x-www-form-urlencoded"
 EMPTY_TWIML = messaging_response([])
-
-
-def _headers(scope: Scope) -> dict[bytes, bytes]:
-    """The request's headers by lower-case name, the first of each kept (as Starlette's)."""
-    found: dict[bytes, bytes] = {}
-    for name, value in scope["headers"]:
-        found.setdefault(name, value)
-    return found
-
-
-async def read_signed_form(scope: Scope, receive: Receive, rt: Runtime) -> dict[str, str]:
-    """The webhook's form fields, after the size cap, the parse and the signature check.
-
-    From the ASGI scope and receive channel themselves, not a Request: under a burst this is
-    most of what the server does, and Starlette's header, URL and stream objects cost a fifth
-    of it (bench/README.md).
-    """
-    headers = _headers(scope)
-    ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
-    if ctype != FORM_TYPE:
-        raise BadRequest(f"expected {FORM_TYPE}")
-    cap = rt.settings.max_body_bytes
-    declared = headers.get(b"content-length")
-    if declared is not None and (not declared.isdigit() or len(declared) > 18
-                                 or int(declared) > cap):
-        raise TooLarge(f"body larger than {cap} bytes")
-    body = b""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away mid-body
-            raise BadRequest("request body incomplete")
-        body += message.get("body", b"")
-        if len(body) > cap:
-            raise TooLarge(f"body larger than {cap} bytes")
-        if not message.get("more_body", False):
-            break
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
-                          max_num_fields=200)
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest("malformed form body") from None
-    params = dict(pairs)
-    if any("\x00" in k or "\x00" in v for k, v in pairs):
-        raise BadRequest("malformed form body")
-    token = rt.settings.twilio_auth_token
-    if token is not None:
-        path = scope["path"]
-        url = public_request_url(rt.settings.public_url, path,
-                                 scope["query_string"].decode("latin-1"))
-        signature = headers.get(b"x-twilio-signature")
-        if not signature_valid(token.get_secret_value(), url, params,
-                               None if signature is None else signature.decode("latin-1")):
-            log.warning("webhook signature rejected", extra=log_fields(path=path))
-            raise Forbidden("invalid Twilio signature")
-    return params
 
 
 def parse_inbound(params: dict[str, str]) -> Inbound:
@@ -147,7 +93,7 @@ async def inbound_sms(request: Request) -> Response:
 
     Reading the text takes milliseconds of conversation and dispatch; acknowledging it takes
     one shared commit. Under a burst, Twilio hears 200 at once and no text waits on another's
-    reading; app/cases/processor.py reads each one, in order, as it arrives.
+    reading; app/inbox/reader.py reads each one, in order, as it arrives.
     """
     status = await accept_inbound(request.scope, request.receive, request.app.state.runtime)
     return Response(EMPTY_TWIML, status_code=status, media_type="text/xml",
