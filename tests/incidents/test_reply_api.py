@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from app.cases.processor import process_pending
+from app.inbox.reader import process_pending
 from app.models import AuditEvent, Case, Message, Outbox
 from tests.helpers import token_for
 from tests.incidents.crowd import FIGHT, THEFT, arrive, phone

@@ -9,7 +9,7 @@ have no incident yet. This one has what a deployment has: separate interpreters,
 connection pools, meeting only in the database, and the batches the workers really read.
 
 Thirty other first texts ("hello", no place) come in the same burst. A worker claims up to
-32 waiting texts a batch (app/cases/processor.py), so twenty texts alone are all claimed by
+32 waiting texts a batch (app/inbox/reader.py), so twenty texts alone are all claimed by
 whichever worker looks first, and the other never reads one; with fifty, both read, and the
 fight's texts fall to both.
 """
