@@ -1,21 +1,24 @@
 """Proposing an incident among 100,000 cases: how long does one report's match take?
 
     .venv/bin/python bench/bench_incidents.py [--cases 100000] [--places 2000] [--rounds 200]
-                                              [--postgres URL | --no-postgres]
+                                              [--postgres URL | --no-postgres] [--rollback]
 
 Seeds a fresh database (SQLite, then PostgreSQL where reachable) with --cases cases spread over
 --places stations and train services and over the months before now, one of them the scene of
-a crowd of twenty reports in the last five minutes. Then, in a transaction rolled back each
-round, opens a new report and times match_report() alone (the step a text takes after its
-decision: the place's row locked, the reports there within the window read through
-ix_cases_place_last_inbound, each judged, the link or the proposal written): at the crowd's
-place (it joins the incident) and at a quiet one. Target: under 5 ms. Also prints the plan of
-the candidates' query, which must be a range of that index, not a scan.
+a crowd of twenty reports in the last five minutes. Then, each round, opens a new report and
+times match_report() alone (the step a text takes after its decision: the place's row locked,
+the reports there within the window read, each judged, the link or the proposal written): at
+the crowd's place (it joins the incident), at a quiet one, and at one never matched at. Each
+round commits as the service does, and its report is then moved out of the window, untimed;
+--rollback rolls each round back instead (psycopg then forgets its prepared statements, so
+PostgreSQL plans every statement of every round). Target: under 5 ms. Also prints the plan of
+the read, which must be a range of ix_cases_place_last_inbound, not a scan.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import sys
@@ -31,6 +34,7 @@ from bench.bench_load import PG_DEFAULT, drop_schema, pg_schema_url
 from bench.harness import percentile
 
 CROWD = 20
+_SERIAL = itertools.count()
 CROWD_PLACE = "train:14:32 york to leeds"
 
 
@@ -114,14 +118,19 @@ def _link_crowd(url: str) -> None:
 
 
 QUIET = _place(1)[1]  # a station with months of closed cases, none within the window
-NEW = {"text": "at ZZQ", "station": {"name": "ZZQ", "crs": "ZZQ"}}  # never matched at
 CROWD_LOC = {"text": "14:32 york to leeds", "train": "14:32 York to Leeds"}
 
 
-def time_match(url: str, rounds: int, loc: dict[str, Any]) -> tuple[list[float], list[float],
-                                                                    int]:
+def time_match(url: str, rounds: int, loc: dict[str, Any] | None,
+               commit: bool = True) -> tuple[list[float], list[float], int]:
     """Wall-clock times and this thread's CPU times, in ms, sorted; the statements (each a
-    round trip to the database) one match sends, counting the flush of what it changed."""
+    round trip to the database) one match sends, counting the flush of what it changed.
+
+    With `commit`, each round commits as the service does, so psycopg keeps the statements it
+    has prepared (it forgets them at every ROLLBACK) and PostgreSQL plans them no more; the
+    round's report is then moved out of the place and the window, untimed, so that every round
+    finds the same scene. `loc` None is a place never matched at, a new one each round."""
+    from sqlalchemy import update
     from sqlalchemy import event
 
     from app.incidents.service import match_report
@@ -142,14 +151,17 @@ def time_match(url: str, rounds: int, loc: dict[str, Any]) -> tuple[list[float],
         session = sessions()
         try:
             now = datetime.now(UTC)
-            reporter = Reporter(phone=f"+44799{n:07d}", opted_out=False, created_at=now)
+            serial = next(_SERIAL)  # committed rounds leave their reporters behind
+            reporter = Reporter(phone=f"+44799{serial:07d}", opted_out=False, created_at=now)
             session.add(reporter)
             session.flush()
+            place = loc or {"text": f"at N{serial:04d}",
+                            "station": {"name": f"N{serial:04d}", "crs": f"N{serial:04d}"}}
             case = Case(reporter_id=reporter.id, open_reporter_id=reporter.id, status="open",
-                        reference=f"TL-BENCH-{n}", conversation_state={}, decision="999",
+                        reference=f"TL-BENCH-{serial}", conversation_state={}, decision="999",
                         queue="emergency", priority="P1", created_at=now, updated_at=now,
                         last_inbound_at=now,
-                        facts={"location": loc,
+                        facts={"location": place,
                                "risks": [{"indicator": "violence", "evidence": "fight"}]})
             session.add(case)
             session.flush()
@@ -162,6 +174,13 @@ def time_match(url: str, rounds: int, loc: dict[str, Any]) -> tuple[list[float],
             statements = len(sent)
             if loc is CROWD_LOC and case.incident_id is None:
                 raise RuntimeError("the report at the crowd's place did not join its incident")
+            if commit:
+                session.commit()
+                long_ago = now - timedelta(days=400)
+                session.execute(update(Case).where(Case.id == case.id).values(
+                    incident_id=None, place_key=None, status="closed", open_reporter_id=None,
+                    last_inbound_at=long_ago, closed_at=long_ago))
+                session.commit()
         finally:
             session.rollback()
             session.close()
@@ -208,8 +227,8 @@ def run(name: str, url: str, args: argparse.Namespace) -> list[str]:
              f"  plan of the read after the lock:\n    {plan(url)}"]
     for label, loc in (("at the crowd's place (joins its incident)", CROWD_LOC),
                        ("at a quiet place (nothing to match)", QUIET),
-                       ("at a place never matched at (its row made)", NEW)):
-        t, cpu, statements = time_match(url, args.rounds, loc)
+                       ("at a place never matched at (its row made)", None)):
+        t, cpu, statements = time_match(url, args.rounds, loc, commit=not args.rollback)
         lines.append(f"  match_report {label}: wall p50 {percentile(t, 50):.2f} ms, "
                      f"p99 {percentile(t, 99):.2f} ms; CPU p50 {percentile(cpu, 50):.2f} ms, "
                      f"p99 {percentile(cpu, 99):.2f} ms; {statements} statements "
@@ -225,6 +244,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--postgres", default=PG_DEFAULT)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--rollback", action="store_true",
+                        help="roll each round back instead of committing it (PostgreSQL then "
+                        "plans every statement of every round)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for line in run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args):
