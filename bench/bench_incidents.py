@@ -130,8 +130,7 @@ def time_match(url: str, rounds: int, loc: dict[str, Any] | None,
     has prepared (it forgets them at every ROLLBACK) and PostgreSQL plans them no more; the
     round's report is then moved out of the place and the window, untimed, so that every round
     finds the same scene. `loc` None is a place never matched at, a new one each round."""
-    from sqlalchemy import update
-    from sqlalchemy import event
+    from sqlalchemy import event, update
 
     from app.incidents.service import match_report
     from app.kit.config import Settings
@@ -147,7 +146,7 @@ def time_match(url: str, rounds: int, loc: dict[str, Any] | None,
     event.listen(engine, "before_cursor_execute",
                  lambda _c, _cur, statement, *_a: sent.append(statement))
     statements = 0
-    for n in range(rounds + 5):
+    for _ in range(rounds + 5):
         session = sessions()
         try:
             now = datetime.now(UTC)
