@@ -212,8 +212,11 @@ class Engine:
             "what" not in merged.closed
             and not names_concern(merged.facts)
             and len(text.split()) > ACCOUNT_WORDS
+            and not (len(text.split()) <= 2 * ACCOUNT_WORDS
+                     and any(c.name == "preamble" for c in found.concepts))
         ):
-            # A text this long tells what is happening, whether or not a risk was named in it.
+            # A text this long tells what is happening, whether or not a risk was named in it,
+            # unless it is about the texting itself ("not sure this is the right number").
             merged = merged.with_(closed=merged.closed + ("what",))
         if state.conversation == ASKING_AGE and merged.facts.age not in (None, state.facts.age):
             # An age given in answer settles the question, however wide ("a teen, 16 to 19").

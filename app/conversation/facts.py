@@ -102,3 +102,12 @@ class Facts:
         risks = tuple(Risk(**r) for r in data.get("risks") or ())
         concepts = tuple(Concept(**c) for c in data.get("concepts") or ())
         return cls(location=location, age=age, immediacy=imm, risks=risks, concepts=concepts)
+
+
+_TRAIN_FILLER = frozenset("on in the this a my our same train trains".split())
+
+
+def unnamed_train(train: str | None) -> bool:
+    """No train, or one that says only that it is a train ("on the train"): an operator
+    cannot find it, so where is still worth asking."""
+    return train is None or not set(train.lower().split()) - _TRAIN_FILLER

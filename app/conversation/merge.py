@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from app.conversation.facts import Age, Concept, Facts, ImmediacyFact, Location, Risk
+from app.conversation.facts import Age, Concept, Facts, ImmediacyFact, Location, Risk, unnamed_train
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def merge_location(old: Location | None, new: Location | None, answering: bool) 
     elsewhere = new.station is not None and new.station != station
     here = None if elsewhere else new
     train = old.train
-    if new.train is not None and (answering or (old.train is None and old.station is None)):
+    if new.train is not None and (answering or (unnamed_train(old.train) and old.station is None)):
         train = new.train
     merged = Location(
         text=old.text,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from app.conversation.facts import Age, Facts
+from app.conversation.facts import Age, Facts, unnamed_train
 from app.gazetteer.model import StationRef
 
 ASKING_WHAT = "asking_what"
@@ -109,7 +109,7 @@ def missing(facts: Facts, closed: tuple[str, ...] = ()) -> tuple[str, ...]:
     if "what" not in closed and not names_concern(facts):
         todo.append(ASKING_WHAT)
     loc = facts.location
-    if "location" not in closed and (loc is None or (loc.station is None and loc.train is None)):
+    if "location" not in closed and (loc is None or (loc.station is None and unnamed_train(loc.train))):
         todo.append(CONFIRMING_LOCATION if loc is not None and loc.candidates else ASKING_LOCATION)
     if "age" not in closed and age_unsettled(facts.age):
         todo.append(ASKING_AGE)
@@ -119,9 +119,13 @@ def missing(facts: Facts, closed: tuple[str, ...] = ()) -> tuple[str, ...]:
 
 
 def names_concern(facts: Facts) -> bool:
-    """The texts say what is wrong: a risk indicator, or a worry in words ("not right").
-    Otherwise the bot asks what is happening ("man on the footbridge at stockport")."""
-    return bool(facts.risks) or any(c.name == "concern" for c in facts.concepts)
+    """The texts say what is wrong: a risk indicator, or a worry in words ("she looks
+    scared"). Otherwise the bot asks what is happening ("man on the footbridge at stockport",
+    "something's not right on this train")."""
+    if facts.risks:
+        return True
+    vague = {c.evidence for c in facts.concepts if c.name == "unspecific"}
+    return any(c.name == "concern" and c.evidence not in vague for c in facts.concepts)
 
 
 def age_unsettled(age: Age | None) -> bool:

@@ -131,7 +131,7 @@ def test_another_language_gets_english_and_the_interpreter_line() -> None:
 
 
 def test_cymraeg_switches_the_questions_to_welsh() -> None:
-    state, replies = read("man shouting at people on the train", "Cymraeg")
+    state, replies = read("man shouting at people on the 14:32 to cardiff", "Cymraeg")
     assert state.language == "cy"
     assert replies[1] and "Faint yw oed" in replies[1][0]
 

@@ -179,6 +179,19 @@ def _prev_words(low: str, start: int) -> list[tuple[str, int]]:
     return [(m.group().replace("'", "").replace("’", ""), m.start()) for m in words]
 
 
+def _appositive(low: str, start: int, end: int, prev: list[tuple[str, int]]) -> tuple[str, bool, int] | None:
+    """A number set off by commas after the person it is said of: "a girl from my daughters
+    school, 14, has been missing"."""
+    if not (low[:start].rstrip().endswith(",") and low[end : end + 1] == ","):
+        return None
+    for w, _at in reversed(prev[-8:]):
+        if w in _PERSON:
+            return ("cue", True, start)
+        if w in (".", "!", "?", ";"):
+            break
+    return None
+
+
 def _cue_before(prev: list[tuple[str, int]]) -> tuple[str, bool, int] | None:
     """(kind, usable, start of the cue words) for the words before a number, or None.
 
@@ -282,7 +295,7 @@ def _numbers(low: str, bare_ok: bool) -> list[_Candidate]:
         if len(prev) >= 2 and last == "of" and prev[-2][0] in _COLLECTIVE:
             continue
         approx_after = _APPROX_AFTER.match(low, end)
-        cue = _cue_before(prev)
+        cue = _cue_before(prev) or _appositive(low, start, end, prev)
         if cue is not None and not cue[1]:
             continue
         if cue is None and approx_after is None and not bare_ok and not _child_range(low, start, sep, lo, hi):

@@ -38,6 +38,7 @@ _NOT_NOW = re.compile(
     r"|(?:gone|left|over|finished|stopped|ended|off|done|away|moved\s+on|calmed\s+down)"
     r"\s+(?:by\s+)?now|by\s+now|for\s+now|until\s+now|till\s+now|up\s+to\s+now|only\s+now"
     r"|(?:reporting|texting|telling\s+you|messaging|writing)\s+(?:it\s+|this\s+)?now"
+    r"|(?:ago|earlier|back)\s+now"
     # A state that says it is over: "he's fine now", "she's safe now", "they've gone now".
     r"|(?:fine|safe|ok|okay|alright|all\s+right|calm|calmer|quiet|better|sorted|home|safe\s+and"
     r"\s+well|asleep|settled|gone|away|off|over|done|with\s+(?:her|his|their)\s+(?:mum|dad|family"
@@ -60,7 +61,7 @@ _NOT_NOW = re.compile(
     r"|(?:in|at)\s+(?:the\s+)?(?:station\s+|ticket\s+|police\s+)?(?:office|staff\s+room|waiting\s+room|control\s+room"
     r"|ambulance|hospital|police\s+station|a&e)(?:\s+\w+){0,3}\s+now"
     r"|(?:not|isnt|isn['’]t|aint)\s+(?:around|about|here|there)\s+(?:now|anymore|any\s+more)"
-    r"|(?:safe|home|fine|ok|okay|back)(?:\s+\w+){1,4}\s+now"
+    r"|(?:safe|home|fine|ok|okay|back)(?!\s+again)(?:\s+\w+){1,4}\s+now"
     r"|doing\s+(?:much\s+|a\s+lot\s+|so\s+|loads\s+)?(?:better|well|fine|ok|okay|great)(?:\s+now)?"
     r"|(?:i['’]?m|i\s+am|hes|shes|he['’]s|she['’]s)\s+\d{1,2}\s+now"
     # the texter on their way, or the person somewhere safe: "im on a train to my sisters now"
@@ -123,6 +124,8 @@ _NOW = re.compile(
     + "".join(rf"(?<!{w}\s)" for w in _STILL_AS_MOTIONLESS)
     + r"still(?!\s+(?:not|no|never|haven|havent|haven't|hasnt|hasn't|dont|don't|didnt|didn't"
     r"|doesnt|doesn't|cant|can't|scared|shaking|upset|shocked|in\s+shock|got|have|has|hurts|aching|sore"
+    # what is left behind: "the toilets are still a mess", "still blood on the steps"
+    r"|(?:a|an)(?!\w)|blood|glass|mess|needles|sick|vomit|debris|broken\s+glass"
     r"|feel|feeling|thinking|waiting\s+for\s+(?:a|the)"
     r"\s+(?:reply|response|answer)|think|remember|have\s+(?:his|her|a|the)\s+(?:photo|picture)))"
     # The word after "still" makes the evidence readable: "still there", "still at it".
@@ -188,6 +191,17 @@ _PRESENT_STATE = re.compile(
     r"(?:\s+(?:at|on|in|by|near|outside|inside|here|there))?"
     r"|(?:sat|stood)\s+(?:at|on|in|by|near|outside|inside|here|there))"
     r"|(?:not|isnt|isn['’]t|aint)\s+(?:responding|breathing|moving|waking|conscious|answering)"
+    r"|(?:barely|hardly|stopped|struggling|cant|can['’]t)\s+breathing"
+    # told tersely, as it is seen: "he lying there", "he not get up"
+    r"|(?<!\w)(?:he|she|they)\s+(?:still\s+)?(?:lying|laying|not\s+(?:get|getting|moving|move|breathing|wake|waking))"
+    r"|(?:gone|going|turned|turning)\s+(?:unresponsive|floppy|limp|blue|grey|gray|unconscious)"
+    # the texter and others taking cover: "were all hiding in the next carriage"
+    r"|(?:were|we['’]re|we\s+are|im|i['’]m|i\s+am|everyone['’]?s|everyone\s+is|people\s+are)\s+(?:all\s+)?"
+    r"(?:hiding|locked\s+in|barricaded|cowering|crouching|ducking|trapped)"
+    # someone on board with the texter: "the missing lad is on my train", "hes in coach C"
+    r"|(?<!was\s)(?:is|are)\s+on\s+(?:my|this|our|the\s+same)\s+(?:train|carriage|coach|bus)"
+    r"|(?<!was\s)(?:hes|shes|theyre|he['’]s|she['’]s|they['’]re|he\s+is|she\s+is|they\s+are)\s+(?:still\s+)?"
+    r"in\s+(?:coach|carriage)\s+\w+"
     r"|(?:(?:is|are|hes|shes|theyre|he['’]s|she['’]s|they['’]re|still|been)\s+(?:sat|stood)|sitting|standing)"
     r"\s+(?:right\s+)?(?:across\s+from|opposite|next\s+to|beside|behind|in\s+front\s+of)\s+(?:her|him|them|me|us)"
     # the texter's own wish to die, said in the present
@@ -235,6 +249,8 @@ _SCENE_STATE = re.compile(
     _W + _PERSON + r"(?:\s+\S+){0,4}?\s+(?:asleep|passed\s+out|slumped|lying|laying|collapsed|unconscious"
     r"|out\s+cold|sitting|standing|alone|on\s+(?:his|her|their)\s+own|crying|screaming|shaking"
     r"|wandering|hiding)\s+(?:on|at|in|by|near|under|beside|outside|inside|against|next|behind|between)"
+    r"|" + _PERSON + r"(?:\s+\S+){0,2}?\s+(?:are|is|r)\s+(?:still\s+)?(?!going\s|gonna\s|thinking\s|saying\s)"
+    r"[a-z]{3,}ing\s+(?:a|an|the|her|him|them|me|us|at|into|on)" + _E +
     r"|" + _PERSON + r"(?:\s+\S+){0,4}?\s+being\s+(?:pushed|dragged|pulled|carried|led|taken|held|followed|touched"
     r"|hit|attacked|beaten|kicked|punched|grabbed|bundled|forced|shoved|groped|chased|threatened)" + _E
 )
@@ -333,6 +349,20 @@ _ENDED = re.compile(
     r"|(?:drove|driven|ran|run|walked|went|rode|sped|cycled|legged\s+it)\s+(?:off|away)"
     r"|got\s+away)" + _E
 )
+# Help has come to something over: "a man had a seizure 20 mins ago, paramedics are with him
+# now", "staff talked her back earlier, shes in the office now". The "now" is the aftermath.
+_HELP = re.compile(
+    _W + r"(?:police|officers?|cops|staff|paramedics|ambulance|btp|security|medics|first\s+aiders"
+    r"|guards?|a&e|hospital)" + _E
+)
+_GOING_ON = re.compile(r"still|happening|going\s+on|right\s+now|as\s+we\s+speak|rn|atm")
+
+
+def _aftermath(low: str, now: re.Match[str]) -> bool:
+    stated = _AGO.search(low) or _RECENT.search(low) or _PAST.search(low)
+    return bool(stated and _HELP.search(low) and not _GOING_ON.search(now.group()))
+
+
 _SUBORDINATE = re.compile(r"(?<!\w)(?:since|when|after|before|as|until|once|till|til)\s+$")
 _YES = re.compile(
     r"\s*(?:yes+|yeah+|yea|yeh|ya|yah|yep|yup|yh|ye|y|aye|correct|it\s+is|yes\s+it\s+is)"
@@ -397,6 +427,8 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
     for m in _CLOCK_NOW.finditer(low):
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
     now = _NOW.search(masked) or _PRESENT_STATE.search(masked) or _scene_now(masked)
+    if now and _aftermath(low, now):
+        now = None
     if now and not _DENIED.search(low):  # "it's not happening now" is the texter's own answer
         return _fact("now", source, now)
 

@@ -314,6 +314,10 @@ _PHRASE_VETOES = {
     "consensual": ("sexual",),
     "harmless": ("weapon", "violence", "abduction"),
     "accident": ("violence", "self_harm"),
+    "not_meant": ("self_harm",),
+    "fare": ("abduction",),
+    "restraint": ("violence",),
+    "staged": ("danger_to_life", "self_harm", "violence", "abduction"),
 }
 _TEXT_VETOES = {
     "pretend": ("self_harm",),
