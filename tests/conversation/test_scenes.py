@@ -165,3 +165,15 @@ def test_an_age_set_off_by_commas_after_the_person() -> None:
     found = extract_age("a lad from my street, 15, is on the train with two men")
     assert found is not None and found.min == found.max == 15 and found.child
     assert extract_age("platform 4, 12, 13 and 14 are closed") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "indicator"),
+    [
+        ("next train through im going to step in front of it", "self_harm"),
+        ("woman on the floor of the carriage jerking all over", "danger_to_life"),
+        ("two men holding a lad down on the platform and kicking him", "violence"),
+    ],
+)
+def test_more_ways_of_telling_it(text: str, indicator: str) -> None:
+    assert indicator in _indicators(text), (text, extract_risks(text))
