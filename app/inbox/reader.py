@@ -49,13 +49,34 @@ MAX_BACKOFF_SECONDS = 300
 BATCH = 32
 # A batch stops taking new texts after this long; the rest are read by the next one. On SQLite
 # the batch holds the one write lock, which every other writer (an operator, the senders) waits for.
-BATCH_SECONDS = 0.02
+BATCH_SECONDS = 0.05
 # On SQLite the webhook's writer waits for that lock too: once it has texts waiting, the batch
 # ends after this long, and the reader lets the writer commit before it takes the lock again
 # (give_way), for at most GIVE_WAY_SECONDS. A webhook then waits for at most about this, one
 # text's reading and two commits; between bursts, reading goes in whole batches.
 SHARE_SECONDS = 0.01
 GIVE_WAY_SECONDS = 0.05
+
+
+class _Pace:
+    """Seconds of reading a text, as the last batches went (a moving average): a batch claims
+    only the texts it can read within its time, since each claimed text costs its texter's
+    lock, its open case's load and its duplicate check whether it is read or left for the next
+    batch. Shared by the threads of one process; a stale figure only sizes a claim."""
+
+    seconds = 0.0
+
+    @classmethod
+    def claim(cls, limit: int, within: float) -> int:
+        if cls.seconds <= 0:
+            return limit
+        return max(1, min(limit, int(within / cls.seconds) + 1))
+
+    @classmethod
+    def measured(cls, seconds: float, texts: int) -> None:
+        if texts:
+            each = seconds / texts
+            cls.seconds = each if cls.seconds <= 0 else (cls.seconds + each) / 2
 
 
 @dataclass(frozen=True)
@@ -143,6 +164,7 @@ def _read_batch(session: Session, rt: Runtime, rows: list[Inbox], now: datetime,
         else:
             batch.read.add(row.id)
             done.append(replace(result, received_at=row.received_at, began_ns=began))
+    _Pace.measured(time.perf_counter() - began_batch, len(batch.read))
     if batch.read:
         session.execute(delete(Inbox).where(Inbox.id.in_(batch.read)))
     return done
@@ -212,7 +234,9 @@ def process_due(rt: Runtime, *, skip: set[int] | None = None, now: datetime | No
     row_id, sid = None, ""
     try:
         with rt.work() as session:
-            rows = _claim(session, now, skip, limit)
+            writer = rt.inbox
+            within = SHARE_SECONDS if writer is not None and writer.waiting() else BATCH_SECONDS
+            rows = _claim(session, now, skip, _Pace.claim(limit, within))
             if not rows:
                 return None
             try:
