@@ -352,9 +352,16 @@ class InboxProcessor(Loop):
     def step(self) -> bool:
         """Read every text that is due, batch by batch, then sleep."""
         skip: set[int] = set()
-        while not self.stopping.is_set():
-            if process_due(self.rt, skip=skip) is None:
-                break
+        writer = self.rt.inbox
+        if writer is not None:
+            writer.reading = True
+        try:
+            while not self.stopping.is_set():
+                if process_due(self.rt, skip=skip) is None:
+                    break
+        finally:
+            if writer is not None:
+                writer.reading = False
         return False
 
     def failed(self, exc: BaseException) -> None:

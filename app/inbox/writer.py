@@ -115,6 +115,10 @@ class InboxWriter(ArrivalRate):
         # A file database: a connection of the writer's own that never waits for the write
         # lock, and the landing for when it is held. In memory (tests) there is one connection.
         database = engine.url.database
+        # Set while the reader loops over a backlog: texts then land without trying the lock,
+        # so that reading never waits for it either (SQLite's busy handler polls, with sleeps
+        # of up to 100 ms, where the pool hands its one connection over in turn).
+        self.reading = False
         self.landing: Landing | None = None
         self._direct: Engine = engine
         if database not in (None, "", ":memory:"):
@@ -176,6 +180,8 @@ class InboxWriter(ArrivalRate):
         landing (it came first, and a texter's texts keep their order); else False, nothing
         written. Looked at under the lock: the reader removes landed texts only once the
         inbox has them."""
+        if self.reading and self.landing is not None:
+            return False
         values = [self.insert.values(row) for row in rows]
         with self._direct.connect() as conn:
             try:
