@@ -54,16 +54,31 @@ class Landing:
         self.path = path
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # before SQLite creates it 0644
         os.close(fd)
-        self._put_db, self._take_db = self._connect(), self._connect()
-        self._put_db.executescript(SCHEMA)
         self._put_lock, self._take_lock = threading.Lock(), threading.Lock()
+        # Opened on first use and again after close(): a stopped writer holds no file open.
+        self._put: sqlite3.Connection | None = None
+        self._take: sqlite3.Connection | None = None
+        self._connect().close()  # the table, made once
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = FULL")
         db.execute("PRAGMA secure_delete = ON")
+        db.executescript(SCHEMA)
         return db
+
+    @property
+    def _put_db(self) -> sqlite3.Connection:
+        if self._put is None:
+            self._put = self._connect()
+        return self._put
+
+    @property
+    def _take_db(self) -> sqlite3.Connection:
+        if self._take is None:
+            self._take = self._connect()
+        return self._take
 
     def put(self, rows: list[dict[str, Any]]) -> None:
         """Keep the texts durably, in one commit (a MessageSid already here is kept once)."""
@@ -116,6 +131,9 @@ class Landing:
             return int(self._take_db.execute("SELECT count(*) FROM landed").fetchone()[0])
 
     def close(self) -> None:
+        """Release the file (texts in it stay on the disk); it is opened again if used."""
         with self._put_lock, self._take_lock:
-            self._put_db.close()
-            self._take_db.close()
+            for db in (self._put, self._take):
+                if db is not None:
+                    db.close()
+            self._put = self._take = None

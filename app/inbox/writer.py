@@ -159,11 +159,13 @@ class InboxWriter(ArrivalRate):
     def stop(self, timeout: float = 10.0) -> None:
         """Commit what is already handed over, then end the thread."""
         thread = self._thread
-        if thread is None:
-            return
-        self._queue.put(_STOP)
-        thread.join(timeout)
-        self._thread = None
+        if thread is not None:
+            self._queue.put(_STOP)
+            thread.join(timeout)
+            self._thread = None
+        if self.landing is not None:  # both reopen if the writer is used again
+            self.landing.close()
+            self._direct.dispose()
 
     async def aclose(self) -> None:
         """Commit every text accepted on this loop, then end the thread (off the loop)."""
