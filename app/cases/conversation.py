@@ -94,7 +94,8 @@ class ConversationIntake:
                                   and escalate.decision == "999")
         self._store(session, case, reporter, step, events, now)
         self._dispatched(session, case, new, escalate, now)
-        match_report(session, self.settings, case, message.body, now)
+        match_report(session, self.settings, case, message.body, now,
+                     decided=escalate is not None)
         return list(step.replies)
 
     def only_thanks(self, text: str) -> bool:

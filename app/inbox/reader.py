@@ -31,6 +31,7 @@ from app.audit.service import record
 from app.cases.intake import receive
 from app.cases.service import lock_reporters, open_cases_of, received_of
 from app.inbox.inbound import Inbound
+from app.inbox.writer import InboxWriter
 from app.kit.db import unit_of_work, utcnow
 from app.kit.events import Kind, stage
 from app.kit.logs import log_fields
@@ -48,14 +49,30 @@ MAX_BACKOFF_SECONDS = 300
 # (bench/README.md, "Reading").
 BATCH = 32
 # A batch stops taking new texts after this long; the rest are read by the next one. On SQLite
-# the batch holds the one write lock, which every other writer (an operator, the senders) waits for.
-BATCH_SECONDS = 0.02
-# On SQLite the webhook's writer waits for that lock too: once it has texts waiting, the batch
-# ends after this long, and the reader lets the writer commit before it takes the lock again
-# (give_way), for at most GIVE_WAY_SECONDS. A webhook then waits for at most about this, one
-# text's reading and two commits; between bursts, reading goes in whole batches.
-SHARE_SECONDS = 0.01
-GIVE_WAY_SECONDS = 0.05
+# the batch holds the one write lock, which an operator's action and the senders wait for (not
+# the webhook: its texts land in a file of their own meanwhile, app/inbox/landing.py).
+BATCH_SECONDS = 0.05
+
+
+class _Pace:
+    """Seconds of reading a text, as the last batches went (a moving average): a batch claims
+    only the texts it can read within its time, since each claimed text costs its texter's
+    lock, its open case's load and its duplicate check whether it is read or left for the next
+    batch. Shared by the threads of one process; a stale figure only sizes a claim."""
+
+    seconds = 0.0
+
+    @classmethod
+    def claim(cls, limit: int, within: float) -> int:
+        if cls.seconds <= 0:
+            return limit
+        return max(1, min(limit, int(within / cls.seconds) + 1))
+
+    @classmethod
+    def measured(cls, seconds: float, texts: int) -> None:
+        if texts:
+            each = seconds / texts
+            cls.seconds = each if cls.seconds <= 0 else (cls.seconds + each) / 2
 
 
 @dataclass(frozen=True)
@@ -121,14 +138,10 @@ def _read_batch(session: Session, rt: Runtime, rows: list[Inbox], now: datetime,
                 skip: set[int], current: list[Inbox]) -> list[Processed]:
     batch = _Batch(session, rows)
     began_batch = time.perf_counter()
-    writer = rt.inbox
     done: list[Processed] = []
     for row in rows:
-        if done:
-            spent = time.perf_counter() - began_batch
-            if spent > BATCH_SECONDS or (spent > SHARE_SECONDS and writer is not None
-                                         and writer.waiting()):
-                break  # the rest stay due, for the next batch
+        if done and time.perf_counter() - began_batch > BATCH_SECONDS:
+            break  # the rest stay due, for the next batch
         if batch.blocked(row):
             skip.add(row.id)
             done.append(Processed(row.provider_sid, None, skipped=True))
@@ -143,6 +156,7 @@ def _read_batch(session: Session, rt: Runtime, rows: list[Inbox], now: datetime,
         else:
             batch.read.add(row.id)
             done.append(replace(result, received_at=row.received_at, began_ns=began))
+    _Pace.measured(time.perf_counter() - began_batch, len(batch.read))
     if batch.read:
         session.execute(delete(Inbox).where(Inbox.id.in_(batch.read)))
     return done
@@ -210,26 +224,49 @@ def process_due(rt: Runtime, *, skip: set[int] | None = None, now: datetime | No
     now = now or utcnow()
     current: list[Inbox] = []  # the text being read, should the whole transaction fail
     row_id, sid = None, ""
+    landing = getattr(rt.inbox, "landing", None)
+    done: list[Processed] | None = None
+    moved: list[int] = []
     try:
         with rt.work() as session:
-            rows = _claim(session, now, skip, limit)
-            if not rows:
-                return None
-            try:
-                done = _read_batch(session, rt, rows, now, skip, current)
-            finally:
-                if current:
-                    row_id, sid = current[0].id, current[0].provider_sid
-            for d in done:
-                _announce(session, d)
+            moved = _move_landed(session, rt.inbox) if landing is not None else []
+            rows = _claim(session, now, skip, _Pace.claim(limit, BATCH_SECONDS))
+            if rows:
+                try:
+                    done = _read_batch(session, rt, rows, now, skip, current)
+                finally:
+                    if current:
+                        row_id, sid = current[0].id, current[0].provider_sid
+                for d in done:
+                    _announce(session, d)
     except DBAPIError as exc:
         if row_id is None:
             raise  # not one text's doing (the claim, the commit): the caller backs off
         _retry_later(rt, row_id, exc, now)
         skip.add(row_id)
         return [Processed(sid, None, skipped=True)]
+    if moved:
+        landing.remove(moved)  # the inbox has them, committed
+    if done is None:
+        return None
     _measure(rt, done)
     return done
+
+
+def _move_landed(session: Session, writer: InboxWriter) -> list[int]:
+    """Into the inbox, in this transaction: the texts the webhook landed while the write lock
+    was held (app/inbox/landing.py), but for any whose MessageSid is already stored (moved and
+    read before a crash left it landed); their seqs, to remove once this has committed."""
+    landed = writer.landing.oldest()  # type: ignore[union-attr]
+    if not landed:
+        return []
+    rows = [row for _, row in landed]
+    stored = received_of(session, [row["provider_sid"] for row in rows])
+    insert = writer.insert
+    fresh = [insert.values(row) for row in rows if row["provider_sid"] not in stored]
+    if fresh:
+        session.connection().exec_driver_sql(insert.sql, fresh)
+    return [seq for seq, _ in landed]
 
 
 def _measure(rt: Runtime, done: list[Processed]) -> None:
@@ -316,13 +353,15 @@ class InboxProcessor(Loop):
         """Read every text that is due, batch by batch, then sleep."""
         skip: set[int] = set()
         writer = self.rt.inbox
-        while not self.stopping.is_set():
-            if process_due(self.rt, skip=skip) is None:
-                break
-            if writer is not None and writer.waiting():
-                # The webhook's texts go first: released, SQLite's write connection would be
-                # taken straight back by this thread before the writer's thread could wake.
-                writer.give_way(GIVE_WAY_SECONDS)
+        if writer is not None:
+            writer.reading = True
+        try:
+            while not self.stopping.is_set():
+                if process_due(self.rt, skip=skip) is None:
+                    break
+        finally:
+            if writer is not None:
+                writer.reading = False
         return False
 
     def failed(self, exc: BaseException) -> None:

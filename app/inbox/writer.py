@@ -7,7 +7,10 @@ shared ("group commit"), and with one text waiting it is one insert and one comm
 delay. The answer comes only after the commit: a webhook's 200 still means the text is safe.
 
 Reading the text (the conversation, the dispatcher, the replies) happens later, off the
-webhook's path: app/inbox/reader.py.
+webhook's path: app/inbox/reader.py. On a SQLite file the reader holds the database's one write
+lock while it reads a batch; the writer never waits for it: it tries the lock without waiting,
+and when it is held it commits the texts to the landing instead (app/inbox/landing.py), a file
+with a write lock of its own, from which the reader moves them into the inbox.
 """
 
 from __future__ import annotations
@@ -21,9 +24,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from app.inbox.inbound import Inbound
+from app.inbox.landing import Landing, landing_path
+from app.kit.db import make_engine
 from app.kit.logs import log_fields
 from app.models import Inbox
 
@@ -84,15 +91,6 @@ class ArrivalRate:
         self.on_commit = on_commit
         self.committed = self.batches = 0
 
-    def waiting(self) -> bool:
-        """Whether texts handed over wait for the database's write lock that reading holds
-        (SQLite's one write connection); never on PostgreSQL, whose writer has a connection
-        of its own and whose inserts no reader blocks."""
-        return False
-
-    def give_way(self, timeout: float) -> None:
-        """Return once the texts waiting now are committed (at most `timeout` seconds)."""
-
     def counted(self, texts: int) -> None:
         """A commit of `texts` texts: count it and tell whoever reads them."""
         self.committed += texts
@@ -109,15 +107,23 @@ class InboxWriter(ArrivalRate):
         super().__init__(on_commit)
         self.engine = engine
         self.max_batch = max_batch
-        self._insert = InboxInsert(engine.dialect)
+        self.insert = InboxInsert(engine.dialect)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._gathering: dict[Any, tuple[list[dict[str, Any]], list[Any]]] = {}
-        # Texts handed to the thread and not yet committed, so that a reader holding the one
-        # write connection can end its batch and let them go first (waiting, give_way).
-        self._handed = self._settled_count = 0
-        self._settled = threading.Condition()
+        # A file database: a connection of the writer's own that never waits for the write
+        # lock, and the landing for when it is held. In memory (tests) there is one connection.
+        database = engine.url.database
+        # Set while the reader loops over a backlog: texts then land without trying the lock,
+        # so that reading never waits for it either (SQLite's busy handler polls, with sleeps
+        # of up to 100 ms, where the pool hands its one connection over in turn).
+        self.reading = False
+        self.landing: Landing | None = None
+        self._direct: Engine = engine
+        if database not in (None, "", ":memory:"):
+            self.landing = Landing(landing_path(database))
+            self._direct = _without_waiting(make_engine(engine.url.render_as_string(False)))
 
     def start(self) -> None:
         with self._lock:
@@ -148,26 +154,18 @@ class InboxWriter(ArrivalRate):
         if gathered is None:  # aclose() handed this turn's texts over already
             return
         self.start()  # a no-op unless stop() came between accept() and here
-        with self._settled:
-            self._handed += len(gathered[0])
         self._queue.put((*gathered, loop))
-
-    def waiting(self) -> bool:
-        return self._handed > self._settled_count
-
-    def give_way(self, timeout: float) -> None:
-        with self._settled:
-            owed = self._handed  # not the texts handed over while this waits
-            self._settled.wait_for(lambda: self._settled_count >= owed, timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Commit what is already handed over, then end the thread."""
         thread = self._thread
-        if thread is None:
-            return
-        self._queue.put(_STOP)
-        thread.join(timeout)
-        self._thread = None
+        if thread is not None:
+            self._queue.put(_STOP)
+            thread.join(timeout)
+            self._thread = None
+        if self.landing is not None:  # both reopen if the writer is used again
+            self.landing.close()
+            self._direct.dispose()
 
     async def aclose(self) -> None:
         """Commit every text accepted on this loop, then end the thread (off the loop)."""
@@ -175,10 +173,31 @@ class InboxWriter(ArrivalRate):
         await asyncio.to_thread(self.stop)
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
-        values = [self._insert.values(row) for row in rows]
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql(self._insert.sql, values)
+        if not self._straight(rows):
+            self.landing.put(rows)  # type: ignore[union-attr]  # _straight said it is there
         self.counted(len(rows))
+
+    def _straight(self, rows: list[dict[str, Any]]) -> bool:
+        """Into the inbox, if the write lock is free this instant and nothing waits in the
+        landing (it came first, and a texter's texts keep their order); else False, nothing
+        written. Looked at under the lock: the reader removes landed texts only once the
+        inbox has them."""
+        if self.reading and self.landing is not None:
+            return False
+        values = [self.insert.values(row) for row in rows]
+        with self._direct.connect() as conn:
+            try:
+                conn.begin()  # BEGIN IMMEDIATE: the write lock, or "database is locked" at once
+            except OperationalError as exc:
+                if self.landing is None or "database is locked" not in str(exc):
+                    raise
+                return False
+            if self.landing is not None and not self.landing.empty():
+                conn.rollback()
+                return False
+            conn.exec_driver_sql(self.insert.sql, values)
+            conn.commit()
+        return True
 
     def _run(self) -> None:
         stopping = False
@@ -204,11 +223,18 @@ class InboxWriter(ArrivalRate):
             except Exception as exc:  # the database is away: these webhooks answer 503
                 log.exception("inbox commit failed", extra=log_fields(texts=rows))
                 error = exc
-            with self._settled:
-                self._settled_count += rows
-                self._settled.notify_all()
             for _, futures, loop in handed:
                 _answer(loop, futures, error)
+
+
+def _without_waiting(engine: Engine) -> Engine:
+    """BEGIN IMMEDIATE fails at once, not after the busy handler's sleeps, when the write lock
+    is held: the writer lands its texts instead."""
+    @event.listens_for(engine, "connect")
+    def _no_busy_wait(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout = 0")
+
+    return engine
 
 
 def _answer(loop: asyncio.AbstractEventLoop, futures: list[asyncio.Future[None]],

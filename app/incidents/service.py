@@ -70,12 +70,22 @@ def _remember_words(case: Case, text: str) -> None:
 
 
 def match_report(session: Session, settings: Settings, case: Case, text: str,
-                 now: datetime) -> None:
-    """After a text's decision: where the case is, and whether it is one of an incident's."""
+                 now: datetime, *, decided: bool = True) -> None:
+    """After a text's decision: where the case is, and whether it is one of an incident's.
+
+    `decided`: whether this text changed the case's decision. When it did not, an incident the
+    case is in has nothing new to decide on (every change of a member's decision, or of its
+    members, decides again where it is made), so only its time is touched: no flush, no read
+    of its members."""
     _remember_words(case, text)
     place = place_of(case.facts)
     case.place_key = place.key if place else None
     if case.incident_id is not None:
+        if not decided:
+            session.execute(update(Incident).where(Incident.id == case.incident_id)
+                            .values(updated_at=now)
+                            .execution_options(synchronize_session="evaluate"))
+            return
         session.flush()  # the incident decides on its cases' decisions as stored (_members)
         refresh(session, settings, session.get(Incident, case.incident_id), now)
         return

@@ -164,6 +164,9 @@ class DatabaseFigures(Collector):
             ).all()
             unread, unread_age = inbox_depth(session, now)
             session.rollback()
+        landing = getattr(self.rt.inbox, "landing", None)
+        if landing is not None:  # acknowledged too, and moved into the inbox by the reader
+            unread += landing.depth()
 
         yield _gauge("textline_inbox_depth", "Texts acknowledged to Twilio and not yet read.",
                      unread)

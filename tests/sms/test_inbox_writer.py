@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import select, text
 
 from app.inbox.inbound import Inbound
+from app.inbox.reader import process_pending
 from app.inbox.writer import InboxUnavailable
 from app.inbox.writer_pg import application_name
 from app.kit.db import utcnow
-from app.models import Inbox
+from app.models import Inbox, Message
 from app.startup.bootstrap import inbox_writer
 
 
@@ -113,28 +114,62 @@ def test_postgres_writer_refuses_when_its_connection_dies_then_reconnects(app):
     assert [r.body for r in stored(app)] == ["text 1", "text 3"]
 
 
-def test_the_sqlite_writer_says_when_texts_wait_for_the_write_lock(app, backend):
-    """What the reader asks between batches (app/inbox/reader.py): whether texts wait for the
-    one write connection it holds, and a wait until those are committed."""
-    writer = inbox_writer(app.state.runtime.engine)
-    if backend != "sqlite":
-        assert not writer.waiting()  # PostgreSQL's writer has a connection of its own
-        return
+def _while_reading_holds_the_lock(rt: Any, texts: list[Inbound]) -> list[bool]:
+    """Accept each text while a transaction holds SQLite's write lock, as a reading batch does;
+    whether each was answered before the lock was let go."""
+
+    async def scenario() -> list[bool]:
+        with rt.work() as session:
+            session.execute(select(Inbox.id)).all()  # BEGIN IMMEDIATE: the write lock is held
+            answered = []
+            for t in texts:
+                accepted = asyncio.ensure_future(rt.inbox.accept(t, utcnow()))
+                await asyncio.wait([accepted], timeout=5)
+                answered.append(accepted.done() and accepted.exception() is None)
+        await rt.inbox.aclose()
+        return answered
+
+    return asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # PostgreSQL: no such lock
+def test_reading_cannot_hold_up_the_webhook_and_each_text_is_read_once(app):
+    """A text that comes while reading holds the write lock is committed to the landing, its
+    own file, at once; the reader moves it into the inbox and reads it, once."""
     rt = app.state.runtime
+    assert _while_reading_holds_the_lock(rt, [text_from(1)]) == [True]
+    assert stored(app) == [] and rt.inbox.landing.depth() == 1  # on disk, in the landing
+    # The lock is free again, but a text landed before it: this one lands too, behind it, so
+    # that a texter's texts are read in the order they came.
+    asyncio.run(accept_all(rt.inbox, [text_from(2)]))
+    assert stored(app) == [] and rt.inbox.landing.depth() == 2
+    assert process_pending(rt) == 2
+    assert rt.inbox.landing.depth() == 0
+    with app.state.sessions() as s:
+        bodies = s.execute(select(Message.body).where(Message.direction == "inbound")
+                           .order_by(Message.id)).scalars().all()
+    assert bodies == ["text 1", "text 2"]
+    # The landing empty, texts go straight to the inbox again.
+    asyncio.run(accept_all(rt.inbox, [text_from(3)]))
+    assert [r.body for r in stored(app)] == ["text 3"]
 
-    async def while_the_lock_is_held() -> tuple[bool, bool, bool]:
-        idle = writer.waiting()
-        with rt.work() as session:  # holds SQLite's one write connection, as a reading batch does
-            session.execute(select(Inbox.id)).all()
-            accepted = asyncio.ensure_future(writer.accept(text_from(1), utcnow()))
-            await asyncio.sleep(0.05)  # handed over; the writer's thread waits for the connection
-            blocked = writer.waiting() and not accepted.done()
-        await asyncio.to_thread(writer.give_way, 10.0)
-        settled = not writer.waiting()
-        await accepted
-        await writer.aclose()
-        return idle, blocked, settled
 
-    idle, blocked, settled = asyncio.run(while_the_lock_is_held())
-    assert (idle, blocked, settled) == (False, True, True)
-    assert [r.body for r in stored(app)] == ["text 1"]
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_crash_after_reading_before_the_landing_forgets_reads_nothing_twice(app, monkeypatch):
+    """The reader removes landed texts only once its batch has committed; dying in between
+    leaves them landed, and the next batch finds them already stored and does not read them
+    again. Nothing acknowledged is lost at any point: landed, in the inbox, or read."""
+    rt = app.state.runtime
+    assert _while_reading_holds_the_lock(rt, [text_from(1), text_from(2)]) == [True, True]
+    landing = type(rt.inbox.landing)
+    remove = landing.remove
+    monkeypatch.setattr(landing, "remove", lambda self, seqs: None)  # the process dies here
+    assert process_pending(rt) == 2
+    assert rt.inbox.landing.depth() == 2  # still landed, already read
+    monkeypatch.setattr(landing, "remove", remove)  # the next start
+    assert process_pending(rt) == 0
+    assert rt.inbox.landing.depth() == 0 and stored(app) == []
+    with app.state.sessions() as s:
+        sids = s.execute(select(Message.provider_sid).where(Message.direction == "inbound")
+                         ).scalars().all()
+    assert sorted(sids) == [text_from(1).sid, text_from(2).sid]
