@@ -119,13 +119,9 @@ def missing(facts: Facts, closed: tuple[str, ...] = ()) -> tuple[str, ...]:
 
 
 def names_concern(facts: Facts) -> bool:
-    """The texts say what is wrong: a risk indicator, or a worry in words ("she looks
-    scared"). Otherwise the bot asks what is happening ("man on the footbridge at stockport",
-    "something's not right on this train")."""
-    if facts.risks:
-        return True
-    vague = {c.evidence for c in facts.concepts if c.name == "unspecific"}
-    return any(c.name == "concern" and c.evidence not in vague for c in facts.concepts)
+    """The texts say what is wrong: a risk indicator, or a worry in words ("not right").
+    Otherwise the bot asks what is happening ("man on the footbridge at stockport")."""
+    return bool(facts.risks) or any(c.name == "concern" for c in facts.concepts)
 
 
 def age_unsettled(age: Age | None) -> bool:

@@ -139,23 +139,11 @@ def unreadable(turn: Turn) -> Outcome:
 
 
 def described(turn: Turn) -> Outcome:
-    """An answer to "what is happening?" is the texter's account: read (every text is) and
-    kept in the transcript. One that names no concern ("theres a man on the train") is asked
-    for once more in other words; after that it is never asked for again, however little the
-    extractors made of it."""
+    """Any answer to "what is happening?" is the texter's account: read (every text is), kept
+    in the transcript, and never asked for again, however little the extractors made of it."""
     state = turn.state
     if state.asks == 0:  # not yet put (the first text): put it
         return advance(turn)
-    if state.asks == 1:
-        return _put(state, ASKING_WHAT, turn.now, again=True)
-    told = state.with_(closed=state.closed + ("what",))
-    moved = advance(Turn(told, turn.text, turn.now))
-    return Outcome(moved.state, moved.lines, ("described",) + moved.events)
-
-
-def told_nothing(turn: Turn) -> Outcome:
-    """"Don't know" to "what is happening?": the texter has said what they can."""
-    state = turn.state
     told = state.with_(closed=state.closed + ("what",))
     moved = advance(Turn(told, turn.text, turn.now))
     return Outcome(moved.state, moved.lines, ("described",) + moved.events)
@@ -288,7 +276,7 @@ _ASKING: dict[str, Handler] = {
 }
 
 TABLE: dict[str, dict[str, Handler]] = {
-    ASKING_WHAT: {**_ASKING, "unreadable": described, "dont_know": told_nothing},
+    ASKING_WHAT: {**_ASKING, "unreadable": described, "dont_know": described},
     ASKING_LOCATION: dict(_ASKING),
     CONFIRMING_LOCATION: {**_ASKING, "choice": take_choice},
     ASKING_AGE: dict(_ASKING),
