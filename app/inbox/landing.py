@@ -21,13 +21,13 @@ The texts are personal data: the file is 0600 and deleted rows are overwritten.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
-from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from app.inbox.spool_file import as_row, as_values
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS landed (
@@ -82,9 +82,7 @@ class Landing:
 
     def put(self, rows: list[dict[str, Any]]) -> None:
         """Keep the texts durably, in one commit (a MessageSid already here is kept once)."""
-        values = [(r["provider_sid"], r["phone"], r["to_number"], r["body"],
-                   None if r["media"] is None else json.dumps(r["media"]),
-                   r["received_at"].isoformat()) for r in rows]
+        values = [as_values(r) for r in rows]
         with self._put_lock:
             db = self._put_db
             db.execute("BEGIN IMMEDIATE")
@@ -106,11 +104,7 @@ class Landing:
             rows = self._take_db.execute(
                 "SELECT seq, sid, phone, to_number, body, media, received_at FROM landed "
                 "ORDER BY seq LIMIT ?", (limit,)).fetchall()
-        return [(seq, {"provider_sid": sid, "phone": phone, "to_number": to, "body": body,
-                       "media": None if media is None else json.loads(media),
-                       "received_at": datetime.fromisoformat(at), "attempts": 0,
-                       "next_attempt_at": datetime.fromisoformat(at)})
-                for seq, sid, phone, to, body, media, at in rows]
+        return [(seq, as_row(values)) for seq, *values in rows]
 
     def remove(self, seqs: list[int]) -> None:
         """Once the inbox has them (committed): gone from here."""

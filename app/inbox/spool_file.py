@@ -55,6 +55,21 @@ CREATE TABLE IF NOT EXISTS kept_aside (
 COLUMNS = "sid, phone, to_number, body, media, received_at"
 
 
+def as_values(row: dict[str, Any]) -> tuple[Any, ...]:
+    """An inbox row as the side files store it, in COLUMNS order."""
+    return (row["provider_sid"], row["phone"], row["to_number"], row["body"],
+            None if row["media"] is None else json.dumps(row["media"]), row["received_at"].isoformat())
+
+
+def as_row(values: tuple[Any, ...]) -> dict[str, Any]:
+    """What as_values stored (COLUMNS order), as an inbox row due now."""
+    sid, phone, to, body, media, at = values
+    received = datetime.fromisoformat(at)
+    return {"provider_sid": sid, "phone": phone, "to_number": to, "body": body,
+            "media": None if media is None else json.loads(media),
+            "received_at": received, "attempts": 0, "next_attempt_at": received}
+
+
 def private_dir(directory: Path) -> None:
     """The spool directory, made (or narrowed) to the service's user alone."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -83,20 +98,14 @@ class SpoolFile:
         """Keep the text durably; False if its MessageSid is already here."""
         cur = self.db.execute(
             f"INSERT OR IGNORE INTO spooled ({COLUMNS}, spooled_at) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-            (row["provider_sid"], row["phone"], row["to_number"], row["body"],
-             None if row["media"] is None else json.dumps(row["media"]),
-             row["received_at"].isoformat(), time.time()))
+            (*as_values(row), time.time()))
         return cur.rowcount == 1
 
     def oldest(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
         """The first `limit` texts in arrival order, as inbox rows, with their seq."""
         rows = self.db.execute(f"SELECT seq, {COLUMNS} FROM spooled ORDER BY seq LIMIT ?",  # noqa: S608
                                (limit,)).fetchall()
-        return [(seq, {"provider_sid": sid, "phone": phone, "to_number": to, "body": body,
-                       "media": None if media is None else json.loads(media),
-                       "received_at": datetime.fromisoformat(at), "attempts": 0,
-                       "next_attempt_at": datetime.fromisoformat(at)})
-                for seq, sid, phone, to, body, media, at in rows]
+        return [(seq, as_row(values)) for seq, *values in rows]
 
     def remove(self, seqs: list[int]) -> None:
         with self._transaction():
