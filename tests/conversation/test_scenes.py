@@ -175,3 +175,10 @@ def test_an_age_set_off_by_commas_after_the_person() -> None:
 )
 def test_more_ways_of_telling_it(text: str, indicator: str) -> None:
     assert indicator in _indicators(text), (text, extract_risks(text))
+
+
+def test_back_now_is_now_and_a_while_back_now_is_not() -> None:
+    fact = extract_immediacy("hes back now and hes got a knife")
+    assert fact is not None and fact.value == "now"
+    fact = extract_immediacy("it was a while back now")
+    assert fact is None or fact.value != "now"

@@ -38,7 +38,7 @@ _NOT_NOW = re.compile(
     r"|(?:gone|left|over|finished|stopped|ended|off|done|away|moved\s+on|calmed\s+down)"
     r"\s+(?:by\s+)?now|by\s+now|for\s+now|until\s+now|till\s+now|up\s+to\s+now|only\s+now"
     r"|(?:reporting|texting|telling\s+you|messaging|writing)\s+(?:it\s+|this\s+)?now"
-    r"|(?:ago|earlier|back)\s+now"
+    r"|(?:ago|earlier|(?:while|weeks?|months?|years?|ages|way)\s+back)\s+now"
     # A state that says it is over: "he's fine now", "she's safe now", "they've gone now".
     r"|(?:fine|safe|ok|okay|alright|all\s+right|calm|calmer|quiet|better|sorted|home|safe\s+and"
     r"\s+well|asleep|settled|gone|away|off|over|done|with\s+(?:her|his|their)\s+(?:mum|dad|family"
