@@ -58,7 +58,7 @@ _NOT_NOW = re.compile(
     r"|(?:i['’]?m|i\s+am|we['’]?re|we\s+are)\s+(?:in\s+(?:a|the|my)\s+(?:taxi|cab|car|uber)|on\s+(?:a|the|my|our)"
     r"\s+(?:train|bus|way))(?:\s+\w+){0,5}\s+now"
     r"|(?:i['’]?m|i\s+am|we['’]?re|we\s+are)\s+now\s+(?:at|in|on|with|safe|home|back)"
-    r"|(?:in|at)\s+(?:the\s+)?(?:station\s+|ticket\s+|police\s+)?(?:office|staff\s+room|waiting\s+room|control\s+room"
+    r"|(?:in|at)\s+(?:the\s+)?(?:station\s+|police\s+)?(?:office|staff\s+room|waiting\s+room|control\s+room"
     r"|ambulance|hospital|police\s+station|a&e)(?:\s+\w+){0,3}\s+now"
     r"|(?:not|isnt|isn['’]t|aint)\s+(?:around|about|here|there)\s+(?:now|anymore|any\s+more)"
     r"|(?:safe|home|fine|ok|okay|back)(?!\s+again)(?:\s+\w+){1,4}\s+now"
@@ -282,8 +282,24 @@ _DENIED = re.compile(
     _W + r"(?:(?:its|it['’]s|it\s+is|this\s+is)\s+not\s+(?:happening|going\s+on)"
     r"|not\s+happening\s+(?:right\s+)?now|isn['’]?t\s+happening\s+now|its\s+all\s+over)" + _E
 )
+# Back again, or at it again: whatever happened before, it is happening now ("the man who was
+# waving a bottle earlier has come back onto platform 2", "theyre back at the bottom of the
+# stairs", "the same men from yesterday are on platform 3 again"). Not back home or back with
+# family, which is the end of it.
+_RETURNED = re.compile(
+    _W + r"(?:back\s+at\s+it|at\s+it\s+again|(?:started|starting|kicking\s+off|kicked\s+off)\s+again"
+    r"|(?:has|have|hes|shes|he['’]s|she['’]s|they['’]?ve|theyve|they['’]?re|theyre|is|are)\s+(?:just\s+)?"
+    r"(?:come\s+|got\s+)?back(?!\s+(?:home|with|to|safe|in\s+bed|from|together|now\s+safe))"
+    r"|(?:keeps|keep)\s+(?:on\s+)?[a-z]{3,}ing"
+    r"|(?:is|are|re|s)\s+(?:on|at|in|outside|by|near|round|around)(?!\w)[^.!?\n]{0,60}(?<!\w)again)" + _E
+)
+# Telling the day or the hour, not when it happened: "its tuesday morning and theres a boy".
+_DAY_TOLD = re.compile(
+    _W + r"it['’]?s\s+(?:(?:a\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?"
+    r"(?:morning|afternoon|evening|night|lunchtime|teatime)" + _E
+)
 _REPORTED = re.compile(
-    _W + r"(?:says|said|saying|reckons|claims|claimed)(?!\w)[^.!?;,\n]*"
+    _W + r"(?:says|said|saying|(?:they|she|he|we)\s+say|told\s+(?:me|us|staff|the\s+\w+|a\s+\w+)|reckons|claims|claimed)(?!\w)[^.!?;,\n]*"
 )
 # Terse texts drop the "is": "girl crying man grabbing her" is told as it happens, unless
 # something in the text puts it in the past ("saw a man grabbing her").
@@ -426,7 +442,8 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
             arrived = m
     for m in _CLOCK_NOW.finditer(low):
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
-    now = _NOW.search(masked) or _PRESENT_STATE.search(masked) or _scene_now(masked)
+    now = (_NOW.search(masked) or _RETURNED.search(masked) or _PRESENT_STATE.search(masked)
+           or _scene_now(masked))
     if now and _aftermath(low, now):
         now = None
     if now and not _DENIED.search(low):  # "it's not happening now" is the texter's own answer
@@ -435,6 +452,7 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
     # 2. A stated time; the most recent one counts. What someone says of their own story
     # ("says she ran off from home this morning") is not when this is happening.
     story = _REPORTED.sub(lambda m: " " * len(m.group()), low)
+    story = _DAY_TOLD.sub(lambda m: " " * len(m.group()), story)
     best: tuple[float, re.Match[str]] | None = None
     for m in _AGO.finditer(story):
         minutes = _minutes(m)

@@ -54,6 +54,16 @@ SPELLINGS: dict[str, str] = {
     "jus": "just", "evrythin": "everything", "evry1": "everyone", "nd2": "need to",
     "cnt": "cant", "cudnt": "couldnt", "wen": "when", "wer": "where", "nxt": "next",
     "anymor": "anymore", "nemore": "anymore", "ne1": "anyone", "gud": "good",
+    # Scots and Geordie, as texted: "gaun oan the noo", "fell doon", "wi himsel".
+    "noo": "now", "doon": "down", "aboot": "about", "oot": "out", "wi": "with",
+    "himsel": "himself", "hersel": "herself", "masel": "myself", "theirsel": "themselves",
+    "cannae": "cant", "canna": "cant", "dinnae": "dont", "didnae": "didnt", "isnae": "isnt",
+    "wisnae": "wasnt", "wouldnae": "wouldnt", "couldnae": "couldnt", "willnae": "wont",
+    "gaun": "going", "gannin": "going", "giein": "giving", "gien": "given", "intae": "into",
+    "tae": "to", "fae": "from", "ain": "own", "naebody": "nobody", "nae": "no",
+    "polis": "police", "bairn": "child", "bairns": "children", "wean": "child",
+    "weans": "children", "kecks": "trousers", "gadgie": "man", "aad": "old",
+    "greetin": "crying",
 }
 # Words ending in "in" that are words already, or are more often a name than a dropped g.
 _NOT_DROPPED_G = frozenset(
