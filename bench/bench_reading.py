@@ -9,6 +9,9 @@ time. The start-up state is frozen out of the collector (`gc.freeze()`) after a 
 `textline serve` does. Nothing else runs in the process: no webhook, no senders. On a shared
 machine read the best round's CPU: contention only adds. `--profile FILE` writes cProfile's
 statistics of the first round; `--batch-seconds` overrides the reader's BATCH_SECONDS.
+`--code DIR` reads with another tree's app (a checkout from before), so that two versions are
+measured by the same script side by side. Each round also gives the CPU a text of the incident
+match (match_report, called by the conversation's host), the part a match's changes move.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The tree whose app is measured (--code DIR), known before anything imports app.
+sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--code") + 1]).resolve()
+                       if "--code" in sys.argv[:-1] else Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conversations import Text, conversations
@@ -88,6 +93,18 @@ def measure(url: str, count: int, profile: str | None, *, count_rounds: int = 3,
                         spool_dir=Path(tempfile.mkdtemp()) / "spool")
     rt = build_runtime(settings)
     process_pending = reader().process_pending
+    host = importlib.import_module("app.cases.conversation")
+    matching = [0.0]
+    match_report = host.match_report
+
+    def timed_match(*args: Any, **kwargs: Any) -> Any:
+        began = time.thread_time()
+        try:
+            return match_report(*args, **kwargs)
+        finally:
+            matching[0] += time.thread_time() - began
+
+    host.match_report = timed_match
     # Warm up first (the extractors' word lists load on first use), on conversations of its own.
     store(rt, arrival_order(list(conversations(8, run=99))))
     process_pending(rt)
@@ -97,6 +114,7 @@ def measure(url: str, count: int, profile: str | None, *, count_rounds: int = 3,
     for n in range(count_rounds):
         store(rt, arrival_order(list(conversations(count, run=n))))
         prof = cProfile.Profile() if profile and n == 0 else None
+        matching[0] = 0.0
         wall, cpu = time.perf_counter(), time.thread_time()
         if prof:
             prof.enable()
@@ -105,14 +123,16 @@ def measure(url: str, count: int, profile: str | None, *, count_rounds: int = 3,
             prof.disable()
             prof.dump_stats(profile)
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
-        rounds.append((cpu * 1000 / max(read, 1), wall * 1000 / max(read, 1), read))
+        rounds.append((cpu * 1000 / max(read, 1), wall * 1000 / max(read, 1), read,
+                       matching[0] * 1000 / max(read, 1)))
     with rt.sessions() as session:
         left = session.execute(select(func.count(Inbox.id))).scalar()
     rt.engine.dispose()
-    per_round = ", ".join(f"{c:.2f}" for c, _, _ in rounds)
+    per_round = ", ".join(f"{c:.2f} ({m:.2f})" for c, _, _, m in rounds)
     best = min(rounds)
-    return (f"{sum(r for _, _, r in rounds)} read ({left} left); CPU ms a text by round {per_round}; "
-            f"best {best[0]:.2f} ms CPU, {best[1]:.2f} ms wall ({1000 / best[1]:.0f} texts/s)")
+    return (f"{sum(r for _, _, r, _ in rounds)} read ({left} left); CPU ms a text by round "
+            f"(of which the incident match) {per_round}; best {best[0]:.2f} ms CPU "
+            f"({best[3]:.2f} matching), {best[1]:.2f} ms wall ({1000 / best[1]:.0f} texts/s)")
 
 
 def main() -> int:
@@ -122,12 +142,15 @@ def main() -> int:
                    help="rounds of --conversations each; the best round is the figure to read")
     p.add_argument("--only", nargs="+", default=["sqlite", "postgresql"])
     p.add_argument("--profile", help="cProfile statistics of the reading to this file (+ backend)")
+    p.add_argument("--code", type=Path,
+                   help="the tree whose app to measure (a checkout from before)")
     p.add_argument("--batch-seconds", type=float,
                    help="the reader's time limit for one batch (processor.BATCH_SECONDS)")
     args = p.parse_args()
     if args.batch_seconds is not None:
         reader().BATCH_SECONDS = args.batch_seconds
-    print(f"load average {os.getloadavg()[0]:.1f}")
+    tree = Path(importlib.import_module("app").__file__ or "").parent.parent
+    print(f"load average {os.getloadavg()[0]:.1f}; app from {tree}")
     if "sqlite" in args.only:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{tmp}/reading.db"

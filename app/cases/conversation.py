@@ -11,6 +11,7 @@ to undo the person on facts they already saw.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,17 @@ def strength(d: Decision | None) -> int:
 def load_state(case: Case) -> State:
     stored = (case.conversation_state or {}).get("engine")
     return State.from_dict(stored) if stored else State.initial(case.reference or "")
+
+
+def as_stored(value: Any) -> Any:
+    """The value as the JSON column gives it back: lists where the pure parts keep tuples.
+    Facts compared in their stored shape are equal when nothing changed, so a text that adds
+    no fact neither rewrites the column nor audits a change."""
+    if isinstance(value, dict):
+        return {k: as_stored(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_stored(v) for v in value]
+    return value
 
 
 def _stage(case: Case, state: State) -> str:
@@ -168,9 +180,11 @@ class ConversationIntake:
     def _store(self, session: Session, case: Case, reporter: Reporter | None, step: Step,
                extra_events: list[str], now: datetime) -> None:
         state = step.state
-        before_facts = case.facts
         case.conversation_state = {**(case.conversation_state or {}), "engine": state.to_dict()}
-        case.facts = state.facts.to_dict()
+        facts = as_stored(state.facts.to_dict())
+        facts_changed = facts != case.facts
+        if facts_changed:
+            case.facts = facts
         case.conversation = state.conversation
         case.discreet = state.discreet
         loc = state.facts.location
@@ -188,7 +202,7 @@ class ConversationIntake:
         if events:
             record(session, "bot", "conversation.step", case_id=case.id,
                    data={"events": events, "conversation": state.conversation})
-        if case.facts != before_facts:
+        if facts_changed:
             # A summary, never the texter's words: the chained audit outlives retention.
             record(session, "bot", "facts.changed", case_id=case.id,
                    data={"facts": facts_summary(case.facts)})

@@ -56,7 +56,13 @@ def lock_place(session: Session, key: str, now: datetime, *, missing: bool = Fal
     session.execute(_LOCK_PLACE, {"place": key}).scalar_one()
 
 
-_CANDIDATE = (Case.id, Case.reference, Case.facts, Case.conversation_state,
+# Only the parts of the JSON columns a judgement needs, extracted by the database: each
+# report's whole conversation state decoded (its engine's state, every fact's words) was most
+# of the read's cost in Python.
+_CANDIDATE = (Case.id, Case.reference, Case.facts["location"].label("location"),
+              Case.facts["risks"].label("risks"),
+              Case.conversation_state[WORDS_KEY].label("words"),
+              Case.conversation_state[SPLIT_KEY].label("split"),
               Case.last_inbound_at, Case.created_at, Case.incident_id, Case.status,
               Case.closed_at, Case.decision, Case.queue, Case.priority)
 
@@ -176,12 +182,12 @@ def _scene_of(rows: list[Any], now: datetime, window: timedelta) -> Scene:
         if r.proposed:
             proposed.add(r.id)
         if r.near and (r.status == "open" or (r.closed_at and r.closed_at >= now - window)):
-            state = r.conversation_state or {}
             reports.append(Report(
-                case_id=r.id, reference=r.reference or f"#{r.id}", place=place_of(r.facts),
-                indicators=indicators_of(r.facts), words=frozenset(state.get(WORDS_KEY) or ()),
+                case_id=r.id, reference=r.reference or f"#{r.id}",
+                place=place_of({"location": r.location}),
+                indicators=indicators_of({"risks": r.risks}), words=frozenset(r.words or ()),
                 at=r.last_inbound_at or r.created_at, incident_id=r.incident_id,
-                held=bool(state.get(SPLIT_KEY))))
+                held=bool(r.split)))
     for group in members.values():
         group.sort(key=lambda r: r.id)
     return Scene(reports, dict(members), proposed)

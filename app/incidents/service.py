@@ -16,8 +16,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from app.audit.service import record
 from app.incidents.rules import (
@@ -82,9 +84,7 @@ def match_report(session: Session, settings: Settings, case: Case, text: str,
     case.place_key = place.key if place else None
     if case.incident_id is not None:
         if not decided:
-            session.execute(update(Incident).where(Incident.id == case.incident_id)
-                            .values(updated_at=now)
-                            .execution_options(synchronize_session="evaluate"))
+            _touch(session, case.incident_id, now)
             return
         session.flush()  # the incident decides on its cases' decisions as stored (_members)
         refresh(session, settings, session.get(Incident, case.incident_id), now)
@@ -105,6 +105,20 @@ def match_report(session: Session, settings: Settings, case: Case, text: str,
     for m in sorted(matches, key=lambda m: m.evidence.get("minutes_apart", 0)):
         closest.setdefault(m.other.incident_id or ("case", m.other.case_id), m)
     _propose(session, case, list(closest.values()), now)
+
+
+# Built once: making the statement cost more Python than running it.
+_TOUCH = (update(Incident.__table__).where(Incident.__table__.c.id == bindparam("incident"))
+          .values(updated_at=bindparam("now")))
+
+
+def _touch(session: Session, incident_id: int, now: datetime) -> None:
+    """The incident's time moved on, by one UPDATE; an incident already loaded in the session
+    is told, as the ORM's own UPDATE would."""
+    session.execute(_TOUCH, {"incident": incident_id, "now": now})
+    loaded = session.identity_map.get(identity_key(Incident, incident_id))
+    if loaded is not None:
+        set_committed_value(loaded, "updated_at", now)
 
 
 def _propose(session: Session, case: Case, matches: list[Match], now: datetime) -> None:

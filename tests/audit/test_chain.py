@@ -24,8 +24,8 @@ from app.audit.service import canonical, record, verify
 from app.audit.textless import facts_summary, textless_reasons
 from app.kit.db import unit_of_work
 from app.models import AuditEvent
-from tests.cases.test_actions_helpers import audits, open_case
-from tests.helpers import token_for
+from tests.cases.test_actions_helpers import audits, load_case, open_case
+from tests.helpers import text_in, token_for
 
 
 def seed(app: Any, n: int = 6) -> None:
@@ -184,6 +184,18 @@ def test_the_audit_holds_no_words_of_the_texter(app, client):
     assert facts.data["facts"]["location"]["station"] == "CLJ"
     [decision] = audits(app, "decision.made")
     assert decision.data["decision"] == "999" and "knife" not in str(decision.data)
+
+
+def test_a_text_adding_no_fact_records_no_facts_changed(app, client):
+    case_id = open_case(client, app, "a man with a knife at clapham jn now, lad about 14")
+    assert len(audits(app, "facts.changed")) == 1
+    facts = load_case(app, case_id).facts
+    assert text_in(client, "ok").status_code == 200
+    assert len(audits(app, "facts.changed")) == 1
+    assert load_case(app, case_id).facts == facts
+    assert text_in(client, "its on platform 3").status_code == 200
+    [*_, changed] = audits(app, "facts.changed")
+    assert len(audits(app, "facts.changed")) == 2 and changed.data["facts"]["location"]["platform"]
 
 
 def test_facts_summary_and_reasons_keep_the_structure_only():
