@@ -78,9 +78,9 @@ def test_set_aside_corpus() -> None:
     it guards against losing ground. It is below the aim (95% and no missed 999); the misses
     are not tuned away here, or the part would stop measuring anything."""
     t, text = _play(SET_ASIDE)
-    assert len(t.missed_999) <= 72, text
-    assert len(t.over_999) <= 70, text
-    assert t.pct >= 92.0, text
+    assert len(t.missed_999) <= 62, text
+    assert len(t.over_999) <= 90, text
+    assert t.pct >= 92.7, text
 
 
 def test_shared_corpus() -> None:

@@ -290,7 +290,6 @@ _RETURNED = re.compile(
     _W + r"(?:back\s+at\s+it|at\s+it\s+again|(?:started|starting|kicking\s+off|kicked\s+off)\s+again"
     r"|(?:has|have|hes|shes|he['’]s|she['’]s|they['’]?ve|theyve|they['’]?re|theyre|is|are)\s+(?:just\s+)?"
     r"(?:come\s+|got\s+)?back(?!\s+(?:home|with|to|safe|in\s+bed|from|together|now\s+safe))"
-    r"|(?:keeps|keep)\s+(?:on\s+)?[a-z]{3,}ing"
     r"|(?:is|are|re|s)\s+(?:on|at|in|outside|by|near|round|around)(?!\w)[^.!?\n]{0,60}(?<!\w)again)" + _E
 )
 # Telling the day or the hour, not when it happened: "its tuesday morning and theres a boy".
