@@ -78,12 +78,18 @@ def _send(d: Driver, phone: str, body: str) -> list[str]:
     return [m.text or "" for m in ET.fromstring(resp.text).iter("Message")] if resp.text.strip() else []
 
 
-def _fetch(d: Driver, phone: str, inbound: int, timeout: float = 15.0) -> dict[str, Any] | None:
-    """The texter's case once its `inbound`-th text has been read (the webhook only stores it)."""
+def _fetch(d: Driver, phone: str, inbound: int, known: int | str | None = None,
+           timeout: float = 15.0) -> dict[str, Any] | None:
+    """The texter's case once its `inbound`-th text has been read (the webhook only stores it).
+    A texter's later texts stay in the case their first opened (a closed case reopens within
+    24 hours: DESIGN.md), so once `known` the case is fetched by its id alone."""
     deadline = time.monotonic() + timeout
     while True:
-        items = d.get_json(f"/api/cases?phone={phone.replace('+', '%2B')}")["items"]
-        case = d.get_json(f"/api/cases/{items[0]['id']}") if items else None
+        if known is None:
+            items = d.get_json(f"/api/cases?phone={phone.replace('+', '%2B')}")["items"]
+            case = d.get_json(f"/api/cases/{items[0]['id']}") if items else None
+        else:
+            case = d.get_json(f"/api/cases/{known}")
         seen = sum(m["direction"] == "inbound" for m in (case or {}).get("messages", []))
         if seen >= inbound or time.monotonic() > deadline:
             return case
@@ -97,12 +103,15 @@ def play(d: Driver, spec: dict[str, Any]) -> Outcome:
     decision_after: dict[int, str | None] = {}
     seen_bot_ids: set[int] = set()
     n = 0
+    known: int | str | None = None
 
     def text(body: str) -> dict[str, Any] | None:
-        nonlocal n
+        nonlocal n, known
         n += 1
         twiml = _send(d, phone, body)
-        case = _fetch(d, phone, n)
+        case = _fetch(d, phone, n, known)
+        if case is not None:
+            known = case["id"]
         new_bot = [m for m in (case or {}).get("messages", [])
                    if m["author"] == "bot" and m["id"] not in seen_bot_ids]
         seen_bot_ids.update(m["id"] for m in new_bot)
