@@ -41,6 +41,7 @@ from app.conversation.replies import compose
 from app.conversation.state import (
     ASKING_AGE,
     ASKING_IMMEDIACY,
+    ASKING_LOCATION,
     CONFIRMING_LOCATION,
     DONE,
     FACT_OF,
@@ -85,7 +86,7 @@ class Heard:
 class Readers:
     """The extractors the engine runs; tests may pass their own."""
 
-    extract_location: Callable[[str, Any], Location | None]
+    extract_location: Callable[..., Location | None]
     resolve_choice: Callable[[str, tuple[StationRef, ...], Any], StationRef | None]
     extract_age: Callable[..., Age | None]
     extract_immediacy: Callable[..., ImmediacyFact | None]
@@ -306,7 +307,8 @@ class Engine:
             return Found(), choice  # "2" picks from the list (or misses it): not an age
         return (
             Found(
-                location=None if choice is not None else r.extract_location(text, self.gazetteer),
+                location=None if choice is not None else r.extract_location(
+                    text, self.gazetteer, answering=state.conversation == ASKING_LOCATION),
                 age=r.extract_age(text, answering=_asked_for(state, ASKING_AGE)),
                 immediacy=r.extract_immediacy(
                     text, answering=state.conversation == ASKING_IMMEDIACY

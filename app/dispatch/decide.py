@@ -42,6 +42,8 @@ class DispatchFacts:
     concern: str | None = None  # the words of a worry no indicator names ("looks scared")
     help_present: str | None = None  # someone responsible is with them ("staff are with him")
     harmless: str | None = None  # the texter says it is harmless ("its just a video")
+    # told as just done ("he has just pushed her into a car"), and nothing says they have gone
+    just_done: str | None = None
     reads_as_emergency: str | None = None  # the learned reader's words (extract/reader.py)
 
     @classmethod
@@ -71,6 +73,7 @@ class DispatchFacts:
             concern=next((c.evidence for c in facts.concepts if c.name == "concern"), None),
             help_present=next((c.evidence for c in facts.concepts if c.name == "in_hand"), None),
             harmless=next((c.evidence for c in facts.concepts if c.name == "harmless"), None),
+            just_done=_just_done(facts),
             reads_as_emergency=next(
                 (c.evidence for c in facts.concepts if c.name == "reads_as_emergency"), None
             ),
@@ -159,6 +162,11 @@ def escalation_only(previous: Decision | None, new: Decision) -> Decision | None
     return None if same else new
 
 
+def _just_done(facts: Facts) -> str | None:
+    names = {c.name: c.evidence for c in facts.concepts}
+    return None if "gone" in names else names.get("just_done")
+
+
 def match(when: Conditions, facts: DispatchFacts) -> list[str] | None:
     """The reasons `when` holds for `facts`, or None when it does not.
 
@@ -226,6 +234,10 @@ def match(when: Conditions, facts: DispatchFacts) -> list[str] | None:
             return None
         reasons.append(f"help with them: '{facts.help_present}'" if facts.help_present
                        else "no one responsible with them")
+    if when.just_done is not None:
+        if (facts.just_done is not None) != when.just_done:
+            return None
+        reasons.append(f"just done: '{facts.just_done}'" if facts.just_done else "not just done")
     if when.harmless is not None:
         if (facts.harmless is not None) != when.harmless:
             return None

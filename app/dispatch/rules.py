@@ -68,6 +68,7 @@ class Conditions(_Strict):
     discreet: bool | None = None
     concern: bool | None = None
     help_present: bool | None = None
+    just_done: bool | None = None
     harmless: bool | None = None
     reads_as_emergency: bool | None = None
     time_between: tuple[dt.time, dt.time] | None = None

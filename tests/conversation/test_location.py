@@ -415,3 +415,11 @@ def test_a_train_whose_start_is_a_word_or_a_shared_name(text: str, train: str) -
 def test_a_time_then_going_somewhere_is_not_a_train(text: str) -> None:
     loc = extract_location(text, full())
     assert loc is not None and loc.train is None and loc.station.crs == "YRK"
+
+
+def test_the_question_is_the_cue_a_bare_name_lacks() -> None:
+    g = both("builtin")
+    assert extract_location("chester", g) is None  # a surname as often as a place
+    found = extract_location("chester", g, answering=True)
+    assert found is not None and found.station is not None and found.station.crs == "CTR"
+    assert extract_location("fine thanks", g, answering=True) is None

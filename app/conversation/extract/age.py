@@ -351,6 +351,8 @@ def _descriptions(low: str) -> list[_Candidate]:
             and prev[-1][0] in ("my", "your", "his", "her", "their", "ur", "year", "years")
         ):
             continue  # "my old man" is a father; "15 year old man" is read as a number
+        if prev and prev[-1][0] in ("no", "without", "any", "nor"):
+            continue  # "no adult anywhere", "without any grown-ups": nobody's age
         found.append(_Candidate(m.start(), m.end(), lo, hi, False))
     for m in _SCHOOL_YEAR.finditer(low):
         pre = (m.group("pre") or "").strip()
@@ -386,6 +388,13 @@ def _rank(c: _Candidate) -> tuple[int, int, int, int]:
     return (group, 0 if c.numeric else 1, c.hi if c.hi is not None else 999, c.start)
 
 
+_GROWN = re.compile(
+    r"(?:(?:a|an|the|two|2|three|3|both|some|all)\s+)?(?:grown\s+)?"
+    r"(?:man|men|woman|women|bloke|blokes|guy|guys|gent|gents|lady|ladies|fella|fellas|geezer)"
+    r"(?:\s+(?:i\s+think|i\s+reckon|probably|maybe))?[.!]?"
+)
+
+
 def extract_age(text: str, *, answering: bool | None = None) -> Age | None:
     """The age of the person the text is about, or None.
 
@@ -400,7 +409,9 @@ def extract_age(text: str, *, answering: bool | None = None) -> Age | None:
     )
     candidates = _numbers(low, bare_ok) + _decades(low) + _descriptions(low)
     if not candidates:
-        return None
+        m = _GROWN.fullmatch(low.strip()) if answering else None
+        # Asked their age, "a man" or "women" says adult, if nothing more.
+        return Age(text=text.strip(), min=18, max=None, child=False) if m else None
     # A number inside a description's range says the same more exactly: "20ish, student type".
     numbers = [c for c in candidates if c.numeric]
     candidates = [c for c in candidates if c.numeric or not any(_inside(n, c) for n in numbers)]

@@ -26,7 +26,7 @@ DESCRIPTIONS: tuple[tuple[str, int | None, int | None], ...] = (
     (r"(?:in\s+(?:his|her|their)\s+)?teen(?:s|agers?|age[d]?)?", 13, 19),
     (r"(?:little|lil|small|young)\s+(?:yutes?|youts?)", 8, 15),
     (r"yutes?|youts?", 12, 19),
-    (r"(?:little|lil|small)\s+(?:boys?|girls?|kids?|ones?|lads?|child(?:ren)?)", 3, 11),
+    (r"(?:little|lil|small|tiny)\s+(?:boys?|girls?|kids?|ones?|lads?|child(?:ren)?)", 3, 11),
     (r"nippers?|bairns?|wee\s+(?:boys?|girls?|lads?|lassies?|ones?|yins?|bairns?)", 3, 12),
     (r"young\s+(?:uns?|ones?)", 8, 15),
     (r"young\s+(?:boys?|girls?|kids?|child(?:ren)?)", 5, 14),

@@ -316,7 +316,8 @@ def _match(ws: tuple[Word, ...], i: int, slots: tuple[Slot, ...], k: int) -> int
     return -1
 
 
-_SUBJECTS = frozenset("i he she they we you".split())
+# A possessive starts a new noun phrase too: "cant talk my olders are here".
+_SUBJECTS = frozenset("i he she they we you my our".split())
 _GOES_ON = frozenset("keep keeps kept still but yet though although however then".split())
 _HEDGES = frozenset("think reckon believe suppose guess".split())
 _NOT_NEGATED = frozenset(

@@ -44,6 +44,7 @@ _NOT_NOW = re.compile(
     r"\s+well|asleep|settled|gone|away|off|over|done|with\s+(?:her|his|their)\s+(?:mum|dad|family"
     r"|parents|nan|mate|mates|friends?)|with\s+(?:staff|police|the\s+police|officers|security))"
     r"\s+now|not\s+(?:happening|going\s+on)\s+(?:any\s*more|now)"
+    r"|now\s+in\s+(?:a\s+)?(?:safe|secure)\s+(?:place|placement|home|house|unit)"
     r"|now\s+(?:safe|fine|ok|okay|home|gone|over|calm|sorted|back\s+together|reunited|with\s+(?:her|his|their)"
     r"\s+(?:mum|dad|mother|father|family|parents|grandmother|grandfather|nan|gran))"
     r"|(?:back\s+together|reunited|together)\s+now"
@@ -61,7 +62,8 @@ _NOT_NOW = re.compile(
     r"|(?:in|at)\s+(?:the\s+)?(?:station\s+|police\s+)?(?:office|staff\s+room|waiting\s+room|control\s+room"
     r"|ambulance|hospital|police\s+station|a&e)(?:\s+\w+){0,3}\s+now"
     r"|(?:not|isnt|isn['’]t|aint)\s+(?:around|about|here|there)\s+(?:now|anymore|any\s+more)"
-    r"|(?:safe|home|fine|ok|okay|back)(?!\s+again)(?:\s+\w+){1,4}\s+now"
+    r"|(?:safe|home|fine|ok|okay|back)(?!\s+(?:again|seats?|of|doors?|rows?)(?!\w))"
+    r"(?!\s+(?:out\s+|over\s+)?to\s+(?:him|her|them|the\s+m[ae]n)(?!\w))(?:\s+\w+){1,4}\s+now"
     r"|doing\s+(?:much\s+|a\s+lot\s+|so\s+|loads\s+)?(?:better|well|fine|ok|okay|great)(?:\s+now)?"
     r"|(?:i['’]?m|i\s+am|hes|shes|he['’]s|she['’]s)\s+\d{1,2}\s+now"
     # the texter on their way, or the person somewhere safe: "im on a train to my sisters now"
@@ -79,7 +81,7 @@ _NOT_NOW = re.compile(
     r"|work|hospital|bed|his\s+\w+|her\s+\w+)\s+now"
     # gone, and where to: "they've gone off different ways now"
     r"|(?:gone|left|walked\s+off|ran\s+off|split\s+up|moved\s+on|calmed\s+down|got\s+off|went\s+off)"
-    r"(?:\s+\w+){0,3}\s+now"
+    r"(?!\s+back\s+(?:out\s+|over\s+|down\s+)?(?:to|with)\s)(?:\s+\w+){0,3}\s+now"
     # Where the texter is now is not the incident: "he got off, im at work now".
     r"|(?:i['’]?m|i\s+am|we['’]?re|we\s+are|got|back)\s+(?:at\s+|in\s+)?(?:work|home|school|college|uni"
     r"|the\s+office|my\s+desk|my\s+mums?|my\s+mates?)\s+now)" + _E
@@ -185,7 +187,7 @@ _ONGOING = re.compile(
 _PRESENT_STATE = re.compile(
     _W + r"(?:(?:is|are|am|(?:he|she|they|i)\s+(?:is|are|am)|(?:he|she|they|i)['’]?(?:s|re|m)|hes|shes|theyre|im)"
     r"\s+(?:still\s+)?(?:all\s+)?(?:(?:alone|stuck|stranded|lost|hiding|starving|shivering|freezing|soaked"
-    r"|bleeding|unconscious|injured|trapped|knocked\s+out|out\s+cold|passed\s+out|collapsed|slumped"
+    r"|bleeding|unconscious|injured|trapped|knocked\s+out|out\s+cold|passed\s+out|collapsed|slumped|doubled\s+over"
     r"|floppy|unresponsive|on\s+(?:his|her|their|my)\s+own(?!\s+(?:train|bus|way|journey|car|taxi))"
     r"|by\s+(?:himself|herself|themselves|myself)|on\s+the\s+(?:floor|ground|tracks|track|line|edge))"
     r"(?:\s+(?:at|on|in|by|near|outside|inside|here|there))?"
@@ -216,6 +218,9 @@ _PRESENT_STATE = re.compile(
     # where the person is: "says hes at skegness station", "shes in the toilets at yeovil"
     r"|(?<!was\s)(?:hes|shes|theyre|he['’]s|she['’]s|they['’]re|he\s+is|she\s+is|they\s+are)\s+(?:still\s+)?"
     r"(?:at|on|in)\s+(?:the\s+)?(?:[a-z]+\s+){0,3}?(?:station|platform|plat|train|toilets?|loos?)"
+    # waiting for them now: "he just texted her he is outside"
+    r"|(?<!was\s)(?:hes|shes|theyre|he['’]s|she['’]s|they['’]re|he\s+is|she\s+is|they\s+are)\s+(?:still\s+)?"
+    r"(?:outside|waiting\s+(?:outside|for\s+(?:her|him|them)|in\s+the\s+car))"
     # begun earlier, still going on: "sat on plat 12 since about 10 this morning"
     r"|(?:been\s+(?=sat|stood|sitting|standing|waiting|lying|there|here|on|at|in|by|outside|hanging)"
     r"|sat\s|stood\s|sitting\s|standing\s|waiting\s)(?:\S+\s+){0,8}?since"
@@ -278,6 +283,19 @@ def _scene_now(low: str) -> re.Match[str] | None:
     return None
 
 
+_SAW = re.compile(_W + r"(?:saw|seen)" + _E)
+
+
+def _present_state(low: str) -> re.Match[str] | None:
+    """A present state, unless its own clause dates it: "i saw kids sitting on the wall by the
+    line last week" is a memory, not a scene."""
+    for m in _PRESENT_STATE.finditer(low):
+        clause = next((c.group() for c in _CLAUSE.finditer(low) if c.start() <= m.start() < c.end()), "")
+        if not (_PAST.search(clause) and _SAW.search(clause)):
+            return m
+    return None
+
+
 _DENIED = re.compile(
     _W + r"(?:(?:its|it['’]s|it\s+is|this\s+is)\s+not\s+(?:happening|going\s+on)"
     r"|not\s+happening\s+(?:right\s+)?now|isn['’]?t\s+happening\s+now|its\s+all\s+over)" + _E
@@ -290,7 +308,9 @@ _RETURNED = re.compile(
     _W + r"(?:back\s+at\s+it|at\s+it\s+again|(?:started|starting|kicking\s+off|kicked\s+off)\s+again"
     r"|(?:has|have|hes|shes|he['’]s|she['’]s|they['’]?ve|theyve|they['’]?re|theyre|is|are)\s+(?:just\s+)?"
     r"(?:come\s+|got\s+)?back(?!\s+(?:home|with|to|safe|in\s+bed|from|together|now\s+safe))"
-    r"|(?:is|are|re|s)\s+(?:on|at|in|outside|by|near|round|around)(?!\w)[^.!?\n]{0,60}(?<!\w)again)" + _E
+    r"|(?:is|are|re|s)\s+(?:on|at|in|outside|by|near|round|around)(?!\w)[^.!?\n]{0,60}(?<!\w)again"
+    # gone back to the danger: "shes gone back out to him"
+    r"|(?:gone|went|going|run|ran)\s+back\s+(?:out\s+|over\s+|down\s+)?(?:to|with)\s+(?:him|her|them|the\s+man|the\s+men))" + _E
 )
 # Telling the day or the hour, not when it happened: "its tuesday morning and theres a boy".
 _DAY_TOLD = re.compile(
@@ -441,9 +461,10 @@ def extract_immediacy(text: str, *, answering: bool = False) -> ImmediacyFact | 
             arrived = m
     for m in _CLOCK_NOW.finditer(low):
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
-    now = (_NOW.search(masked) or _RETURNED.search(masked) or _PRESENT_STATE.search(masked)
+    now = (_NOW.search(masked) or _RETURNED.search(masked) or _present_state(masked)
            or _scene_now(masked))
-    if now and _aftermath(low, now):
+    # Help that came to something over is its aftermath; a danger come back is not over.
+    if now and not _RETURNED.fullmatch(now.group()) and _aftermath(low, now):
         now = None
     if now and not _DENIED.search(low):  # "it's not happening now" is the texter's own answer
         return _fact("now", source, now)

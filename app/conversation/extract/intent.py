@@ -22,7 +22,7 @@ _INNER_SPACE = re.compile(r"[\s\-_]+")
 _A = r"['’]?"  # an apostrophe texters may leave out
 _DISCREET = re.compile(
     r"(?<!\w)(?:"
-    rf"can{_A}t\s+(?:talk|speak|call|ring|answer|reply)|cannot\s+(?:talk|speak)"
+    rf"can{_A}t\s+(?:talk|speak|call|ring|answer|reply)|(?:cannot|can\s+not)\s+(?:talk|speak)"
     rf"|(?:don{_A}t|do\s+not|dont|pls\s+don{_A}t|please\s+don{_A}t)\s+"
     r"(?:text|reply|respond|message|msg|call|ring|answer)(?:\s+(?:back|me|me\s+back))?"
     r"|no\s+(?:texts|replies|reply|calls|messages)"
@@ -34,7 +34,7 @@ _DISCREET = re.compile(
     r"|silent\s+please|text\s+only|(?:keep|be)\s+(?:it\s+)?(?:quiet|discreet)"
     # "not safe to call", "please no call me": the texter cannot be rung or answer aloud.
     rf"|(?:not|isn{_A}t|isnt)\s+safe\s+to\s+(?:call|talk|ring|speak|reply|answer)"
-    r"|(?:please|pls|plz)\s+no\s+(?:call|ring|text|reply)"
+    r"|(?:please|pls|plz)\s+no\s+(?:call|calls|ring|text|texts|reply|replies|message|messages|msg)"
     r")(?!\w)"
 )
 _DONT_KNOW = re.compile(

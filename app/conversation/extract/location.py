@@ -109,8 +109,19 @@ class _Item:
     mention: Mention | None = None
 
 
-def extract_location(text: str, gazetteer: Gazetteer) -> Location | None:
-    """Where the texter is (or was): station or candidates, platform, train, coach. None if nothing."""
+def extract_location(text: str, gazetteer: Gazetteer, *, answering: bool = False) -> Location | None:
+    """Where the texter is (or was): station or candidates, platform, train, coach. None if nothing.
+
+    `answering`: the bot has just asked where they are, and the question is the cue that a
+    name needing one lacks: "chester" alone answers it as "at chester" would.
+    """
+    found = _extract_location(text, gazetteer)
+    if found is None and answering:
+        found = _extract_location("at " + text, gazetteer)
+    return found
+
+
+def _extract_location(text: str, gazetteer: Gazetteer) -> Location | None:
     tokens = tokenize(text)
     mentions = find_mentions(text, gazetteer, tokens)
     platform = _platform(text)
