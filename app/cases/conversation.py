@@ -19,6 +19,7 @@ from app.audit.service import record
 from app.audit.textless import facts_summary, textless_decision
 from app.cases.decision_history import record_decision
 from app.cases.integration import tell_integration
+from app.cases.service import Incoming, add_bot_reply
 from app.conversation.engine import Engine, Step
 from app.conversation.state import DONE, State
 from app.dispatch.decide import Decision, DispatchFacts, decide, escalation_only
@@ -26,14 +27,12 @@ from app.dispatch.rules import Rules
 from app.incidents.service import match_report
 from app.kit.config import Settings
 from app.kit.metrics import DECISIONS
-from app.models import Case, Message, Reporter
+from app.models import Case, Reporter
 
 
 def send_bot_text(session: Session, case: Case, reporter: Reporter, body: str,
-                  now: datetime) -> Message:
-    """A bot text: through the outbox, like an operator's."""
-    from app.cases.service import add_bot_reply
-
+                  now: datetime) -> int:
+    """A bot text: through the outbox, like an operator's; its message's id."""
     return add_bot_reply(session, case, reporter, body, now)
 
 
@@ -83,7 +82,7 @@ class ConversationIntake:
 
     # ---- the seam receive() calls
 
-    def on_inbound(self, session: Session, case: Case, reporter: Reporter, message: Message,
+    def on_inbound(self, session: Session, case: Case, reporter: Reporter, message: Incoming,
                    now: datetime, *, opened: bool, reopened: bool) -> list[str]:
         """One pass: the engine hears the text, the dispatcher decides on what it heard, and
         the engine answers once, leading with "call 999 now" when that decision is a new 999."""
