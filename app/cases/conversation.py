@@ -11,7 +11,6 @@ to undo the person on facts they already saw.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -53,17 +52,6 @@ def strength(d: Decision | None) -> int:
 def load_state(case: Case) -> State:
     stored = (case.conversation_state or {}).get("engine")
     return State.from_dict(stored) if stored else State.initial(case.reference or "")
-
-
-def as_stored(value: Any) -> Any:
-    """The value as the JSON column gives it back: lists where the pure parts keep tuples.
-    Facts compared in their stored shape are equal when nothing changed, so a text that adds
-    no fact neither rewrites the column nor audits a change."""
-    if isinstance(value, dict):
-        return {k: as_stored(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [as_stored(v) for v in value]
-    return value
 
 
 def _stage(case: Case, state: State) -> str:
@@ -179,8 +167,12 @@ class ConversationIntake:
     def _store(self, session: Session, case: Case, reporter: Reporter | None, step: Step,
                extra_events: list[str], now: datetime) -> None:
         state = step.state
-        case.conversation_state = {**(case.conversation_state or {}), "engine": state.to_dict()}
-        facts = as_stored(state.facts.to_dict())
+        engine = state.to_dict()
+        case.conversation_state = {**(case.conversation_state or {}), "engine": engine}
+        # The facts in their stored shape (to_dict() is its own JSON round trip): equal when
+        # nothing changed, so a text that adds no fact neither rewrites the column nor audits
+        # a change.
+        facts = engine["facts"]
         facts_changed = facts != case.facts
         if facts_changed:
             case.facts = facts
