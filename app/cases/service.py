@@ -103,6 +103,14 @@ def open_cases_of(session: Session, reporter_ids: list[int]) -> dict[int, Case]:
         select(Case).where(Case.open_reporter_id.in_(reporter_ids))).scalars()}
 
 
+# Built once (every new texter's first text asks both): the texter's open case, and their case
+# closed most recently within the time to reopen one.
+_OPEN_CASE = select(Case).where(Case.open_reporter_id == bindparam("reporter"))
+_RECENT_CASE = (select(Case).where(Case.reporter_id == bindparam("reporter"),
+                                   Case.status == "closed", Case.closed_at >= bindparam("since"))
+                .order_by(Case.closed_at.desc()).limit(1))
+
+
 def find_or_open_case(session: Session, reporter: Reporter, now: datetime, *,
                       reopen_within: timedelta, tz,  # type: ignore[no-untyped-def]
                       open_case: Case | None = None,
@@ -115,15 +123,11 @@ def find_or_open_case(session: Session, reporter: Reporter, now: datetime, *,
     is returned still closed (a "thanks" to the outcome text is not a new report).
     """
     case = open_case if open_case is not None and open_case.open_reporter_id == reporter.id \
-        else session.execute(select(Case).where(Case.open_reporter_id == reporter.id)
-                             ).scalar_one_or_none()
+        else session.execute(_OPEN_CASE, {"reporter": reporter.id}).scalar_one_or_none()
     if case is not None:
         return case, False, False
-    recent = session.execute(
-        select(Case).where(Case.reporter_id == reporter.id, Case.status == "closed",
-                           Case.closed_at >= now - reopen_within)
-        .order_by(Case.closed_at.desc()).limit(1)
-    ).scalar_one_or_none()
+    recent = session.execute(_RECENT_CASE, {"reporter": reporter.id,
+                                            "since": now - reopen_within}).scalar_one_or_none()
     if recent is not None and only_thanks is not None and only_thanks():
         record(session, "system", "case.kept_closed", case_id=recent.id,
                data={"reason": "thanks"})
