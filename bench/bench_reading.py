@@ -10,7 +10,10 @@ time. The start-up state is frozen out of the collector (`gc.freeze()`) after a 
 machine read the best round's CPU: contention only adds. `--profile FILE` writes cProfile's
 statistics of the first round; `--batch-seconds` overrides the reader's BATCH_SECONDS.
 `--code DIR` reads with another tree's app (a checkout from before), so that two versions are
-measured by the same script side by side. Each round also gives the CPU a text of the incident
+measured by the same script side by side. `--count` measures no time: batches of 32 whatever
+their time, and for each round the SQL statements a text (every one sent to the database,
+SAVEPOINTs included) and the Python calls a text (cProfile's count, C functions included):
+deterministic figures that a shared machine does not move. Each round also gives the CPU a text of the incident
 match (match_report, called by the conversation's host), the part a match's changes move.
 """
 
@@ -21,6 +24,7 @@ import cProfile
 import gc
 import importlib
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -35,7 +39,7 @@ sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--code") + 1]).resolve()
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conversations import Text, conversations
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, event, func, insert, select, text
 
 from app.inbox.inbound import Inbound
 from app.inbox.writer import inbox_row
@@ -84,8 +88,26 @@ def store(rt: object, texts: list[Text]) -> None:
         session.execute(insert(Inbox), rows)
 
 
+def counted(rt: Any, process_pending: Any) -> tuple[int, int, int]:
+    """Texts read, statements sent and Python calls made by one process_pending."""
+    statements = [0]
+
+    def sent(*_: Any) -> None:
+        statements[0] += 1
+
+    event.listen(rt.engine, "before_cursor_execute", sent)
+    prof = cProfile.Profile()
+    try:
+        prof.enable()
+        read = process_pending(rt)
+        prof.disable()
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", sent)
+    return read, statements[0], pstats.Stats(prof).total_calls  # type: ignore[attr-defined]
+
+
 def measure(url: str, count: int, profile: str | None, *, count_rounds: int = 3,
-            freeze: bool = True) -> str:
+            freeze: bool = True, counting: bool = False) -> str:
     migrate.upgrade(url)
     settings = Settings(database_url=url, sms_provider="console", run_worker=False,
                         public_url="https://textline.example.org",
@@ -111,6 +133,15 @@ def measure(url: str, count: int, profile: str | None, *, count_rounds: int = 3,
     if freeze:
         gc.freeze()  # as `textline serve` does once started (app/main.py)
     rounds = []
+    if counting:
+        figures = []
+        for n in range(count_rounds):
+            store(rt, arrival_order(list(conversations(count, run=n))))
+            read, statements, calls = counted(rt, process_pending)
+            figures.append(f"{read} read, {statements / max(read, 1):.2f} statements and "
+                           f"{calls / max(read, 1):,.0f} Python calls a text")
+        rt.engine.dispose()
+        return "; ".join(figures)
     for n in range(count_rounds):
         store(rt, arrival_order(list(conversations(count, run=n))))
         prof = cProfile.Profile() if profile and n == 0 else None
@@ -146,7 +177,11 @@ def main() -> int:
                    help="the tree whose app to measure (a checkout from before)")
     p.add_argument("--batch-seconds", type=float,
                    help="the reader's time limit for one batch (processor.BATCH_SECONDS)")
+    p.add_argument("--count", action="store_true",
+                   help="count statements and Python calls a text instead of timing")
     args = p.parse_args()
+    if args.count:
+        args.batch_seconds = 3600.0  # batches of BATCH texts, whatever their time
     if args.batch_seconds is not None:
         reader().BATCH_SECONDS = args.batch_seconds
     tree = Path(importlib.import_module("app").__file__ or "").parent.parent
@@ -155,7 +190,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{tmp}/reading.db"
             prof = args.profile and args.profile + ".sqlite"
-            print("SQLite:", measure(url, args.conversations, prof, count_rounds=args.rounds))
+            print("SQLite:", measure(url, args.conversations, prof, count_rounds=args.rounds,
+                                            counting=args.count))
     if "postgresql" in args.only:
         found = pg_schema()
         if found is None:
@@ -164,7 +200,8 @@ def main() -> int:
             url, schema = found
             try:
                 prof = args.profile and args.profile + ".pg"
-                print("PostgreSQL:", measure(url, args.conversations, prof, count_rounds=args.rounds))
+                print("PostgreSQL:", measure(url, args.conversations, prof,
+                                             count_rounds=args.rounds, counting=args.count))
             finally:
                 with create_engine(PG).begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -40,10 +40,9 @@ def record(
     session: Session, actor: str, action: str, *, case_id: int | None = None,
     data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     at: datetime | None = None,
-) -> AuditEvent:
+) -> None:
     """Append one event in the caller's transaction: chained and written when it commits.
 
-    The returned event is not added to the session; it holds its seq and hash once committed.
     `data` may be a function, called at commit once the transaction's rows are flushed: an
     event naming a row's id need not flush that row on its own (one flush a text, not four).
 
@@ -51,13 +50,12 @@ def record(
     be: at commit, for one short statement batch, not from the transaction's first event on.
     On PostgreSQL with several processes that lock is what serialises webhooks; holding it
     through a whole conversation step made two workers slower than one (bench/README.md).
+    The event waits as a plain tuple, not an ORM object: it is only ever written, by one INSERT
+    for the whole transaction.
     """
-    at = at or utcnow()
-    event = AuditEvent(at=at, actor=actor, action=action, case_id=case_id,
-                       data=data if callable(data) else as_stored(data))
     tx = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_PENDING, []).append((tx, event))
-    return event
+    session.info.setdefault(_PENDING, []).append(
+        (tx, at or utcnow(), actor, action, case_id, data if callable(data) else as_stored(data)))
 
 
 def as_stored(data: dict[str, Any] | None) -> dict[str, Any]:
@@ -93,7 +91,8 @@ def _plain_copy(value: Any) -> Any:
     return _NOT_PLAIN
 
 
-_PENDING = "audit_pending"
+_PENDING = "audit_pending"  # (transaction, at, actor, action, case_id, data) of each event
+_INSERT_EVENTS = insert(AuditEvent.__table__)
 _APPENDED = "audit_appended"  # chained in this transaction, counted once it commits
 
 
@@ -108,19 +107,16 @@ def append_pending(session: Session) -> int:
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
     ).one()
     rows = []
-    for _tx, event in pending:
-        if callable(event.data):
-            event.data = as_stored(event.data())
+    for _tx, at, actor, action, case_id, data in pending:
+        if callable(data):
+            data = as_stored(data())
         seq += 1
-        event.seq, event.prev_hash = seq, prev
-        event.hash = prev = hashlib.sha256(canonical(
-            seq, event.at, event.actor, event.action, event.case_id, event.data, prev,
-        )).hexdigest()
-        rows.append({"seq": seq, "at": event.at, "actor": event.actor, "action": event.action,
-                     "case_id": event.case_id, "data": event.data, "prev_hash": event.prev_hash,
-                     "hash": event.hash})
+        digest = hashlib.sha256(canonical(seq, at, actor, action, case_id, data, prev)).hexdigest()
+        rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "case_id": case_id,
+                     "data": data, "prev_hash": prev, "hash": digest})
+        prev = digest
     # One executemany, not an ORM insert a row: nothing needs the new rows' ids back.
-    session.execute(insert(AuditEvent), rows)
+    session.execute(_INSERT_EVENTS, rows)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
     session.info[_APPENDED] = session.info.get(_APPENDED, 0) + len(rows)
     return len(pending)
@@ -155,8 +151,8 @@ def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
         session.info.pop(_APPENDED, None)
     pending = session.info.get(_PENDING)
     if pending:
-        session.info[_PENDING] = [(tx, ev) for tx, ev in pending
-                                  if not _within(tx, previous_transaction)]
+        session.info[_PENDING] = [event for event in pending
+                                  if not _within(event[0], previous_transaction)]
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

@@ -11,7 +11,6 @@ to undo the person on facts they already saw.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from app.audit.service import record
 from app.audit.textless import facts_summary, textless_decision
 from app.cases.decision_history import record_decision
 from app.cases.integration import tell_integration
+from app.cases.service import Incoming, add_bot_reply
 from app.conversation.engine import Engine, Step
 from app.conversation.state import DONE, State
 from app.dispatch.decide import Decision, DispatchFacts, decide, escalation_only
@@ -26,14 +26,12 @@ from app.dispatch.rules import Rules
 from app.incidents.service import match_report
 from app.kit.config import Settings
 from app.kit.metrics import DECISIONS
-from app.models import Case, Message, Reporter
+from app.models import Case, Reporter
 
 
 def send_bot_text(session: Session, case: Case, reporter: Reporter, body: str,
-                  now: datetime) -> Message:
-    """A bot text: through the outbox, like an operator's."""
-    from app.cases.service import add_bot_reply
-
+                  now: datetime) -> int:
+    """A bot text: through the outbox, like an operator's; its message's id."""
     return add_bot_reply(session, case, reporter, body, now)
 
 
@@ -56,17 +54,6 @@ def load_state(case: Case) -> State:
     return State.from_dict(stored) if stored else State.initial(case.reference or "")
 
 
-def as_stored(value: Any) -> Any:
-    """The value as the JSON column gives it back: lists where the pure parts keep tuples.
-    Facts compared in their stored shape are equal when nothing changed, so a text that adds
-    no fact neither rewrites the column nor audits a change."""
-    if isinstance(value, dict):
-        return {k: as_stored(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [as_stored(v) for v in value]
-    return value
-
-
 def _stage(case: Case, state: State) -> str:
     if case.status == "closed":
         return "closed"
@@ -83,7 +70,7 @@ class ConversationIntake:
 
     # ---- the seam receive() calls
 
-    def on_inbound(self, session: Session, case: Case, reporter: Reporter, message: Message,
+    def on_inbound(self, session: Session, case: Case, reporter: Reporter, message: Incoming,
                    now: datetime, *, opened: bool, reopened: bool) -> list[str]:
         """One pass: the engine hears the text, the dispatcher decides on what it heard, and
         the engine answers once, leading with "call 999 now" when that decision is a new 999."""
@@ -180,8 +167,12 @@ class ConversationIntake:
     def _store(self, session: Session, case: Case, reporter: Reporter | None, step: Step,
                extra_events: list[str], now: datetime) -> None:
         state = step.state
-        case.conversation_state = {**(case.conversation_state or {}), "engine": state.to_dict()}
-        facts = as_stored(state.facts.to_dict())
+        engine = state.to_dict()
+        case.conversation_state = {**(case.conversation_state or {}), "engine": engine}
+        # The facts in their stored shape (to_dict() is its own JSON round trip): equal when
+        # nothing changed, so a text that adds no fact neither rewrites the column nor audits
+        # a change.
+        facts = engine["facts"]
         facts_changed = facts != case.facts
         if facts_changed:
             case.facts = facts

@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 
 from app.cases.service import (
     InboundText,
+    Incoming,
     Received,
-    add_bot_reply,
     already_received,
     find_or_open_case,
     lock_reporter,
-    store_inbound,
+    received,
+    store_text,
 )
 from app.kit.runtime import Runtime
 from app.models import Case, Reporter
@@ -44,9 +45,8 @@ def receive(session: Session, rt: Runtime, text: InboundText, now: datetime, *,
         tz=rt.settings.tz, open_case=open_case,
         only_thanks=(lambda: only_thanks(text.body)) if converse and only_thanks else None,
     )
-    message = store_inbound(session, case, text, now, checked=stored is not None)
-    if message is None:
-        return None
+    ids = received(session, case, text, now)
+    message = Incoming(text.body)
     replies: list[str] = []
     if converse and case.status != "closed":  # a thank-you kept on its closed case: no answer
         began = time.time_ns()
@@ -56,10 +56,7 @@ def receive(session: Session, rt: Runtime, text: InboundText, now: datetime, *,
             rt.tracer.span("decision", text.sid, began, time.time_ns(), decision=case.decision,
                            queue=case.queue, priority=case.priority, rule=case.decision_rule,
                            replies=len(replies))
-    for i, reply in enumerate(replies):
-        # The first answer carries the text it answers, for textline_answer_seconds and the
-        # trace's last step when the provider accepts it (app/sms/worker.py).
-        add_bot_reply(session, case, reporter, reply, now,
-                      answers=None if i else {"sid": text.sid, "at": now.isoformat()})
+    ids.extend(store_text(session, case, reporter, text, message.language, replies, now))
     session.flush()
-    return Received(case=case, message=message, replies=replies, opened=opened, reopened=reopened)
+    return Received(case=case, message_id=ids[0], replies=replies, opened=opened,
+                    reopened=reopened)

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, bindparam, insert, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.kit.db import insert_ignoring_conflict
-from app.models import Case, Message, Reporter
+from app.kit.runtime import mark_queued
+from app.models import Case, Message, Outbox, Reporter
+from app.sms.outbox import queued, sms_row
 
 
 class InboundText(Protocol):
@@ -38,7 +40,7 @@ class InboundText(Protocol):
 @dataclass
 class Received:
     case: Case
-    message: Message
+    message_id: int
     replies: list[str]
     opened: bool = False
     reopened: bool = False
@@ -101,6 +103,14 @@ def open_cases_of(session: Session, reporter_ids: list[int]) -> dict[int, Case]:
         select(Case).where(Case.open_reporter_id.in_(reporter_ids))).scalars()}
 
 
+# Built once (every new texter's first text asks both): the texter's open case, and their case
+# closed most recently within the time to reopen one.
+_OPEN_CASE = select(Case).where(Case.open_reporter_id == bindparam("reporter"))
+_RECENT_CASE = (select(Case).where(Case.reporter_id == bindparam("reporter"),
+                                   Case.status == "closed", Case.closed_at >= bindparam("since"))
+                .order_by(Case.closed_at.desc()).limit(1))
+
+
 def find_or_open_case(session: Session, reporter: Reporter, now: datetime, *,
                       reopen_within: timedelta, tz,  # type: ignore[no-untyped-def]
                       open_case: Case | None = None,
@@ -113,15 +123,11 @@ def find_or_open_case(session: Session, reporter: Reporter, now: datetime, *,
     is returned still closed (a "thanks" to the outcome text is not a new report).
     """
     case = open_case if open_case is not None and open_case.open_reporter_id == reporter.id \
-        else session.execute(select(Case).where(Case.open_reporter_id == reporter.id)
-                             ).scalar_one_or_none()
+        else session.execute(_OPEN_CASE, {"reporter": reporter.id}).scalar_one_or_none()
     if case is not None:
         return case, False, False
-    recent = session.execute(
-        select(Case).where(Case.reporter_id == reporter.id, Case.status == "closed",
-                           Case.closed_at >= now - reopen_within)
-        .order_by(Case.closed_at.desc()).limit(1)
-    ).scalar_one_or_none()
+    recent = session.execute(_RECENT_CASE, {"reporter": reporter.id,
+                                            "since": now - reopen_within}).scalar_one_or_none()
     if recent is not None and only_thanks is not None and only_thanks():
         record(session, "system", "case.kept_closed", case_id=recent.id,
                data={"reason": "thanks"})
@@ -141,48 +147,83 @@ def find_or_open_case(session: Session, reporter: Reporter, now: datetime, *,
     return case, True, False
 
 
-def store_inbound(session: Session, case: Case, msg: InboundText, now: datetime, *,
-                  checked: bool = False) -> Message | None:
-    """Store the inbound message; None if its MessageSid is already stored (a retry).
+@dataclass
+class Incoming:
+    """The text being read, as the conversation hears it (its words) and leaves it (the
+    language it found); its row is written with the replies' by store_text."""
 
-    `checked`: the caller has found the MessageSid not stored, under the texter's lock, and
-    undoes its own work if the insert fails after all (a SAVEPOINT of its own): no second one,
-    and no flush of its own either: the row goes with the caller's next flush, together with
-    what the conversation sets on it.
-    """
-    message = Message(case_id=case.id, direction="inbound", author="reporter", body=msg.body,
-                      provider_sid=msg.sid, status="received", media=msg.media or None,
-                      created_at=now)
-    if checked:
-        session.add(message)
-    else:
-        try:
-            with session.begin_nested():
-                session.add(message)
-                session.flush()
-        except IntegrityError:
-            return None
+    body: str
+    language: str | None = None
+
+
+def received(session: Session, case: Case, msg: InboundText, now: datetime) -> list[int]:
+    """The case's side of an inbound text, and its audit event; the message's id goes into
+    the list returned once store_text has written it (the event is chained at commit)."""
     case.last_inbound_at = now
     case.updated_at = now
+    ids: list[int] = []
     sid, chars = msg.sid, len(msg.body)
     record(session, "reporter", "message.received", case_id=case.id,
-           data=lambda: {"message_id": message.id, "sid": sid, "chars": chars})
-    return message
+           data=lambda: {"message_id": ids[0], "sid": sid, "chars": chars})
+    return ids
+
+
+# A text's messages (the inbound one and the bot's replies to it) in one INSERT, numbered in
+# that order. Its media is JSON "null" for an inbound text without any (as the ORM stored it)
+# and SQL NULL for a reply, which has no media.
+_MESSAGES = Message.__table__
+_MEDIA = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+_INSERT_MESSAGES = (insert(_MESSAGES).values(media=bindparam("media", type_=_MEDIA))
+                    .returning(_MESSAGES.c.id, sort_by_parameter_order=True))
+_INSERT_OUTBOX = insert(Outbox.__table__)
+
+
+def store_text(session: Session, case: Case, reporter: Reporter, msg: InboundText,
+               language: str | None, replies: list[str], now: datetime) -> list[int]:
+    """The inbound message and the bot's replies, each queued in the outbox: one INSERT of the
+    messages, one of the outbox rows. The messages' ids, the inbound one first.
+
+    The caller has found the MessageSid not stored, under the texter's lock: an INSERT that
+    fails after all fails the caller's SAVEPOINT, and the text is read again later."""
+    rows = [{"case_id": case.id, "direction": "inbound", "author": "reporter", "body": msg.body,
+             "provider_sid": msg.sid, "status": "received", "error": None, "segments": None,
+             "encoding": None, "media": msg.media or JSON.NULL, "language": language,
+             "created_at": now, "status_at": None}]
+    rows += [_bot_row(case, body, now) for body in replies]
+    ids = list(session.execute(_INSERT_MESSAGES, rows).scalars())
+    # The first answer carries the text it answers, for textline_answer_seconds and the trace's
+    # last step when the provider accepts it (app/sms/worker.py).
+    _queue(session, case, reporter, ids[1:], now, answers={"sid": msg.sid, "at": now.isoformat()})
+    return ids
 
 
 def add_bot_reply(session: Session, case: Case, reporter: Reporter, body: str,
-                  now: datetime, *, answers: dict[str, str] | None = None) -> Message:
-    """A bot reply, through the outbox: sent by the REST API and tracked to delivery.
-    `answers`: the inbound text this is the first answer to ({"sid", "at"})."""
-    from app.sms.outbox import enqueue_sms
+                  now: datetime) -> int:
+    """A bot text answering no inbound text (the advice after a person's 999 decision), through
+    the outbox: sent by the REST API and tracked to delivery. Its message's id."""
+    ids = list(session.execute(_INSERT_MESSAGES, [_bot_row(case, body, now)]).scalars())
+    _queue(session, case, reporter, ids, now, answers=None)
+    return ids[0]
 
-    message = Message(case_id=case.id, direction="outbound", author="bot", body=body,
-                      status="new", created_at=now)
-    # Inserted by enqueue_sms already queued: one INSERT, not an INSERT and an UPDATE. The
-    # outbox row goes with the caller's next flush.
-    enqueue_sms(session, message, reporter.phone, now=now, flush=False, answers=answers)
+
+def _bot_row(case: Case, body: str, now: datetime) -> dict[str, Any]:
+    return {"case_id": case.id, "direction": "outbound", "author": "bot", "body": body,
+            "provider_sid": None, **queued(body), "media": None, "language": None,
+            "created_at": now, "status_at": None}
+
+
+def _queue(session: Session, case: Case, reporter: Reporter, ids: list[int], now: datetime,
+           answers: dict[str, str] | None) -> None:
+    """The bot's texts (their messages written, already queued): their outbox rows, in one
+    INSERT; `answers` goes with the first."""
+    if not ids:
+        return
+    session.execute(_INSERT_OUTBOX, [
+        {**sms_row(case.id, reporter.phone, now, None if i else answers), "message_id": id_,
+         "claimed_at": None, "last_error": None, "done_at": None}
+        for i, id_ in enumerate(ids)])
+    mark_queued(session)
     if case.first_bot_reply_at is None:
         case.first_bot_reply_at = now
-    record(session, "bot", "message.queued", case_id=case.id,
-           data=lambda: {"message_id": message.id})
-    return message
+    for id_ in ids:
+        record(session, "bot", "message.queued", case_id=case.id, data={"message_id": id_})

@@ -19,6 +19,7 @@ _EXTENSION = "\f^{}\\[~]|€"
 
 BASIC = frozenset(_BASIC)
 EXTENSION = frozenset(_EXTENSION)
+GSM7 = BASIC | EXTENSION
 
 GSM7_SINGLE, GSM7_MULTI = 160, 153  # septets per segment (a multipart header takes 7)
 UCS2_SINGLE, UCS2_MULTI = 70, 67  # UTF-16 code units per segment
@@ -43,7 +44,7 @@ _REPLACEMENTS = {
 
 
 def is_gsm7(text: str) -> bool:
-    return all(ch in BASIC or ch in EXTENSION for ch in text)
+    return GSM7.issuperset(text)
 
 
 def _septets(ch: str) -> int:
@@ -68,10 +69,25 @@ def _count(text: str, size, single: int, multi: int) -> int:
     return segments
 
 
+def _even(length: int, single: int, multi: int) -> int:
+    """_count when every character takes one unit: no pair to keep whole."""
+    if length <= single:
+        return 1 if length else 0
+    return -(-length // multi)
+
+
 def segments(text: str) -> tuple[int, str]:
-    """(number of segments, "GSM-7" or "UCS-2"); an empty text is 0 segments."""
-    if is_gsm7(text):
+    """(number of segments, "GSM-7" or "UCS-2"); an empty text is 0 segments.
+
+    Every bot reply is counted as it is queued: a text of one-unit characters (most) is
+    counted by its length, character by character only when it holds a two-unit one."""
+    chars = set(text)
+    if GSM7.issuperset(chars):
+        if EXTENSION.isdisjoint(chars):
+            return _even(len(text), GSM7_SINGLE, GSM7_MULTI), "GSM-7"
         return _count(text, _septets, GSM7_SINGLE, GSM7_MULTI), "GSM-7"
+    if max(chars) <= "\uffff":
+        return _even(len(text), UCS2_SINGLE, UCS2_MULTI), "UCS-2"
     return _count(text, _utf16_units, UCS2_SINGLE, UCS2_MULTI), "UCS-2"
 
 

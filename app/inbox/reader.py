@@ -176,7 +176,7 @@ def _read(session: Session, rt: Runtime, batch: _Batch, row: Inbox,
                                  open_case=batch.open_cases.get(reporter.id))
                 if not converse and result is not None:
                     record(session, "system", "intake.failed", case_id=result.case.id,
-                           data={"message_id": result.message.id})
+                           data={"message_id": result.message_id})
         except Exception as exc:
             if not session.is_active:
                 raise  # the transaction itself is lost, not only this text's part of it

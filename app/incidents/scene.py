@@ -41,8 +41,11 @@ CANDIDATES = 50  # reports looked at per place and window: a crowd, not a year's
 # Locking the place's row moves its count of matches on: an UPDATE takes the row's lock (as
 # FOR NO KEY UPDATE does, the count being no key), and a read in the same statement can then
 # tell whether another match committed there after the statement began (locked_scene()).
-_LOCK_PLACE = (update(IncidentPlace).where(IncidentPlace.key == bindparam("place"))
-               .values(matches=IncidentPlace.matches + 1).returning(IncidentPlace.matches))
+# A Core statement: run through the ORM it was compiled, and its rows matched against the
+# session's objects, at every match.
+_PLACES = IncidentPlace.__table__
+_LOCK_PLACE = (update(_PLACES).where(_PLACES.c.key == bindparam("place"))
+               .values(matches=_PLACES.c.matches + 1).returning(_PLACES.c.matches))
 
 
 def lock_place(session: Session, key: str, now: datetime, *, missing: bool = False) -> None:

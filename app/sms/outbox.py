@@ -29,14 +29,9 @@ def enqueue_sms(session: Session, message: Message, to_phone: str, *,
         raise ValueError("only outbound messages are texted")
     if not to_phone:
         raise ValueError("no number to text")
-    count, encoding = segments(message.body)
-    message.status, message.segments, message.encoding = "queued", count, encoding
-    message.error = None
-    payload: dict[str, Any] = {"to": to_phone}
-    if answers:
-        payload["answers"] = answers
-    row = Outbox(kind=SMS, case_id=message.case_id, payload=payload, state="pending",
-                 attempts=0, next_attempt_at=now or utcnow(), created_at=now or utcnow())
+    for column, value in queued(message.body).items():
+        setattr(message, column, value)
+    row = Outbox(**sms_row(message.case_id, to_phone, now or utcnow(), answers))
     if message.id is None:
         # A new message and its outbox row go in one flush, the message first (the
         # relationship orders them and fills message_id), not a flush for the message alone.
@@ -49,6 +44,22 @@ def enqueue_sms(session: Session, message: Message, to_phone: str, *,
         session.flush()
     mark_queued(session)
     return row
+
+
+def queued(body: str) -> dict[str, Any]:
+    """The columns of an outbound message once queued: its segments as Twilio will count them."""
+    count, encoding = segments(body)
+    return {"status": "queued", "segments": count, "encoding": encoding, "error": None}
+
+
+def sms_row(case_id: int | None, to_phone: str, now: datetime,
+            answers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The outbox row of a text to to_phone, but for its message_id."""
+    payload: dict[str, Any] = {"to": to_phone}
+    if answers:
+        payload["answers"] = answers
+    return {"kind": SMS, "case_id": case_id, "payload": payload, "state": "pending",
+            "attempts": 0, "next_attempt_at": now, "created_at": now}
 
 
 def enqueue_integration(session: Session, case_id: int, payload: dict[str, Any], *,

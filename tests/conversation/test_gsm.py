@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app.conversation.gsm import is_gsm7, segments, to_gsm7
+from app.conversation.gsm import (
+    GSM7,
+    GSM7_MULTI,
+    GSM7_SINGLE,
+    UCS2_MULTI,
+    UCS2_SINGLE,
+    _count,
+    _septets,
+    _utf16_units,
+    is_gsm7,
+    segments,
+    to_gsm7,
+)
 
 
 @pytest.mark.parametrize(
@@ -78,3 +92,16 @@ def test_to_gsm7_makes_plain_text() -> None:
     assert to_gsm7("Llanfair\u0175") == "Llanfairw"
     assert to_gsm7("ok \U0001f44d") == "ok ?"
     assert is_gsm7(to_gsm7("Ŵ ŷ ž \u00a0 \u2013"))
+
+
+_MIXED = "a€😀é\u2019 "
+
+
+@given(st.text(alphabet=st.sampled_from(sorted(GSM7) + list(_MIXED)), max_size=700))
+def test_counting_by_length_agrees_with_counting_each_character(text: str) -> None:
+    """segments() counts a text of one-unit characters by its length; character by character
+    it must come to the same."""
+    if is_gsm7(text):
+        assert segments(text) == (_count(text, _septets, GSM7_SINGLE, GSM7_MULTI), "GSM-7")
+    else:
+        assert segments(text) == (_count(text, _utf16_units, UCS2_SINGLE, UCS2_MULTI), "UCS-2")
